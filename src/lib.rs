@@ -1,0 +1,17 @@
+//! pvstation: control software of a photovoltaic metrology test station.
+//!
+//! Layers (each depends only on layers below it, enforced by `tests/it/layering.rs`):
+//!
+//! ```text
+//! cli                      operator face: clap commands
+//! instruments   sim        roles + drivers + profiles + station | simulated world + devices
+//! scpi                     client: resources, transports, framing, blocks, session, I/O log
+//! model                    shared types (no I/O)
+//! ```
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod instruments;
+pub mod model;
+pub mod scpi;
+pub mod sim;

@@ -1,0 +1,202 @@
+//! Splitting a byte stream into messages, honouring each instrument's terminator and reading
+//! arbitrary blocks by length (a block may contain the terminator bytes).
+//!
+//! The same framer serves both sides: the client splits replies, the simulators split program
+//! messages. It is incremental: bytes arrive in chunks, and [`Framer::scan`] resumes where it
+//! stopped, so a multi-megabyte reply is scanned once, not once per chunk.
+
+use super::block::{BlockError, block_header};
+
+/// Largest message accepted before the stream is declared garbage [bytes].
+pub const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+
+/// The stream cannot be framed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// A block header is malformed.
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    /// No terminator within [`MAX_MESSAGE`] bytes.
+    #[error("no message terminator within {0} bytes")]
+    TooLong(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a data element: a `#` here opens a block.
+    ElementStart,
+    /// Inside ordinary text.
+    Text,
+    /// Inside a quoted string (`"..."`): separators and `#` do not count.
+    Quoted,
+    /// Skipping a definite block payload until this absolute offset.
+    Block(usize),
+}
+
+/// Incremental message splitter.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    terminator: Vec<u8>,
+    pos: usize,
+    state: State,
+}
+
+impl Framer {
+    /// A framer for messages ending in `terminator` (e.g. `b"\n"`, `b"\r\n"`). An empty
+    /// terminator is replaced by `\n`.
+    pub fn new(terminator: &[u8]) -> Self {
+        let terminator = if terminator.is_empty() {
+            b"\n".to_vec()
+        } else {
+            terminator.to_vec()
+        };
+        Framer {
+            terminator,
+            pos: 0,
+            state: State::ElementStart,
+        }
+    }
+
+    /// The terminator in use.
+    pub fn terminator(&self) -> &[u8] {
+        &self.terminator
+    }
+
+    /// Forget a partially scanned message (after a reconnect or when discarding input).
+    pub fn reset(&mut self) {
+        self.pos = 0;
+        self.state = State::ElementStart;
+    }
+
+    /// Scan `buf` (which must start at the first byte of the current message and only grow
+    /// between calls). Returns `Some(len)` when a complete message of `len` bytes, terminator
+    /// included, is at the front of `buf`; the framer is then reset for the next message.
+    pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
+        let term = self.terminator.as_slice();
+        while self.pos < buf.len() {
+            match self.state {
+                State::Block(end) => {
+                    if buf.len() < end {
+                        self.pos = buf.len();
+                        break;
+                    }
+                    self.pos = end;
+                    self.state = State::Text;
+                }
+                State::ElementStart if buf[self.pos] == b'#' => {
+                    let rest = &buf[self.pos..];
+                    let Some(&n) = rest.get(1) else { break };
+                    if !n.is_ascii_digit() {
+                        return Err(BlockError::BadHeader("the byte after `#` is not a digit").into());
+                    }
+                    let n = usize::from(n - b'0');
+                    if rest.len() < 2 + n {
+                        if rest[2..].iter().any(|d| !d.is_ascii_digit()) {
+                            return Err(BlockError::BadHeader("a length digit is not a digit").into());
+                        }
+                        break;
+                    }
+                    match block_header(rest)? {
+                        (start, Some(len)) => {
+                            self.state = State::Block(self.pos + start + len);
+                            self.pos += start;
+                        }
+                        (start, None) => {
+                            // Indefinite block: runs to the terminator.
+                            self.pos += start;
+                            self.state = State::Text;
+                        }
+                    }
+                }
+                State::ElementStart | State::Text => {
+                    let b = buf[self.pos];
+                    if buf[self.pos..].starts_with(term) {
+                        let len = self.pos + term.len();
+                        self.reset();
+                        return Ok(Some(len));
+                    }
+                    if term.len() > 1 && term.starts_with(&buf[self.pos..]) {
+                        // A partial terminator at the end of the buffer: wait.
+                        break;
+                    }
+                    self.state = match b {
+                        b',' | b';' => State::ElementStart,
+                        b' ' if self.state == State::ElementStart => State::ElementStart,
+                        b'"' => State::Quoted,
+                        _ => State::Text,
+                    };
+                    self.pos += 1;
+                }
+                State::Quoted => {
+                    // A terminator inside a string still ends the message: instruments never
+                    // send one there, and a stray quote must not make us wait forever.
+                    if buf[self.pos..].starts_with(term) {
+                        let len = self.pos + term.len();
+                        self.reset();
+                        return Ok(Some(len));
+                    }
+                    if buf[self.pos] == b'"' {
+                        self.state = State::Text;
+                    }
+                    self.pos += 1;
+                }
+            }
+        }
+        if buf.len() > MAX_MESSAGE {
+            return Err(FrameError::TooLong(MAX_MESSAGE));
+        }
+        Ok(None)
+    }
+}
+
+/// Split one complete buffer into messages (for tests and simple callers).
+pub fn split_messages(buf: &[u8], terminator: &[u8]) -> Result<(Vec<Vec<u8>>, usize), FrameError> {
+    let mut framer = Framer::new(terminator);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(len) = framer.scan(&buf[start..])? {
+        out.push(buf[start..start + len].to_vec());
+        start += len;
+    }
+    Ok((out, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_terminator_and_skips_blocks() {
+        let (msgs, used) = split_messages(b"*IDN?\nMEAS?\npartial", b"\n").expect("frames");
+        assert_eq!(msgs, vec![b"*IDN?\n".to_vec(), b"MEAS?\n".to_vec()]);
+        assert_eq!(used, 12);
+        let (msgs, _) = split_messages(b"#14AB\nC\n1,2\n", b"\n").expect("frames");
+        assert_eq!(msgs, vec![b"#14AB\nC\n".to_vec(), b"1,2\n".to_vec()]);
+        let (msgs, _) = split_messages(b"DATA 1,#12\n\n;X\n", b"\n").expect("frames");
+        assert_eq!(msgs, vec![b"DATA 1,#12\n\n;X\n".to_vec()]);
+        let (msgs, _) = split_messages(b"#0abc\r\n", b"\r\n").expect("frames");
+        assert_eq!(msgs, vec![b"#0abc\r\n".to_vec()]);
+        let (msgs, _) = split_messages(b"1\r2\r\n", b"\r\n").expect("frames");
+        assert_eq!(msgs, vec![b"1\r2\r\n".to_vec()]);
+    }
+
+    #[test]
+    fn incremental_scan_matches_one_shot() {
+        let data = b"#210abcdefghij,12;\"a#b\"\n";
+        let mut framer = Framer::new(b"\n");
+        let mut found = None;
+        for end in 1..=data.len() {
+            if let Some(len) = framer.scan(&data[..end]).expect("frames") {
+                found = Some((end, len));
+                break;
+            }
+        }
+        assert_eq!(found, Some((data.len(), data.len())));
+    }
+
+    #[test]
+    fn bad_block_headers_are_errors() {
+        assert!(split_messages(b"#x12\n", b"\n").is_err());
+        assert!(split_messages(b"#3a\n\n", b"\n").is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Simulated instruments and the physical world they observe.
+pub mod diode;
+pub mod world;

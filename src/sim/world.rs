@@ -1,0 +1,442 @@
+//! The simulated world every simulated instrument observes: sky, PV module, reference cell,
+//! temperature sensors, standard resistors, battery internal-resistance tester, calibrator.
+//!
+//! Everything physical is a deterministic function of simulated time and the seed, so two
+//! runs with the same seed see the same sun; only instrument noise draws from per-device
+//! random streams. Connected devices share state here: the relay switch selects which
+//! standard resistor the tester sees, and the calibrator's output is what the tester's
+//! voltage input reads.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rand::{RngExt, SeedableRng};
+use rand::rngs::StdRng;
+
+use super::diode::SingleDiode;
+
+/// Accelerated clock: simulated seconds since the Unix epoch advance `speed` times faster
+/// than real time.
+#[derive(Debug, Clone)]
+pub struct SimClock {
+    real_start: Instant,
+    sim_start: f64,
+    speed: f64,
+}
+
+impl SimClock {
+    /// A clock that reads `sim_start` [s since epoch] now and runs `speed` times real time.
+    pub fn new(sim_start: f64, speed: f64) -> Self {
+        SimClock {
+            real_start: Instant::now(),
+            sim_start,
+            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+        }
+    }
+
+    /// Simulated now [s since epoch].
+    pub fn now(&self) -> f64 {
+        self.sim_start + self.real_start.elapsed().as_secs_f64() * self.speed
+    }
+
+    /// Acceleration factor.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// Real duration corresponding to `sim_seconds` of simulated time.
+    pub fn real_duration(&self, sim_seconds: f64) -> std::time::Duration {
+        std::time::Duration::from_secs_f64((sim_seconds / self.speed).clamp(0.0, 1e6))
+    }
+}
+
+/// Configuration of the world.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// Seed of clouds and noise.
+    pub seed: u64,
+    /// Clock acceleration.
+    pub speed: f64,
+    /// Simulated start, seconds since the Unix epoch; the local solar time of day is taken
+    /// from it with `utc_offset_hours`.
+    pub start: f64,
+    /// Offset of local solar time from UTC [h] (the plateau site: ~+6.7 h at 101.8° E).
+    pub utc_offset_hours: f64,
+    /// Site latitude [°] (36.6° N, a high-plateau site).
+    pub latitude: f64,
+    /// Site altitude [m] (thin air: low air mass, high irradiance).
+    pub altitude: f64,
+    /// Whether clouds pass; without them the day is clear.
+    pub clouds: bool,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            seed: 1,
+            speed: 1.0,
+            // 2026-06-21 05:00 UTC ≈ 11:40 local solar time at 101.8° E.
+            start: 1_782_018_000.0,
+            utc_offset_hours: 101.8 / 15.0,
+            latitude: 36.6,
+            altitude: 2260.0,
+            clouds: true,
+        }
+    }
+}
+
+/// A cloud passing in front of the sun.
+#[derive(Debug, Clone, Copy)]
+struct Cloud {
+    centre: f64,
+    half_width: f64,
+    depth: f64,
+}
+
+/// A four-terminal standard resistor behind a relay channel.
+#[derive(Debug, Clone)]
+pub struct StandardResistor {
+    /// Relay channel that connects it.
+    pub channel: u32,
+    /// True value at 1 kHz [Ω] (what the certificate states, within its uncertainty).
+    pub value: f64,
+}
+
+/// Errors of the battery internal-resistance tester under calibration.
+#[derive(Debug, Clone, Copy)]
+pub struct TesterErrors {
+    /// Relative gain error of the resistance function [1].
+    pub resistance_gain: f64,
+    /// Offset of the resistance function [Ω].
+    pub resistance_offset: f64,
+    /// Relative gain error of the voltage function [1].
+    pub voltage_gain: f64,
+    /// Offset of the voltage function [V].
+    pub voltage_offset: f64,
+}
+
+impl Default for TesterErrors {
+    fn default() -> Self {
+        TesterErrors {
+            resistance_gain: 0.0015,
+            resistance_offset: 2e-6,
+            voltage_gain: -0.0002,
+            voltage_offset: 30e-6,
+        }
+    }
+}
+
+/// State of the calibrator output.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CalibratorOutput {
+    /// Programmed DC voltage [V].
+    pub volts: f64,
+    /// Output operating (true) or standby (false).
+    pub operate: bool,
+}
+
+/// The simulated world.
+#[derive(Debug)]
+pub struct World {
+    config: WorldConfig,
+    clock: Mutex<SimClock>,
+    clouds: Vec<Cloud>,
+    /// The module under test.
+    pub module: SingleDiode,
+    /// Reference-cell short-circuit current at STC, true value [A].
+    pub reference_cell_isc_stc: f64,
+    /// Reference-cell relative temperature coefficient of Isc [1/K].
+    pub reference_cell_alpha_rel: f64,
+    /// Shunt across the reference cell [Ω].
+    pub reference_shunt: f64,
+    /// Module back-of-module sensor offsets (non-uniformity) [K], one per channel.
+    pub sensor_offsets: Vec<f64>,
+    /// Standard resistors behind the switch.
+    pub resistors: Vec<StandardResistor>,
+    /// Errors of the tester under calibration.
+    pub tester: TesterErrors,
+    thermal: Mutex<Thermal>,
+    switch_closed: Mutex<Option<u32>>,
+    calibrator: Mutex<CalibratorOutput>,
+}
+
+/// Lazily integrated module and reference-cell temperatures on a fixed grid.
+#[derive(Debug)]
+struct Thermal {
+    t0: f64,
+    module: Vec<f64>,
+    cell: Vec<f64>,
+}
+
+/// Grid step of the thermal integration [s].
+const THERMAL_STEP: f64 = 2.0;
+/// Thermal time constant of a glass-backsheet module [s] (typically 5–10 min).
+const MODULE_TAU: f64 = 420.0;
+/// Thermal time constant of an encapsulated reference cell [s].
+const CELL_TAU: f64 = 240.0;
+/// Ross coefficient: module temperature rise over ambient per irradiance [K·m²/W]
+/// (open-rack, ~0.025–0.035 in the literature).
+const ROSS: f64 = 0.03;
+
+impl World {
+    /// Build the world from its configuration.
+    pub fn new(config: WorldConfig) -> Self {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut clouds = Vec::new();
+        if config.clouds {
+            // One cloud every ~20 min on average over three days around the start.
+            let mut t = config.start - 86_400.0;
+            while t < config.start + 2.0 * 86_400.0 {
+                t += rng.random_range(300.0..2400.0);
+                clouds.push(Cloud {
+                    centre: t,
+                    half_width: rng.random_range(20.0..240.0),
+                    depth: rng.random_range(0.15..0.85),
+                });
+            }
+        }
+        let sensor_offsets = (0..4).map(|_| rng.random_range(-0.4..0.4)).collect();
+        World {
+            clock: Mutex::new(SimClock::new(config.start, config.speed)),
+            clouds,
+            module: SingleDiode::cs5p_220m(),
+            reference_cell_isc_stc: 0.1213,
+            reference_cell_alpha_rel: 0.0005,
+            reference_shunt: 1.0002,
+            sensor_offsets,
+            resistors: vec![
+                StandardResistor { channel: 1, value: 1.00012e-3 },
+                StandardResistor { channel: 2, value: 10.0008e-3 },
+                StandardResistor { channel: 3, value: 99.9971e-3 },
+                StandardResistor { channel: 4, value: 1.000_043 },
+                StandardResistor { channel: 5, value: 9.999_86 },
+            ],
+            tester: TesterErrors::default(),
+            thermal: Mutex::new(Thermal {
+                t0: config.start - 3600.0,
+                module: Vec::new(),
+                cell: Vec::new(),
+            }),
+            switch_closed: Mutex::new(None),
+            calibrator: Mutex::new(CalibratorOutput::default()),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WorldConfig {
+        &self.config
+    }
+
+    /// Simulated now [s since epoch].
+    pub fn now(&self) -> f64 {
+        lock(&self.clock).now()
+    }
+
+    /// A copy of the clock (for converting simulated to real durations).
+    pub fn clock(&self) -> SimClock {
+        lock(&self.clock).clone()
+    }
+
+    /// Restart the clock at `sim_now` (used when a run resumes at its last journaled time).
+    pub fn set_now(&self, sim_now: f64) {
+        let speed = lock(&self.clock).speed();
+        *lock(&self.clock) = SimClock::new(sim_now, speed);
+    }
+
+    /// Local solar time of day at `t` [h].
+    pub fn solar_hour(&self, t: f64) -> f64 {
+        ((t / 3600.0 + self.config.utc_offset_hours) % 24.0 + 24.0) % 24.0
+    }
+
+    /// Sine of the solar elevation at `t` (simple declination/hour-angle model; good to a
+    /// degree or so, which is all a simulated sky needs).
+    pub fn sin_elevation(&self, t: f64) -> f64 {
+        let day = (t / 86_400.0).floor();
+        let day_of_year = (day + 4.0 * 365.25 - 10.0) % 365.25; // ~days since 1 Jan
+        let declination = (-23.44f64).to_radians() * ((360.0 / 365.0) * (day_of_year + 10.0)).to_radians().cos();
+        let hour_angle = (15.0 * (self.solar_hour(t) - 12.0)).to_radians();
+        let lat = self.config.latitude.to_radians();
+        lat.sin() * declination.sin() + lat.cos() * declination.cos() * hour_angle.cos()
+    }
+
+    /// Clear-sky in-plane irradiance on a two-axis tracker at `t` [W/m²]: Meinel-type
+    /// beam attenuation with pressure-corrected air mass plus a diffuse share.
+    pub fn clear_sky_irradiance(&self, t: f64) -> f64 {
+        let s = self.sin_elevation(t);
+        if s <= 0.01 {
+            return 0.0;
+        }
+        let pressure_ratio = (-self.config.altitude / 8434.5).exp();
+        let air_mass = pressure_ratio / (s + 0.50572 * (6.07995 + s.asin().to_degrees()).powf(-1.6364));
+        let beam = 1361.0 * 0.7f64.powf(air_mass.powf(0.678));
+        let diffuse = 0.1 * beam * s.sqrt();
+        beam + diffuse
+    }
+
+    /// Transmission of the passing clouds at `t` [1], with cloud enhancement (up to ~+15 %)
+    /// at their edges, which is how plateau sites reach ~1300 W/m².
+    pub fn cloud_factor(&self, t: f64) -> f64 {
+        let mut factor = 1.0;
+        for c in &self.clouds {
+            let x = (t - c.centre) / c.half_width;
+            if x.abs() > 2.0 {
+                continue;
+            }
+            let core = (-x * x * 4.0).exp();
+            let edge = (-(x.abs() - 1.2).powi(2) * 10.0).exp();
+            factor *= (1.0 - c.depth * core) * (1.0 + 0.15 * edge);
+        }
+        factor
+    }
+
+    /// In-plane irradiance at `t` [W/m²].
+    pub fn irradiance(&self, t: f64) -> f64 {
+        self.clear_sky_irradiance(t) * self.cloud_factor(t)
+    }
+
+    /// Ambient temperature at `t` [°C]: cold plateau mornings, warm afternoons.
+    pub fn ambient(&self, t: f64) -> f64 {
+        let h = self.solar_hour(t);
+        4.0 + 11.0 * (std::f64::consts::PI * (h - 8.0) / 14.0).sin().max(-0.6)
+    }
+
+    fn temperatures(&self, t: f64) -> (f64, f64) {
+        let mut th = lock(&self.thermal);
+        if th.module.is_empty() {
+            let a = self.ambient(th.t0);
+            let g = self.irradiance(th.t0);
+            th.module.push(a + ROSS * g);
+            th.cell.push(a + 0.8 * ROSS * g);
+        }
+        if t < th.t0 {
+            return (th.module[0], th.cell[0]);
+        }
+        let index = (t - th.t0) / THERMAL_STEP;
+        let needed = index.floor() as usize + 2;
+        while th.module.len() < needed {
+            let k = th.module.len() - 1;
+            let tk = th.t0 + k as f64 * THERMAL_STEP;
+            let a = self.ambient(tk);
+            let g = self.irradiance(tk);
+            let (m, c) = (th.module[k], th.cell[k]);
+            // Exact step of dT/dt = (T_eq − T)/τ with T_eq held over the step.
+            let m_eq = a + ROSS * g;
+            let c_eq = a + 0.8 * ROSS * g;
+            th.module.push(m_eq + (m - m_eq) * (-THERMAL_STEP / MODULE_TAU).exp());
+            th.cell.push(c_eq + (c - c_eq) * (-THERMAL_STEP / CELL_TAU).exp());
+        }
+        let k = index.floor() as usize;
+        let f = index - k as f64;
+        (
+            th.module[k] + f * (th.module[k + 1] - th.module[k]),
+            th.cell[k] + f * (th.cell[k + 1] - th.cell[k]),
+        )
+    }
+
+    /// Module cell temperature at `t` [°C], lagging irradiance and ambient.
+    pub fn module_temperature(&self, t: f64) -> f64 {
+        self.temperatures(t).0
+    }
+
+    /// Temperature seen by back-of-module sensor `index` [°C]: the back sheet runs ~1 K below
+    /// the cells at high irradiance, plus the sensor's position-dependent offset.
+    pub fn module_back_temperature(&self, t: f64, index: usize) -> f64 {
+        let offset = self.sensor_offsets.get(index).copied().unwrap_or(0.0);
+        self.module_temperature(t) - self.irradiance(t) / 1000.0 + offset
+    }
+
+    /// Reference-cell temperature at `t` [°C].
+    pub fn reference_cell_temperature(&self, t: f64) -> f64 {
+        self.temperatures(t).1
+    }
+
+    /// Reference-cell short-circuit current at `t` [A].
+    pub fn reference_cell_isc(&self, t: f64) -> f64 {
+        let g = self.irradiance(t);
+        let tc = self.reference_cell_temperature(t);
+        self.reference_cell_isc_stc * g / 1000.0 * (1.0 + self.reference_cell_alpha_rel * (tc - 25.0))
+    }
+
+    /// Voltage across the reference-cell shunt at `t` [V].
+    pub fn reference_shunt_voltage(&self, t: f64) -> f64 {
+        self.reference_cell_isc(t) * self.reference_shunt
+    }
+
+    /// Module current at terminal voltage `v` and time `t` [A], generator convention.
+    pub fn module_current(&self, v: f64, t: f64) -> f64 {
+        self.module
+            .current(v, self.irradiance(t), self.module_temperature(t))
+    }
+
+    /// Close relay `channel` (break-before-make: any other channel opens).
+    pub fn close_switch(&self, channel: Option<u32>) {
+        *lock(&self.switch_closed) = channel;
+    }
+
+    /// The closed relay channel, if any.
+    pub fn closed_switch(&self) -> Option<u32> {
+        *lock(&self.switch_closed)
+    }
+
+    /// The resistance the tester sees [Ω]; `None` when no standard is connected (open input).
+    pub fn connected_resistance(&self) -> Option<f64> {
+        let channel = self.closed_switch()?;
+        self.resistors
+            .iter()
+            .find(|r| r.channel == channel)
+            .map(|r| r.value)
+    }
+
+    /// Set the calibrator output.
+    pub fn set_calibrator(&self, output: CalibratorOutput) {
+        *lock(&self.calibrator) = output;
+    }
+
+    /// The calibrator output.
+    pub fn calibrator(&self) -> CalibratorOutput {
+        *lock(&self.calibrator)
+    }
+
+    /// Voltage at the tester's voltage input [V] (the calibrator's, 0 in standby).
+    pub fn tester_input_voltage(&self) -> f64 {
+        let out = self.calibrator();
+        if out.operate { out.volts } else { 0.0 }
+    }
+}
+
+/// Lock a mutex, carrying on after a poisoning panic elsewhere: the guarded data are plain
+/// values that stay consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plateau_noon_is_bright_and_nights_are_dark() {
+        let world = World::new(WorldConfig {
+            clouds: false,
+            ..WorldConfig::default()
+        });
+        let noon = world.config().start + 0.3 * 3600.0;
+        let g = world.irradiance(noon);
+        assert!((1000.0..1250.0).contains(&g), "{g}");
+        assert_eq!(world.irradiance(noon + 12.0 * 3600.0), 0.0);
+        let t = world.module_temperature(noon);
+        assert!((20.0..60.0).contains(&t), "{t}");
+    }
+
+    #[test]
+    fn clouds_dim_and_enhance() {
+        let world = World::new(WorldConfig::default());
+        let start = world.config().start;
+        let factors: Vec<f64> = (0..20_000).map(|k| world.cloud_factor(start + k as f64 * 5.0)).collect();
+        let min = factors.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = factors.iter().copied().fold(0.0, f64::max);
+        assert!(min < 0.6, "{min}");
+        assert!(max > 1.05 && max < 1.35, "{max}");
+    }
+}
