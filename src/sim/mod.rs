@@ -1,3 +1,5 @@
 //! Simulated instruments and the physical world they observe.
 pub mod diode;
 pub mod world;
+pub mod device;
+pub mod keithley;
