@@ -3,3 +3,4 @@ pub mod diode;
 pub mod world;
 pub mod device;
 pub mod keithley;
+pub mod keysight;
