@@ -4,3 +4,4 @@ pub mod world;
 pub mod device;
 pub mod keithley;
 pub mod keysight;
+pub mod hioki;
