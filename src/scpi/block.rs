@@ -176,7 +176,10 @@ mod tests {
             })
         );
         assert!(matches!(block_header(b"#x"), Err(BlockError::BadHeader(_))));
-        assert!(matches!(block_header(b"#3 1"), Err(BlockError::BadHeader(_))));
+        assert!(matches!(
+            block_header(b"#3 1"),
+            Err(BlockError::BadHeader(_))
+        ));
     }
 
     #[test]
@@ -188,7 +191,10 @@ mod tests {
             assert_eq!(decode_real64(payload, order).expect("whole values"), values);
             let block = encode_real32_block(&[1.5, -0.25], order);
             let payload = block_payload(&block, b"\n").expect("complete block");
-            assert_eq!(decode_real32(payload, order).expect("whole values"), [1.5, -0.25]);
+            assert_eq!(
+                decode_real32(payload, order).expect("whole values"),
+                [1.5, -0.25]
+            );
         }
         // Known bytes: 1.0 as big-endian f64.
         let one = [0x3f, 0xf0, 0, 0, 0, 0, 0, 0];

@@ -87,12 +87,16 @@ impl Framer {
                     let rest = &buf[self.pos..];
                     let Some(&n) = rest.get(1) else { break };
                     if !n.is_ascii_digit() {
-                        return Err(BlockError::BadHeader("the byte after `#` is not a digit").into());
+                        return Err(
+                            BlockError::BadHeader("the byte after `#` is not a digit").into()
+                        );
                     }
                     let n = usize::from(n - b'0');
                     if rest.len() < 2 + n {
                         if rest[2..].iter().any(|d| !d.is_ascii_digit()) {
-                            return Err(BlockError::BadHeader("a length digit is not a digit").into());
+                            return Err(
+                                BlockError::BadHeader("a length digit is not a digit").into()
+                            );
                         }
                         break;
                     }

@@ -93,6 +93,9 @@ impl IoLog {
 
     /// Copy of all records logged so far.
     pub fn snapshot(&self) -> Vec<IoRecord> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }

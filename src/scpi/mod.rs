@@ -40,7 +40,9 @@ pub enum ScpiError {
     #[error(transparent)]
     Resource(#[from] ResourceError),
     /// Could not open the connection.
-    #[error("{instrument}: cannot connect to {resource}: {source}; check the instrument is on, the address/port or device path, and that no other program holds it")]
+    #[error(
+        "{instrument}: cannot connect to {resource}: {source}; check the instrument is on, the address/port or device path, and that no other program holds it"
+    )]
     Connect {
         /// Instrument name.
         instrument: String,
@@ -50,7 +52,9 @@ pub enum ScpiError {
         source: std::io::Error,
     },
     /// No complete reply in time.
-    #[error("{instrument}: no reply to `{command}` within {after:?} ({resource}); check the cable/network and the terminators in the instrument profile")]
+    #[error(
+        "{instrument}: no reply to `{command}` within {after:?} ({resource}); check the cable/network and the terminators in the instrument profile"
+    )]
     Timeout {
         /// Instrument name.
         instrument: String,
@@ -74,7 +78,9 @@ pub enum ScpiError {
         source: std::io::Error,
     },
     /// The session was built on a given stream that has been closed.
-    #[error("{instrument}: connection to {resource} is closed and cannot be reopened (while sending `{command}`)")]
+    #[error(
+        "{instrument}: connection to {resource} is closed and cannot be reopened (while sending `{command}`)"
+    )]
     Disconnected {
         /// Instrument name.
         instrument: String,
@@ -124,7 +130,9 @@ pub enum ScpiError {
         message: String,
     },
     /// The instrument returned a "no valid reading" sentinel.
-    #[error("{instrument}: no valid reading from `{command}` ({value:?}); check the range and the connection of the input")]
+    #[error(
+        "{instrument}: no valid reading from `{command}` ({value:?}); check the range and the connection of the input"
+    )]
     NoReading {
         /// Instrument name.
         instrument: String,

@@ -111,10 +111,16 @@ mod tests {
     fn decodes_formats_and_sentinels() {
         assert_eq!(parse_number("42"), Ok(ScpiNumber::Value(42.0)));
         assert_eq!(parse_number("-0.125"), Ok(ScpiNumber::Value(-0.125)));
-        assert_eq!(parse_number("+1.23456789E-02"), Ok(ScpiNumber::Value(1.23456789e-2)));
+        assert_eq!(
+            parse_number("+1.23456789E-02"),
+            Ok(ScpiNumber::Value(1.23456789e-2))
+        );
         assert_eq!(parse_number(" 12.345E-3"), Ok(ScpiNumber::Value(12.345e-3)));
         assert_eq!(parse_number("-   7.51E+0"), Ok(ScpiNumber::Value(-7.51)));
-        assert_eq!(parse_number("+2.61950000E+01 C"), Ok(ScpiNumber::Value(26.195)));
+        assert_eq!(
+            parse_number("+2.61950000E+01 C"),
+            Ok(ScpiNumber::Value(26.195))
+        );
         assert_eq!(parse_number("9.91E37"), Ok(ScpiNumber::NotANumber));
         assert_eq!(parse_number("+9.91000000E+37"), Ok(ScpiNumber::NotANumber));
         assert_eq!(parse_number("9.9E37"), Ok(ScpiNumber::Overflow(true)));
@@ -122,10 +128,7 @@ mod tests {
         assert!(parse_number("inf").is_err());
         assert!(parse_number("").is_err());
         assert!(parse_number("1,2").is_err());
-        assert_eq!(
-            parse_number_list("1,2.5,9.91E37").map(|v| v.len()),
-            Ok(3)
-        );
+        assert_eq!(parse_number_list("1,2.5,9.91E37").map(|v| v.len()), Ok(3));
     }
 
     #[test]
@@ -136,8 +139,10 @@ mod tests {
         assert_eq!(e.code, -113);
         let e = parse_error_entry("0, No error").expect("parses");
         assert_eq!(e.code, 0);
-        let e = parse_error_entry("1133,\"Parameter 4, Syntax error, expected valid name parameters.\"")
-            .expect("parses");
+        let e = parse_error_entry(
+            "1133,\"Parameter 4, Syntax error, expected valid name parameters.\"",
+        )
+        .expect("parses");
         assert_eq!(e.code, 1133);
         assert!(e.message.starts_with("Parameter 4, Syntax"));
         assert!(parse_error_entry("garbage").is_none());

@@ -65,7 +65,9 @@ impl Resource {
                         return Err(fail("host part is empty".into()));
                     }
                     let port: u16 = port.parse().map_err(|_| {
-                        fail(format!("port part `{port}` is not a TCP port number (1-65535)"))
+                        fail(format!(
+                            "port part `{port}` is not a TCP port number (1-65535)"
+                        ))
                     })?;
                     if port == 0 {
                         return Err(fail("port part `0` is not a usable TCP port".into()));
@@ -191,7 +193,10 @@ mod tests {
             ("ASRL::INSTR", "device path after `ASRL` is empty"),
             ("ASRL/dev/ttyS0::SOCKET", "resource class part `SOCKET`"),
             ("GPIB0::12::INSTR", "interface part `GPIB0`"),
-            ("USB::0x05E6::0x2450::INSTR", "a USBTMC resource has three parts"),
+            (
+                "USB::0x05E6::0x2450::INSTR",
+                "a USBTMC resource has three parts",
+            ),
             ("USB::0x2450::INSTR", "device part `0x2450`"),
             ("", "empty"),
         ];

@@ -228,7 +228,10 @@ impl Session {
     }
 
     fn timeout_error(&mut self, command: &str) -> ScpiError {
-        self.event(&format!("timeout after {:?} on {command}", self.config.timeout));
+        self.event(&format!(
+            "timeout after {:?} on {command}",
+            self.config.timeout
+        ));
         // A late reply must not be taken as the answer to the next query.
         self.disconnect();
         ScpiError::Timeout {

@@ -74,7 +74,10 @@ impl SerialSettings {
     /// Check the values a UART can actually use; the message says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         if !(5..=8).contains(&self.data_bits) {
-            return Err(format!("data_bits = {} must be 5, 6, 7 or 8", self.data_bits));
+            return Err(format!(
+                "data_bits = {} must be 5, 6, 7 or 8",
+                self.data_bits
+            ));
         }
         if !(1..=2).contains(&self.stop_bits) {
             return Err(format!("stop_bits = {} must be 1 or 2", self.stop_bits));

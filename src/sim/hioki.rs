@@ -40,19 +40,64 @@ pub struct HiokiRange {
 
 /// Resistance ranges (BT3562A981 manual, `:FETCh?` format table).
 pub const RESISTANCE_RANGES: [HiokiRange; 7] = [
-    HiokiRange { full_scale: 3e-3, integer_digits: 2, decimals: 4, exponent: -3 },
-    HiokiRange { full_scale: 30e-3, integer_digits: 3, decimals: 3, exponent: -3 },
-    HiokiRange { full_scale: 300e-3, integer_digits: 4, decimals: 2, exponent: -3 },
-    HiokiRange { full_scale: 3.0, integer_digits: 2, decimals: 4, exponent: 0 },
-    HiokiRange { full_scale: 30.0, integer_digits: 3, decimals: 3, exponent: 0 },
-    HiokiRange { full_scale: 300.0, integer_digits: 4, decimals: 2, exponent: 0 },
-    HiokiRange { full_scale: 3000.0, integer_digits: 2, decimals: 4, exponent: 3 },
+    HiokiRange {
+        full_scale: 3e-3,
+        integer_digits: 2,
+        decimals: 4,
+        exponent: -3,
+    },
+    HiokiRange {
+        full_scale: 30e-3,
+        integer_digits: 3,
+        decimals: 3,
+        exponent: -3,
+    },
+    HiokiRange {
+        full_scale: 300e-3,
+        integer_digits: 4,
+        decimals: 2,
+        exponent: -3,
+    },
+    HiokiRange {
+        full_scale: 3.0,
+        integer_digits: 2,
+        decimals: 4,
+        exponent: 0,
+    },
+    HiokiRange {
+        full_scale: 30.0,
+        integer_digits: 3,
+        decimals: 3,
+        exponent: 0,
+    },
+    HiokiRange {
+        full_scale: 300.0,
+        integer_digits: 4,
+        decimals: 2,
+        exponent: 0,
+    },
+    HiokiRange {
+        full_scale: 3000.0,
+        integer_digits: 2,
+        decimals: 4,
+        exponent: 3,
+    },
 ];
 
 /// Voltage ranges of the BT3562 (6 V, 60 V).
 pub const VOLTAGE_RANGES: [HiokiRange; 2] = [
-    HiokiRange { full_scale: 6.0, integer_digits: 1, decimals: 5, exponent: 0 },
-    HiokiRange { full_scale: 60.0, integer_digits: 2, decimals: 4, exponent: 0 },
+    HiokiRange {
+        full_scale: 6.0,
+        integer_digits: 1,
+        decimals: 5,
+        exponent: 0,
+    },
+    HiokiRange {
+        full_scale: 60.0,
+        integer_digits: 2,
+        decimals: 4,
+        exponent: 0,
+    },
 ];
 
 /// Displayed counts above full scale before overflow (the BT356x show up to 3.1000 on a
@@ -70,7 +115,12 @@ impl HiokiRange {
         let scaled = value / 10f64.powi(self.exponent);
         let sign = if scaled < 0.0 { '-' } else { ' ' };
         let width = self.integer_digits + 1 + self.decimals;
-        let digits = format!("{:0width$.prec$}", scaled.abs(), width = width, prec = self.decimals);
+        let digits = format!(
+            "{:0width$.prec$}",
+            scaled.abs(),
+            width = width,
+            prec = self.decimals
+        );
         // Leading zeros before the last integer digit become blanks.
         let mut chars: Vec<char> = digits.chars().collect();
         for c in chars.iter_mut().take(self.integer_digits.saturating_sub(1)) {
@@ -91,7 +141,11 @@ impl HiokiRange {
     /// The overflow code (`±10.0000E+8` on a 2-integer-digit range: 1E+9 in any form).
     pub fn overflow(&self, negative: bool) -> String {
         let (mantissa, e) = self.sentinel_mantissa(9);
-        format!("{}{mantissa}{}", if negative { '-' } else { ' ' }, self.exponent_text(e))
+        format!(
+            "{}{mantissa}{}",
+            if negative { '-' } else { ' ' },
+            self.exponent_text(e)
+        )
     }
 
     /// The measurement-fault code (`+10.0000E+9` on a 2-integer-digit range: 1E+10).
@@ -221,8 +275,12 @@ impl HiokiBt356x {
         let v_true = self.world.tester_input_voltage();
         let r_sigma = 2e-6 + 2e-5 * r_true.unwrap_or(0.0);
         let v_sigma = 10e-6;
-        let dr = Normal::new(0.0, r_sigma).map(|n| n.sample(&mut self.rng)).unwrap_or(0.0);
-        let dv = Normal::new(0.0, v_sigma).map(|n| n.sample(&mut self.rng)).unwrap_or(0.0);
+        let dr = Normal::new(0.0, r_sigma)
+            .map(|n| n.sample(&mut self.rng))
+            .unwrap_or(0.0);
+        let dv = Normal::new(0.0, v_sigma)
+            .map(|n| n.sample(&mut self.rng))
+            .unwrap_or(0.0);
         let r = r_true.map(|r| r * (1.0 + e.resistance_gain) + e.resistance_offset + dr);
         let v = v_true * (1.0 + e.voltage_gain) + e.voltage_offset + dv;
         let r_text = match r {
@@ -347,9 +405,15 @@ impl HiokiBt356x {
             ),
             Cmd::ResistanceRange => header(
                 ":RESISTANCE:RANGE",
-                format!("{:.0E}", RESISTANCE_RANGES[self.resistance_range].full_scale),
+                format!(
+                    "{:.0E}",
+                    RESISTANCE_RANGES[self.resistance_range].full_scale
+                ),
             ),
-            Cmd::Autorange => header(":AUTORANGE", if self.autorange { "ON" } else { "OFF" }.into()),
+            Cmd::Autorange => header(
+                ":AUTORANGE",
+                if self.autorange { "ON" } else { "OFF" }.into(),
+            ),
             Cmd::Continuous => header(
                 ":INITIATE:CONTINUOUS",
                 if self.continuous { "ON" } else { "OFF" }.into(),
@@ -462,9 +526,14 @@ mod tests {
         world.close_switch(Some(2));
         let mut dev = HiokiBt356x::new("BT3562", world, 1);
         let text = |dev: &mut HiokiBt356x, m: &str| {
-            dev.handle(m.as_bytes(), now).bytes.map(|b| String::from_utf8_lossy(&b).into_owned())
+            dev.handle(m.as_bytes(), now)
+                .bytes
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
         };
-        assert_eq!(text(&mut dev, "*IDN?").as_deref(), Some("HIOKI,BT3562,0,V1.07"));
+        assert_eq!(
+            text(&mut dev, "*IDN?").as_deref(),
+            Some("HIOKI,BT3562,0,V1.07")
+        );
         assert_eq!(text(&mut dev, "*ESR?").as_deref(), Some("128"));
         // :READ? with continuous ON: execution error, no reply.
         assert_eq!(text(&mut dev, ":READ?"), None);

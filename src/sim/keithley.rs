@@ -276,8 +276,12 @@ impl Keithley24xx {
         let integration = s.nplc.max(0.01).sqrt();
         let i_noise = (2e-5 + 1e-4 * reading.abs()) / integration;
         let v_noise = 1e-4 / integration;
-        let di = Normal::new(0.0, i_noise).map(|n| n.sample(&mut self.rng)).unwrap_or(0.0);
-        let dv = Normal::new(0.0, v_noise).map(|n| n.sample(&mut self.rng)).unwrap_or(0.0);
+        let di = Normal::new(0.0, i_noise)
+            .map(|n| n.sample(&mut self.rng))
+            .unwrap_or(0.0);
+        let dv = Normal::new(0.0, v_noise)
+            .map(|n| n.sample(&mut self.rng))
+            .unwrap_or(0.0);
         let source = if s.readback { v + dv } else { v };
         (source, reading + di)
     }
@@ -315,7 +319,10 @@ impl Keithley24xx {
 
     /// Readings acquired by simulated time `now`.
     fn acquired(&self) -> usize {
-        self.buffer.iter().take_while(|r| r.time <= self.now).count()
+        self.buffer
+            .iter()
+            .take_while(|r| r.time <= self.now)
+            .count()
     }
 
     fn sweep_arguments(&mut self, params: &mut Parameters, step: bool) -> Result<(), Error> {
@@ -347,7 +354,8 @@ impl Keithley24xx {
         };
         let buffer = optional_word(params)?.unwrap_or_else(|| "DEFBUFFER1".into());
         if buffer != "DEFBUFFER1" {
-            self.core.push(-224, "Illegal parameter value;buffer does not exist");
+            self.core
+                .push(-224, "Illegal parameter value;buffer does not exist");
             return Ok(());
         }
         let mut sweep: Vec<f64> = (0..points)
@@ -387,7 +395,10 @@ impl Keithley24xx {
             } else if is(&e, "UNIT") {
                 "UNIT"
             } else {
-                return Err(Error::custom(1133, b"Parameter 4, Syntax error, expected valid name parameters."));
+                return Err(Error::custom(
+                    1133,
+                    b"Parameter 4, Syntax error, expected valid name parameters.",
+                ));
             };
             elements.push(element);
         }
@@ -395,12 +406,20 @@ impl Keithley24xx {
             elements.push("READ");
         }
         if self.settings.format != Format::Ascii
-            && elements.iter().any(|e| !matches!(*e, "READ" | "REL" | "SOUR"))
+            && elements
+                .iter()
+                .any(|e| !matches!(*e, "READ" | "REL" | "SOUR"))
         {
-            return Err(Error::custom(1133, b"Parameter 4, Syntax error, expected valid name parameters."));
+            return Err(Error::custom(
+                1133,
+                b"Parameter 4, Syntax error, expected valid name parameters.",
+            ));
         }
         if start > end || end > acquired {
-            return Err(Error::custom(-222, b"Data out of range;index beyond readings in buffer"));
+            return Err(Error::custom(
+                -222,
+                b"Data out of range;index beyond readings in buffer",
+            ));
         }
         let first_time = self.buffer.first().map(|r| r.time).unwrap_or(0.0);
         let selected = &self.buffer[start - 1..end];
@@ -448,13 +467,19 @@ impl Keithley24xx {
                 let lang = word(params)?;
                 if lang != "SCPI" {
                     // Changing the language needs a reboot; this simulator speaks SCPI only.
-                    return Err(Error::custom(-221, b"Settings conflict;only SCPI simulated"));
+                    return Err(Error::custom(
+                        -221,
+                        b"Settings conflict;only SCPI simulated",
+                    ));
                 }
             }
             Cmd::SenseFunction => {
                 let f = word(params)?;
                 if !(is(&f, "CURRent") || f == "CURR:DC" || f == "CURRENT:DC") {
-                    return Err(Error::custom(-221, b"Settings conflict;only CURR sense simulated"));
+                    return Err(Error::custom(
+                        -221,
+                        b"Settings conflict;only CURR sense simulated",
+                    ));
                 }
             }
             Cmd::CurrentRange => {
@@ -472,20 +497,37 @@ impl Keithley24xx {
             Cmd::SourceFunction => {
                 let f = word(params)?;
                 if !is(&f, "VOLTage") {
-                    return Err(Error::custom(-221, b"Settings conflict;only VOLT source simulated"));
+                    return Err(Error::custom(
+                        -221,
+                        b"Settings conflict;only VOLT source simulated",
+                    ));
                 }
             }
             Cmd::SourceLevel => {
-                s.source_voltage = number(params, -self.limits.max_voltage, self.limits.max_voltage, 0.0)?
+                s.source_voltage = number(
+                    params,
+                    -self.limits.max_voltage,
+                    self.limits.max_voltage,
+                    0.0,
+                )?
             }
-            Cmd::SourceRange => s.voltage_range = number(params, 0.0, self.limits.max_voltage, 20.0)?,
-            Cmd::CurrentLimit => s.current_limit = number(params, 1e-9, self.limits.max_current, 1.05e-4)?,
+            Cmd::SourceRange => {
+                s.voltage_range = number(params, 0.0, self.limits.max_voltage, 20.0)?
+            }
+            Cmd::CurrentLimit => {
+                s.current_limit = number(params, 1e-9, self.limits.max_current, 1.05e-4)?
+            }
             Cmd::Readback => s.readback = boolean(params)?,
             Cmd::SweepLinear => self.sweep_arguments(params, false)?,
             Cmd::SweepLinearStep => self.sweep_arguments(params, true)?,
             Cmd::ListVoltage => {
                 let mut list = Vec::new();
-                while let Some(v) = optional_number(params, -self.limits.max_voltage, self.limits.max_voltage, 0.0)? {
+                while let Some(v) = optional_number(
+                    params,
+                    -self.limits.max_voltage,
+                    self.limits.max_voltage,
+                    0.0,
+                )? {
                     list.push(v);
                 }
                 if list.is_empty() {
@@ -497,7 +539,10 @@ impl Keithley24xx {
                 let index = number(params, 1.0, 1e6, 1.0)? as usize;
                 let delay = optional_number(params, 0.0, 10_000.0, 0.0)?.unwrap_or(0.0);
                 if s.list.is_empty() || index > s.list.len() {
-                    return Err(Error::custom(-221, b"Settings conflict;source list is empty"));
+                    return Err(Error::custom(
+                        -221,
+                        b"Settings conflict;source list is empty",
+                    ));
                 }
                 s.sweep = s.list[index - 1..].to_vec();
                 s.sweep_delay = delay;
@@ -678,21 +723,35 @@ mod tests {
         ] {
             assert_eq!(text(&mut k, cmd, now), None, "{cmd}");
         }
-        assert_eq!(text(&mut k, "SYST:ERR?", now).as_deref(), Some("0,\"No error\""));
+        assert_eq!(
+            text(&mut k, "SYST:ERR?", now).as_deref(),
+            Some("0,\"No error\"")
+        );
         assert_eq!(text(&mut k, ":INIT", now), None);
         let opc = k.handle(b"*OPC?", now);
         let done = opc.hold_until.expect("sweep in progress");
         // 101 points × (1 ms delay + 20 ms integration + 0.5 ms) ≈ 2.17 s.
         assert!((done - now - 101.0 * 0.0215).abs() < 1e-4, "{}", done - now);
         assert_eq!(text(&mut k, ":TRAC:ACT?", done).as_deref(), Some("101"));
-        let data = text(&mut k, ":TRAC:DATA? 1, 101, \"defbuffer1\", SOUR, READ", done).expect("data");
-        let values: Vec<f64> = data.split(',').map(|v| v.parse().expect("number")).collect();
+        let data = text(
+            &mut k,
+            ":TRAC:DATA? 1, 101, \"defbuffer1\", SOUR, READ",
+            done,
+        )
+        .expect("data");
+        let values: Vec<f64> = data
+            .split(',')
+            .map(|v| v.parse().expect("number"))
+            .collect();
         assert_eq!(values.len(), 202);
         // Power quadrant: the SMU reads negative current near V = 0.
         assert!(values[1] < -4.0, "{}", values[1]);
         // Beyond Voc the module sinks current: positive reading.
         assert!(values[201] > 0.0);
-        assert_eq!(text(&mut k, "SYST:ERR?", done).as_deref(), Some("0,\"No error\""));
+        assert_eq!(
+            text(&mut k, "SYST:ERR?", done).as_deref(),
+            Some("0,\"No error\"")
+        );
     }
 
     #[test]
@@ -702,9 +761,19 @@ mod tests {
         assert_eq!(text(&mut k, ":SOUR:VOLT:ILIM 9", now), None);
         assert_eq!(text(&mut k, ":TRAC:DATA? 1, 5", now), None);
         assert_eq!(text(&mut k, "SYST:ERR:COUN?", now).as_deref(), Some("3"));
-        assert_eq!(text(&mut k, "SYST:ERR?", now).as_deref(), Some("-113,\"Undefined header\""));
-        assert_eq!(text(&mut k, "SYST:ERR?", now).as_deref(), Some("-222,\"Data out of range\""));
-        assert!(text(&mut k, "SYST:ERR?", now).expect("reply").starts_with("-222"));
+        assert_eq!(
+            text(&mut k, "SYST:ERR?", now).as_deref(),
+            Some("-113,\"Undefined header\"")
+        );
+        assert_eq!(
+            text(&mut k, "SYST:ERR?", now).as_deref(),
+            Some("-222,\"Data out of range\"")
+        );
+        assert!(
+            text(&mut k, "SYST:ERR?", now)
+                .expect("reply")
+                .starts_with("-222")
+        );
         // ESR: PON (128) + CME (32) + EXE (16).
         assert_eq!(text(&mut k, "*ESR?", now).as_deref(), Some("176"));
         assert_eq!(text(&mut k, "*ESR?", now).as_deref(), Some("0"));
@@ -713,7 +782,12 @@ mod tests {
     #[test]
     fn binary_buffer_and_elements_policy() {
         let (mut k, now) = smu();
-        for cmd in [":SENS:CURR:RSEN ON", ":SOUR:VOLT:ILIM 7", ":SOUR:SWE:VOLT:LIN 0, 60, 11, 0", ":INIT"] {
+        for cmd in [
+            ":SENS:CURR:RSEN ON",
+            ":SOUR:VOLT:ILIM 7",
+            ":SOUR:SWE:VOLT:LIN 0, 60, 11, 0",
+            ":INIT",
+        ] {
             assert_eq!(text(&mut k, cmd, now), None, "{cmd}");
         }
         let later = now + 10.0;
@@ -722,7 +796,14 @@ mod tests {
         let bytes = reply.bytes.expect("block");
         assert!(bytes.starts_with(b"#3176"), "{:?}", &bytes[..5]);
         assert_eq!(bytes.len(), 5 + 176);
-        assert_eq!(text(&mut k, ":TRAC:DATA? 1, 11, \"defbuffer1\", TST", later), None);
-        assert!(text(&mut k, "SYST:ERR?", later).expect("reply").starts_with("1133,"));
+        assert_eq!(
+            text(&mut k, ":TRAC:DATA? 1, 11, \"defbuffer1\", TST", later),
+            None
+        );
+        assert!(
+            text(&mut k, "SYST:ERR?", later)
+                .expect("reply")
+                .starts_with("1133,")
+        );
     }
 }

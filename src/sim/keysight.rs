@@ -33,7 +33,11 @@ pub fn pt100_resistance(t: f64) -> f64 {
     const A: f64 = 3.9083e-3;
     const B: f64 = -5.775e-7;
     const C: f64 = -4.183e-12;
-    let cubic = if t < 0.0 { C * (t - 100.0) * t.powi(3) } else { 0.0 };
+    let cubic = if t < 0.0 {
+        C * (t - 100.0) * t.powi(3)
+    } else {
+        0.0
+    };
     100.0 * (1.0 + A * t + B * t * t + cubic)
 }
 
@@ -211,7 +215,9 @@ impl Keysight34465a {
             (Function::Voltage, DmmInput::ReferenceShunt) => self.world.reference_shunt_voltage(t),
             // A PT100 on a voltage input reads the (tiny) thermoelectric offset.
             (Function::Voltage, DmmInput::Pt100(_)) => 2e-6,
-            (Function::FourWire, DmmInput::Pt100(i)) => pt100_resistance(sensor_temperature(&self.world, i, t)),
+            (Function::FourWire, DmmInput::Pt100(i)) => {
+                pt100_resistance(sensor_temperature(&self.world, i, t))
+            }
             (Function::Temperature, DmmInput::Pt100(i)) => sensor_temperature(&self.world, i, t),
             // A shunt carrying current on an ohms or RTD input: overload.
             (_, DmmInput::ReferenceShunt) => f64::INFINITY,
@@ -231,10 +237,16 @@ impl Keysight34465a {
                 Function::FourWire => 2e-4 * noise_scale,
                 Function::Temperature => 5e-3 * noise_scale,
             };
-            let noise = Normal::new(0.0, sigma).map(|n| n.sample(&mut self.rng)).unwrap_or(0.0);
+            let noise = Normal::new(0.0, sigma)
+                .map(|n| n.sample(&mut self.rng))
+                .unwrap_or(0.0);
             let range = if self.function == Function::Voltage {
                 if self.autorange {
-                    VOLT_RANGES.iter().copied().find(|r| v.abs() <= r * 1.2).unwrap_or(1000.0)
+                    VOLT_RANGES
+                        .iter()
+                        .copied()
+                        .find(|r| v.abs() <= r * 1.2)
+                        .unwrap_or(1000.0)
                 } else {
                     self.range
                 }
@@ -276,7 +288,11 @@ impl Keysight34465a {
             }
             DmmCmd::Range => {
                 let v = number(params, 0.0, 1000.0, 10.0)?;
-                self.range = VOLT_RANGES.iter().copied().find(|r| *r >= v * 0.999).unwrap_or(1000.0);
+                self.range = VOLT_RANGES
+                    .iter()
+                    .copied()
+                    .find(|r| *r >= v * 0.999)
+                    .unwrap_or(1000.0);
                 self.autorange = false;
             }
             DmmCmd::RangeAuto => self.autorange = boolean(params)?,
@@ -308,7 +324,11 @@ impl Keysight34465a {
                     Function::FourWire => "FRES",
                     Function::Temperature => "TEMP",
                 };
-                format!("\"{f} {},{}\"", nr3(self.range, 6, true), nr3(self.range * 1e-6, 6, true))
+                format!(
+                    "\"{f} {},{}\"",
+                    nr3(self.range, 6, true),
+                    nr3(self.range * 1e-6, 6, true)
+                )
             }
             DmmCmd::MeasVolt | DmmCmd::MeasFres | DmmCmd::MeasTemp => {
                 let f = match cmd {
@@ -372,7 +392,10 @@ impl ScpiDevice for Keysight34465a {
         &mut self.core
     }
     fn identity(&self) -> String {
-        format!("Keysight Technologies,34465A,{},A.03.02-03.15-03.02-00.52-03-02", self.serial)
+        format!(
+            "Keysight Technologies,34465A,{},A.03.02-03.15-03.02-00.52-03-02",
+            self.serial
+        )
     }
     fn reset(&mut self) {
         self.function = Function::Voltage;
@@ -538,7 +561,10 @@ impl Daq970a {
     fn check_channels(channels: &[u32]) -> Result<(), Error> {
         // DAQM901A: channels 101–120 (4-wire pairs n with n+10, so 101–110 usable).
         if channels.iter().any(|c| !(101..=110).contains(c)) {
-            return Err(Error::custom(-224, b"Illegal parameter value;channel not on a 4-wire DAQM901A"));
+            return Err(Error::custom(
+                -224,
+                b"Illegal parameter value;channel not on a 4-wire DAQM901A",
+            ));
         }
         Ok(())
     }
@@ -547,7 +573,10 @@ impl Daq970a {
         // <probe_type>,<type>[,1[,<resolution>]],(@list)
         let probe = word(params)?;
         if probe != "FRTD" {
-            return Err(Error::custom(-221, b"Settings conflict;only FRTD simulated"));
+            return Err(Error::custom(
+                -221,
+                b"Settings conflict;only FRTD simulated",
+            ));
         }
         loop {
             use scpi::parser::tokenizer::Token;
@@ -568,7 +597,10 @@ impl Daq970a {
             return Err(Error::custom(-221, b"Settings conflict;empty scan list"));
         }
         if self.scan.iter().any(|c| !self.rtd_channels.contains(c)) {
-            return Err(Error::custom(-221, b"Settings conflict;channel not configured for FRTD"));
+            return Err(Error::custom(
+                -221,
+                b"Settings conflict;channel not configured for FRTD",
+            ));
         }
         self.readings.clear();
         self.scan_start = self.now;
@@ -580,8 +612,14 @@ impl Daq970a {
                 t += dt;
                 let index = (channel - 101) as usize;
                 let value = sensor_temperature(&self.world, index, t)
-                    + Normal::new(0.0, sigma).map(|n| n.sample(&mut self.rng)).unwrap_or(0.0);
-                self.readings.push(ScanReading { value, time: t, channel });
+                    + Normal::new(0.0, sigma)
+                        .map(|n| n.sample(&mut self.rng))
+                        .unwrap_or(0.0);
+                self.readings.push(ScanReading {
+                    value,
+                    time: t,
+                    channel,
+                });
             }
         }
         self.busy_until = Some(t);
@@ -623,7 +661,8 @@ impl Daq970a {
     fn event(&mut self, cmd: DaqCmd, params: &mut Parameters) -> Result<(), Error> {
         match cmd {
             DaqCmd::ConfTemp => {
-                let list = Self::probe_args(params)?.ok_or(Error::new(ErrorCode::MissingParameter))?;
+                let list =
+                    Self::probe_args(params)?.ok_or(Error::new(ErrorCode::MissingParameter))?;
                 for c in &list {
                     if !self.rtd_channels.contains(c) {
                         self.rtd_channels.push(*c);
@@ -652,9 +691,7 @@ impl Daq970a {
             }
             DaqCmd::TriggerCount => self.sweeps = number(params, 1.0, 1e6, 1.0)? as u32,
             DaqCmd::Init => self.run_scan()?,
-            DaqCmd::Transducer => {
-                while params.next_optional_token()?.is_some() {}
-            }
+            DaqCmd::Transducer => while params.next_optional_token()?.is_some() {},
             DaqCmd::Nplc => {
                 self.nplc = number(params, 0.02, 200.0, 1.0)?;
                 let _ = optional_channel_list(params)?;
@@ -689,7 +726,8 @@ impl Daq970a {
                 self.format_readings()
             }
             DaqCmd::MeasTemp => {
-                let list = Self::probe_args(params)?.ok_or(Error::new(ErrorCode::MissingParameter))?;
+                let list =
+                    Self::probe_args(params)?.ok_or(Error::new(ErrorCode::MissingParameter))?;
                 for c in &list {
                     if !self.rtd_channels.contains(c) {
                         self.rtd_channels.push(*c);
@@ -716,7 +754,10 @@ impl ScpiDevice for Daq970a {
         &mut self.core
     }
     fn identity(&self) -> String {
-        format!("Keysight Technologies,DAQ970A,{},A.03.01-01.00-03.01-00.02-02-01", self.serial)
+        format!(
+            "Keysight Technologies,DAQ970A,{},A.03.01-01.00-03.01-00.02-02-01",
+            self.serial
+        )
     }
     fn reset(&mut self) {
         self.rtd_channels.clear();
@@ -788,18 +829,35 @@ mod tests {
         let mut dmm = Keysight34465a::new("MY600", DmmInput::ReferenceShunt, world, 3);
         assert_eq!(text(&mut dmm, "CONF:VOLT:DC 1", now), None);
         assert_eq!(text(&mut dmm, "VOLT:DC:NPLC 10", now), None);
-        let v: f64 = text(&mut dmm, "READ?", now).expect("reading").parse().expect("number");
-        assert!((v - expected).abs() < 1e-3 * expected.abs() + 1e-5, "{v} vs {expected}");
+        let v: f64 = text(&mut dmm, "READ?", now)
+            .expect("reading")
+            .parse()
+            .expect("number");
+        assert!(
+            (v - expected).abs() < 1e-3 * expected.abs() + 1e-5,
+            "{v} vs {expected}"
+        );
         assert_eq!(text(&mut dmm, "CONF:VOLT:DC 0.01", now), None);
-        assert_eq!(text(&mut dmm, "READ?", now).as_deref(), Some("+9.90000000E+37"));
-        assert_eq!(text(&mut dmm, "SYST:ERR?", now).as_deref(), Some("0,\"No error\""));
+        assert_eq!(
+            text(&mut dmm, "READ?", now).as_deref(),
+            Some("+9.90000000E+37")
+        );
+        assert_eq!(
+            text(&mut dmm, "SYST:ERR?", now).as_deref(),
+            Some("0,\"No error\"")
+        );
     }
 
     #[test]
     fn daq_scans_with_formatted_fields() {
         let (world, now) = world();
         let mut daq = Daq970a::new("MY5800", world, 4);
-        for cmd in ["CONF:TEMP FRTD,85,(@101:104)", "ROUT:SCAN (@101:104)", "FORM:READ:CHAN ON", "FORM:READ:UNIT ON"] {
+        for cmd in [
+            "CONF:TEMP FRTD,85,(@101:104)",
+            "ROUT:SCAN (@101:104)",
+            "FORM:READ:CHAN ON",
+            "FORM:READ:UNIT ON",
+        ] {
             assert_eq!(text(&mut daq, cmd, now), None, "{cmd}");
         }
         let reply = text(&mut daq, "READ?", now).expect("readings");
@@ -808,6 +866,10 @@ mod tests {
         assert_eq!(fields[1], "101");
         assert!(fields[0].ends_with(" C"));
         assert_eq!(text(&mut daq, "ROUT:SCAN (@101,150)", now), None);
-        assert!(text(&mut daq, "SYST:ERR?", now).expect("reply").starts_with("-224"));
+        assert!(
+            text(&mut daq, "SYST:ERR?", now)
+                .expect("reply")
+                .starts_with("-224")
+        );
     }
 }

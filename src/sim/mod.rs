@@ -1,7 +1,9 @@
 //! Simulated instruments and the physical world they observe.
-pub mod diode;
-pub mod world;
 pub mod device;
+pub mod diode;
+pub mod fluke;
+pub mod hioki;
 pub mod keithley;
 pub mod keysight;
-pub mod hioki;
+pub mod switch;
+pub mod world;

@@ -10,8 +10,8 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rand::{RngExt, SeedableRng};
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 use super::diode::SingleDiode;
 
@@ -30,7 +30,11 @@ impl SimClock {
         SimClock {
             real_start: Instant::now(),
             sim_start,
-            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
         }
     }
 
@@ -205,11 +209,26 @@ impl World {
             reference_shunt: 1.0002,
             sensor_offsets,
             resistors: vec![
-                StandardResistor { channel: 1, value: 1.00012e-3 },
-                StandardResistor { channel: 2, value: 10.0008e-3 },
-                StandardResistor { channel: 3, value: 99.9971e-3 },
-                StandardResistor { channel: 4, value: 1.000_043 },
-                StandardResistor { channel: 5, value: 9.999_86 },
+                StandardResistor {
+                    channel: 1,
+                    value: 1.00012e-3,
+                },
+                StandardResistor {
+                    channel: 2,
+                    value: 10.0008e-3,
+                },
+                StandardResistor {
+                    channel: 3,
+                    value: 99.9971e-3,
+                },
+                StandardResistor {
+                    channel: 4,
+                    value: 1.000_043,
+                },
+                StandardResistor {
+                    channel: 5,
+                    value: 9.999_86,
+                },
             ],
             tester: TesterErrors::default(),
             thermal: Mutex::new(Thermal {
@@ -254,7 +273,8 @@ impl World {
     pub fn sin_elevation(&self, t: f64) -> f64 {
         let day = (t / 86_400.0).floor();
         let day_of_year = (day + 4.0 * 365.25 - 10.0) % 365.25; // ~days since 1 Jan
-        let declination = (-23.44f64).to_radians() * ((360.0 / 365.0) * (day_of_year + 10.0)).to_radians().cos();
+        let declination =
+            (-23.44f64).to_radians() * ((360.0 / 365.0) * (day_of_year + 10.0)).to_radians().cos();
         let hour_angle = (15.0 * (self.solar_hour(t) - 12.0)).to_radians();
         let lat = self.config.latitude.to_radians();
         lat.sin() * declination.sin() + lat.cos() * declination.cos() * hour_angle.cos()
@@ -268,7 +288,8 @@ impl World {
             return 0.0;
         }
         let pressure_ratio = (-self.config.altitude / 8434.5).exp();
-        let air_mass = pressure_ratio / (s + 0.50572 * (6.07995 + s.asin().to_degrees()).powf(-1.6364));
+        let air_mass =
+            pressure_ratio / (s + 0.50572 * (6.07995 + s.asin().to_degrees()).powf(-1.6364));
         let beam = 1361.0 * 0.7f64.powf(air_mass.powf(0.678));
         let diffuse = 0.1 * beam * s.sqrt();
         beam + diffuse
@@ -323,8 +344,10 @@ impl World {
             // Exact step of dT/dt = (T_eq − T)/τ with T_eq held over the step.
             let m_eq = a + ROSS * g;
             let c_eq = a + 0.8 * ROSS * g;
-            th.module.push(m_eq + (m - m_eq) * (-THERMAL_STEP / MODULE_TAU).exp());
-            th.cell.push(c_eq + (c - c_eq) * (-THERMAL_STEP / CELL_TAU).exp());
+            th.module
+                .push(m_eq + (m - m_eq) * (-THERMAL_STEP / MODULE_TAU).exp());
+            th.cell
+                .push(c_eq + (c - c_eq) * (-THERMAL_STEP / CELL_TAU).exp());
         }
         let k = index.floor() as usize;
         let f = index - k as f64;
@@ -355,7 +378,8 @@ impl World {
     pub fn reference_cell_isc(&self, t: f64) -> f64 {
         let g = self.irradiance(t);
         let tc = self.reference_cell_temperature(t);
-        self.reference_cell_isc_stc * g / 1000.0 * (1.0 + self.reference_cell_alpha_rel * (tc - 25.0))
+        self.reference_cell_isc_stc * g / 1000.0
+            * (1.0 + self.reference_cell_alpha_rel * (tc - 25.0))
     }
 
     /// Voltage across the reference-cell shunt at `t` [V].
@@ -433,7 +457,9 @@ mod tests {
     fn clouds_dim_and_enhance() {
         let world = World::new(WorldConfig::default());
         let start = world.config().start;
-        let factors: Vec<f64> = (0..20_000).map(|k| world.cloud_factor(start + k as f64 * 5.0)).collect();
+        let factors: Vec<f64> = (0..20_000)
+            .map(|k| world.cloud_factor(start + k as f64 * 5.0))
+            .collect();
         let min = factors.iter().copied().fold(f64::INFINITY, f64::min);
         let max = factors.iter().copied().fold(0.0, f64::max);
         assert!(min < 0.6, "{min}");
