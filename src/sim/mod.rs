@@ -7,3 +7,5 @@ pub mod keithley;
 pub mod keysight;
 pub mod switch;
 pub mod world;
+pub mod faults;
+pub mod server;

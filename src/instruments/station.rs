@@ -1,0 +1,485 @@
+//! Station files (`instruments/stations/*.toml`): which instrument sits at which resource in
+//! which role, and the reference devices and standards with their certificates.
+//!
+//! Validation happens once, on load, and every message names the file, the key and what to
+//! fix, because a station file is edited by hand at the bench.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::InstrumentsError;
+use super::profile::{Interface, Profile, Profiles, Role};
+use crate::model::Date;
+use crate::scpi::{Resource, SerialSettings};
+use crate::sim::faults::Fault;
+
+/// `[station]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationInfo {
+    /// Human-readable name.
+    pub name: String,
+    /// Laboratory operating the station.
+    #[serde(default)]
+    pub laboratory: Option<String>,
+    /// Whether the instruments are simulated (`resource = "sim"` allowed).
+    #[serde(default)]
+    pub simulated: bool,
+    /// Seed of the simulated world.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Acceleration of the simulated clock.
+    #[serde(default)]
+    pub speed: Option<f64>,
+}
+
+/// `[[instrument]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentEntry {
+    /// Unique name.
+    pub name: String,
+    /// Profile id.
+    pub profile: String,
+    /// Role played.
+    pub role: Role,
+    /// VISA resource string, or `sim` on a simulated station.
+    pub resource: String,
+    /// Serial number (also the simulated instrument's).
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    /// Serial line settings (override the profile's).
+    #[serde(default)]
+    pub serial: Option<SerialSettings>,
+    /// Override of the profile's program-message terminator.
+    #[serde(default)]
+    pub write_termination: Option<String>,
+    /// Override of the profile's response terminator.
+    #[serde(default)]
+    pub read_termination: Option<String>,
+    /// Override of the profile's timeout [ms].
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Thermometer channels: sensor name → channel.
+    #[serde(default)]
+    pub channels: BTreeMap<String, u32>,
+    /// Reference device read through this instrument (irradiance meters).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// What the simulated instrument's input is wired to (`reference_shunt`, `pt100:N`).
+    #[serde(default)]
+    pub sim_input: Option<String>,
+    /// Faults injected into the simulated instrument.
+    #[serde(default)]
+    pub faults: Vec<String>,
+}
+
+/// Kind of a reference device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceKind {
+    /// PV reference cell (IEC 60904-2).
+    ReferenceCell,
+    /// Four-terminal standard resistor.
+    StandardResistor,
+    /// Multi-product calibrator.
+    Calibrator,
+    /// Digital multimeter.
+    Multimeter,
+    /// Temperature sensor.
+    Thermometer,
+}
+
+/// A calibration certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    /// Certificate number.
+    pub number: String,
+    /// Issuing laboratory.
+    pub laboratory: String,
+    /// Certified value.
+    pub value: f64,
+    /// Unit of `value` and `expanded_uncertainty`.
+    pub unit: String,
+    /// Expanded uncertainty U.
+    pub expanded_uncertainty: f64,
+    /// Coverage factor k.
+    pub coverage_factor: f64,
+    /// Date of calibration.
+    pub calibration_date: Date,
+    /// Date the next calibration is due.
+    pub due_date: Date,
+}
+
+impl Certificate {
+    /// Standard uncertainty U/k.
+    pub fn standard_uncertainty(&self) -> f64 {
+        self.expanded_uncertainty / self.coverage_factor
+    }
+
+    /// Certificate status on `today`.
+    pub fn status(&self, today: Date) -> CertificateStatus {
+        let days = self.due_date.days_since_epoch() - today.days_since_epoch();
+        if days < 0 {
+            CertificateStatus::Expired { days_ago: -days }
+        } else if days <= 30 {
+            CertificateStatus::DueSoon { days_left: days }
+        } else {
+            CertificateStatus::Valid
+        }
+    }
+}
+
+/// Whether a certificate may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum CertificateStatus {
+    /// More than 30 days left.
+    Valid,
+    /// Due within 30 days.
+    DueSoon {
+        /// Days until due.
+        days_left: i64,
+    },
+    /// Past its due date.
+    Expired {
+        /// Days since due.
+        days_ago: i64,
+    },
+}
+
+/// `[[reference]]`: a reference device or standard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceDevice {
+    /// Unique id.
+    pub id: String,
+    /// Kind.
+    pub kind: ReferenceKind,
+    /// Description.
+    pub description: String,
+    /// Manufacturer.
+    #[serde(default)]
+    pub manufacturer: Option<String>,
+    /// Serial number.
+    pub serial_number: String,
+    /// Relay channel that connects it (standard resistors).
+    #[serde(default)]
+    pub switch_channel: Option<u32>,
+    /// Thermometer sensor name measuring its temperature (reference cells).
+    #[serde(default)]
+    pub temperature_sensor: Option<String>,
+    /// Further parameters (reference cells: `alpha_rel` [1/K], `shunt_resistance` [Ω]).
+    #[serde(default)]
+    pub parameters: BTreeMap<String, f64>,
+    /// Its certificate.
+    pub certificate: Certificate,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationFile {
+    /// `[station]`.
+    pub station: StationInfo,
+    /// `[[instrument]]`.
+    #[serde(default)]
+    pub instrument: Vec<InstrumentEntry>,
+    /// `[[reference]]`.
+    #[serde(default)]
+    pub reference: Vec<ReferenceDevice>,
+}
+
+/// A loaded, validated station.
+#[derive(Debug, Clone)]
+pub struct Station {
+    /// File it came from.
+    pub path: PathBuf,
+    /// Contents.
+    pub file: StationFile,
+    /// Profiles available to it.
+    pub profiles: Profiles,
+}
+
+/// The shipped simulated station, for `pvstation demo` run from anywhere.
+pub const DEMO_SIM_STATION: &str = include_str!("../../instruments/stations/demo-sim.toml");
+
+impl Station {
+    /// Load and validate a station file; profiles come from the built-in set plus the
+    /// `instruments/` directory that holds the `stations/` directory of the file.
+    pub fn load(path: &Path) -> Result<Station, InstrumentsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| InstrumentsError::Read {
+            file: path.display().to_string(),
+            source: e,
+        })?;
+        let profile_dir = path
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let profiles = Profiles::with_directory(&profile_dir)?;
+        Station::parse(path, &text, profiles)
+    }
+
+    /// Parse and validate station text.
+    pub fn parse(path: &Path, text: &str, profiles: Profiles) -> Result<Station, InstrumentsError> {
+        let file_name = path.display().to_string();
+        let file: StationFile = toml::from_str(text).map_err(|e| InstrumentsError::Station {
+            file: file_name.clone(),
+            key: String::new(),
+            problem: e.to_string().trim_end().to_string(),
+        })?;
+        let station = Station {
+            path: path.to_path_buf(),
+            file,
+            profiles,
+        };
+        station.validate()?;
+        Ok(station)
+    }
+
+    fn fail(&self, key: String, problem: String) -> InstrumentsError {
+        InstrumentsError::Station {
+            file: self.path.display().to_string(),
+            key,
+            problem,
+        }
+    }
+
+    fn validate(&self) -> Result<(), InstrumentsError> {
+        let f = &self.file;
+        if let Some(speed) = f.station.speed
+            && !(speed.is_finite() && speed > 0.0)
+        {
+            return Err(self.fail("station.speed".into(), "must be a positive number (1 = real time)".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, inst) in f.instrument.iter().enumerate() {
+            let key = |k: &str| format!("instrument[{i}] (`{}`).{k}", inst.name);
+            if inst.name.trim().is_empty() {
+                return Err(self.fail(format!("instrument[{i}].name"), "must not be empty".into()));
+            }
+            if !names.insert(inst.name.as_str()) {
+                return Err(self.fail(key("name"), "duplicate instrument name; names must be unique".into()));
+            }
+            let profile = self.profiles.get(&inst.profile).ok_or_else(|| {
+                self.fail(
+                    key("profile"),
+                    format!(
+                        "unknown profile `{}`; known profiles: {}",
+                        inst.profile,
+                        self.profiles.ids().join(", ")
+                    ),
+                )
+            })?;
+            if !profile.roles.contains(&inst.role) {
+                return Err(self.fail(
+                    key("role"),
+                    format!(
+                        "a {} {} cannot act as `{}`; it can be: {}",
+                        profile.manufacturer,
+                        profile.model,
+                        inst.role.as_str(),
+                        profile.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if inst.resource == "sim" {
+                if !f.station.simulated {
+                    return Err(self.fail(
+                        key("resource"),
+                        "`sim` is only allowed on a station with `simulated = true`; give a VISA resource such as TCPIP::192.168.1.20::5025::SOCKET".into(),
+                    ));
+                }
+            } else {
+                Resource::parse(&inst.resource).map_err(|e| self.fail(key("resource"), e.problem))?;
+            }
+            if let Some(s) = &inst.serial {
+                s.validate().map_err(|e| self.fail(key("serial"), e))?;
+            }
+            if inst.timeout_ms == Some(0) {
+                return Err(self.fail(key("timeout_ms"), "must be at least 1 ms".into()));
+            }
+            for spec in &inst.faults {
+                Fault::parse(spec).map_err(|e| self.fail(key("faults"), e.to_string()))?;
+            }
+            if let Some(input) = &inst.sim_input
+                && parse_sim_input(input).is_none()
+            {
+                return Err(self.fail(key("sim_input"), "write `reference_shunt` or `pt100:N` (N = 0..5)".into()));
+            }
+            match inst.role {
+                Role::IrradianceMeter => {
+                    let id = inst.reference.as_deref().ok_or_else(|| {
+                        self.fail(key("reference"), "an irradiance meter must name its reference cell, e.g. reference = \"RC-01\"".into())
+                    })?;
+                    let r = self.reference(id).ok_or_else(|| {
+                        self.fail(key("reference"), format!("no [[reference]] with id `{id}`"))
+                    })?;
+                    if r.kind != ReferenceKind::ReferenceCell {
+                        return Err(self.fail(key("reference"), format!("`{id}` is not a reference_cell")));
+                    }
+                }
+                Role::Thermometer => {
+                    if profile.dialect == super::profile::Dialect::KeysightDaq && inst.channels.is_empty() {
+                        return Err(self.fail(key("channels"), "a scanning thermometer needs channels, e.g. channels = { module_back_1 = 101 }".into()));
+                    }
+                }
+                _ => {}
+            }
+            if let (Some(lo), Some(hi)) = channel_bounds(profile) {
+                for (sensor, ch) in &inst.channels {
+                    if *ch < lo || *ch > hi {
+                        return Err(self.fail(
+                            key(&format!("channels.{sensor}")),
+                            format!("channel {ch} is outside {lo}..{hi} of the {}", profile.model),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, r) in f.reference.iter().enumerate() {
+            let key = |k: &str| format!("reference[{i}] (`{}`).{k}", r.id);
+            if !ids.insert(r.id.as_str()) {
+                return Err(self.fail(key("id"), "duplicate reference id".into()));
+            }
+            let c = &r.certificate;
+            if !(c.value.is_finite()) {
+                return Err(self.fail(key("certificate.value"), "must be a finite number".into()));
+            }
+            if !(c.expanded_uncertainty.is_finite() && c.expanded_uncertainty >= 0.0) {
+                return Err(self.fail(key("certificate.expanded_uncertainty"), "must be ≥ 0 (as on the certificate)".into()));
+            }
+            if !(c.coverage_factor.is_finite() && c.coverage_factor >= 1.0) {
+                return Err(self.fail(key("certificate.coverage_factor"), "must be ≥ 1 (usually 2)".into()));
+            }
+            if c.due_date <= c.calibration_date {
+                return Err(self.fail(key("certificate.due_date"), "must be after calibration_date".into()));
+            }
+            if r.kind == ReferenceKind::ReferenceCell {
+                for p in ["alpha_rel", "shunt_resistance"] {
+                    if !r.parameters.contains_key(p) {
+                        return Err(self.fail(
+                            key(&format!("parameters.{p}")),
+                            "a reference cell needs alpha_rel [1/K] and shunt_resistance [Ω]".into(),
+                        ));
+                    }
+                }
+                if r.parameters.get("shunt_resistance").is_some_and(|v| *v <= 0.0) {
+                    return Err(self.fail(key("parameters.shunt_resistance"), "must be > 0 Ω".into()));
+                }
+                if c.value <= 0.0 {
+                    return Err(self.fail(key("certificate.value"), "a reference cell's calibration value (Isc at STC) must be > 0 A".into()));
+                }
+            }
+            if r.kind == ReferenceKind::StandardResistor && r.switch_channel.is_none() {
+                return Err(self.fail(key("switch_channel"), "a standard resistor needs the relay channel that connects it".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A reference device by id.
+    pub fn reference(&self, id: &str) -> Option<&ReferenceDevice> {
+        self.file.reference.iter().find(|r| r.id == id)
+    }
+
+    /// The instrument playing `role` (the first, if several).
+    pub fn instrument(&self, role: Role) -> Option<&InstrumentEntry> {
+        self.file.instrument.iter().find(|i| i.role == role)
+    }
+
+    /// The profile of an instrument (validated to exist on load).
+    pub fn profile_of(&self, entry: &InstrumentEntry) -> Result<&Profile, InstrumentsError> {
+        self.profiles.get(&entry.profile).ok_or_else(|| {
+            self.fail(format!("instrument `{}`.profile", entry.name), "unknown profile".into())
+        })
+    }
+
+    /// Whether a simulated instrument of this entry is served on a pseudo-terminal.
+    pub fn is_serial(&self, entry: &InstrumentEntry) -> bool {
+        self.profile_of(entry)
+            .map(|p| p.interface == Interface::Serial)
+            .unwrap_or(false)
+    }
+}
+
+fn channel_bounds(profile: &Profile) -> (Option<u32>, Option<u32>) {
+    match profile.ranges.get("channels") {
+        Some(toml::Value::Array(a)) if a.len() == 2 => (
+            a[0].as_integer().map(|v| v as u32),
+            a[1].as_integer().map(|v| v as u32),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// Parse `reference_shunt` or `pt100:N`.
+pub fn parse_sim_input(text: &str) -> Option<crate::sim::keysight::DmmInput> {
+    use crate::sim::keysight::DmmInput;
+    match text {
+        "reference_shunt" => Some(DmmInput::ReferenceShunt),
+        _ => {
+            let n: usize = text.strip_prefix("pt100:")?.parse().ok()?;
+            (n <= 5).then_some(DmmInput::Pt100(n))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Result<Station, InstrumentsError> {
+        Station::parse(
+            Path::new("demo-sim.toml"),
+            DEMO_SIM_STATION,
+            Profiles::built_in().expect("built-in"),
+        )
+    }
+
+    fn broken(from: &str, to: &str) -> String {
+        let text = DEMO_SIM_STATION.replacen(from, to, 1);
+        assert_ne!(text, DEMO_SIM_STATION, "pattern {from} not found");
+        Station::parse(Path::new("s.toml"), &text, Profiles::built_in().expect("built-in"))
+            .expect_err("must be rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn the_demo_station_is_valid() {
+        let s = demo().expect("valid");
+        assert_eq!(s.file.instrument.len(), 6);
+        assert_eq!(s.file.reference.len(), 7);
+        let cert = &s.reference("RC-01").expect("present").certificate;
+        assert_eq!(cert.status(Date::parse("2027-03-01").expect("date")), CertificateStatus::DueSoon { days_left: 10 });
+        assert_eq!(cert.status(Date::parse("2027-03-12").expect("date")), CertificateStatus::Expired { days_ago: 1 });
+    }
+
+    #[test]
+    fn errors_name_file_key_and_fix() {
+        let cases = [
+            ("profile = \"keithley-2460\"", "profile = \"keithley-9999\"", "instrument[0] (`smu`).profile"),
+            ("role = \"iv_tracer\"", "role = \"switch\"", "cannot act as `switch`"),
+            ("simulated = true", "simulated = false", "only allowed on a station with `simulated = true`"),
+            ("reference = \"RC-01\"", "reference = \"RC-99\"", "no [[reference]] with id `RC-99`"),
+            ("expanded_uncertainty = 0.0011", "expanded_uncertainty = -0.0011", "expanded_uncertainty"),
+            ("due_date = \"2027-03-11\"", "due_date = \"2025-03-11\"", "must be after calibration_date"),
+            ("calibration_date = \"2026-03-11\"", "calibration_date = \"2026-02-30\"", "YYYY-MM-DD"),
+            ("module_back_1 = 101", "module_back_1 = 150", "channels.module_back_1"),
+            ("name = \"switch\"", "name = \"smu\"", "duplicate instrument name"),
+            ("sim_input = \"reference_shunt\"", "sim_input = \"thermocouple\"", "sim_input"),
+            ("speed = 1.0", "speed = 0.0", "station.speed"),
+            ("serial_number = \"04410001\"", "serial_numbr = \"04410001\"", "unknown field"),
+        ];
+        for (from, to, expected) in cases {
+            let err = broken(from, to);
+            assert!(err.contains(expected), "{to}: {err}");
+            assert!(err.contains("s.toml"), "{err}");
+        }
+    }
+}
