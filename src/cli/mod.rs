@@ -1,4 +1,79 @@
-//! Command line.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! Command line: one module per subcommand. `anyhow` lives here only; the library layers
+//! return typed errors, which are printed with their context and a hint how to fix them.
+
+mod demo;
+mod instruments;
+mod scpi;
+mod sim;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::instruments::profile::Profiles;
+use crate::instruments::station::{DEMO_SIM_STATION, Station};
+
+/// pvstation — control software of a photovoltaic metrology test station.
+#[derive(Debug, Parser)]
+#[command(name = "pvstation", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the main job on the built-in simulated station.
+    Demo(demo::Args),
+    /// Serve a station's simulated instruments (TCP ports and pseudo-terminals).
+    Sim(sim::Args),
+    /// Instrument commands.
+    Instruments {
+        #[command(subcommand)]
+        command: instruments::Command,
+    },
+    /// Send SCPI commands to a resource and print the replies (bench debugging).
+    Scpi(scpi::Args),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Sim(args) => sim::run(args).await,
+            Command::Instruments { command } => instruments::run(command).await,
+            Command::Scpi(args) => scpi::run(args).await,
+        }
+    });
+    // Servers of a simulated station may still hold tasks: do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Load a station file, or the built-in simulated station when none is given.
+fn load_station(path: Option<&PathBuf>) -> anyhow::Result<Station> {
+    match path {
+        Some(p) => Ok(Station::load(p)?),
+        None => Ok(Station::parse(
+            std::path::Path::new("instruments/stations/demo-sim.toml (built in)"),
+            DEMO_SIM_STATION,
+            Profiles::built_in()?,
+        )?),
+    }
 }

@@ -63,3 +63,7 @@ pub enum InstrumentsError {
         problem: String,
     },
 }
+
+pub mod bench;
+pub mod drivers;
+pub mod roles;

@@ -13,7 +13,6 @@ use super::InstrumentsError;
 use super::profile::{Interface, Profile, Profiles, Role};
 use crate::model::Date;
 use crate::scpi::{Resource, SerialSettings};
-use crate::sim::faults::Fault;
 
 /// `[station]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -241,7 +240,8 @@ impl Station {
         Ok(station)
     }
 
-    fn fail(&self, key: String, problem: String) -> InstrumentsError {
+    /// An error about `key` of this station file.
+    pub fn fail(&self, key: String, problem: String) -> InstrumentsError {
         InstrumentsError::Station {
             file: self.path.display().to_string(),
             key,
@@ -302,14 +302,6 @@ impl Station {
             }
             if inst.timeout_ms == Some(0) {
                 return Err(self.fail(key("timeout_ms"), "must be at least 1 ms".into()));
-            }
-            for spec in &inst.faults {
-                Fault::parse(spec).map_err(|e| self.fail(key("faults"), e.to_string()))?;
-            }
-            if let Some(input) = &inst.sim_input
-                && parse_sim_input(input).is_none()
-            {
-                return Err(self.fail(key("sim_input"), "write `reference_shunt` or `pt100:N` (N = 0..5)".into()));
             }
             match inst.role {
                 Role::IrradianceMeter => {
@@ -418,18 +410,6 @@ fn channel_bounds(profile: &Profile) -> (Option<u32>, Option<u32>) {
     }
 }
 
-/// Parse `reference_shunt` or `pt100:N`.
-pub fn parse_sim_input(text: &str) -> Option<crate::sim::keysight::DmmInput> {
-    use crate::sim::keysight::DmmInput;
-    match text {
-        "reference_shunt" => Some(DmmInput::ReferenceShunt),
-        _ => {
-            let n: usize = text.strip_prefix("pt100:")?.parse().ok()?;
-            (n <= 5).then_some(DmmInput::Pt100(n))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,7 +452,6 @@ mod tests {
             ("calibration_date = \"2026-03-11\"", "calibration_date = \"2026-02-30\"", "YYYY-MM-DD"),
             ("module_back_1 = 101", "module_back_1 = 150", "channels.module_back_1"),
             ("name = \"switch\"", "name = \"smu\"", "duplicate instrument name"),
-            ("sim_input = \"reference_shunt\"", "sim_input = \"thermocouple\"", "sim_input"),
             ("speed = 1.0", "speed = 0.0", "station.speed"),
             ("serial_number = \"04410001\"", "serial_numbr = \"04410001\"", "unknown field"),
         ];

@@ -88,29 +88,32 @@ impl Fluke5522a {
         self.apply();
     }
 
-    /// Parse `<number>[ ]<unit>` with SI prefixes; returns the value in base units.
+    /// Parse `<number>[ ]<unit>` with SI prefixes (`10 V`, `188.3MA`, `5.0E0 V`); no blank
+    /// inside the number. Returns the value in base units and the base unit.
     fn quantity(text: &str) -> Result<(f64, String), i32> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let number = number.trim();
-        if number.contains(' ') || number.is_empty() {
+        const UNITS: [(&str, f64, &str); 8] = [
+            ("KHZ", 1e3, "HZ"),
+            ("HZ", 1.0, "HZ"),
+            ("MV", 1e-3, "V"),
+            ("UV", 1e-6, "V"),
+            ("KV", 1e3, "V"),
+            ("MA", 1e-3, "A"),
+            ("V", 1.0, "V"),
+            ("A", 1.0, "A"),
+        ];
+        let upper = text.trim().to_ascii_uppercase();
+        let (number, scale, base) = UNITS
+            .iter()
+            .find_map(|(suffix, scale, base)| {
+                upper.strip_suffix(suffix).map(|n| (n.trim_end().to_string(), *scale, *base))
+            })
+            .unwrap_or((upper.clone(), 1.0, ""));
+        if number.is_empty() || number.contains(' ') {
             return Err(BAD_SYNTAX);
         }
-        let value: f64 = number.parse().map_err(|_| BAD_SYNTAX)?;
-        let unit = unit.trim().to_ascii_uppercase();
-        let (scale, base) = match unit.as_str() {
-            "V" => (1.0, "V"),
-            "MV" => (1e-3, "V"),
-            "UV" => (1e-6, "V"),
-            "KV" => (1e3, "V"),
-            "HZ" => (1.0, "HZ"),
-            "KHZ" => (1e3, "HZ"),
-            "" => (1.0, ""),
-            _ => return Err(BAD_UNIT),
-        };
+        let value: f64 = number.parse().map_err(|_| {
+            if number.ends_with(|c: char| c.is_ascii_alphabetic()) { BAD_UNIT } else { BAD_SYNTAX }
+        })?;
         Ok((value * scale, base.to_string()))
     }
 
@@ -252,6 +255,10 @@ mod tests {
         assert_eq!(world.tester_input_voltage(), 10.0);
         assert_eq!(text(&mut cal, "OUT 1500 MV"), None);
         assert!((world.tester_input_voltage() - 1.5).abs() < 1e-12);
+        assert_eq!(text(&mut cal, "OUT 2.500000000E0 V"), None);
+        assert!((world.tester_input_voltage() - 2.5).abs() < 1e-12);
+        assert_eq!(text(&mut cal, "OUT 188.3MV"), None);
+        assert!((world.tester_input_voltage() - 1.5).abs() < 1e-12);
         assert_eq!(text(&mut cal, "OUT 50 V"), None);
         assert_eq!(text(&mut cal, "OPER?").as_deref(), Some("0"));
         assert_eq!(world.tester_input_voltage(), 0.0);
@@ -261,6 +268,8 @@ mod tests {
             Some("1300,\"Bad syntax\"")
         );
         assert_eq!(text(&mut cal, "ERR?").as_deref(), Some("0,\"No Error\""));
+        assert_eq!(text(&mut cal, "OUT 2 W"), None);
+        assert_eq!(text(&mut cal, "ERR?").as_deref(), Some("1302,\"Bad units\""));
         assert_eq!(text(&mut cal, "STBY;FAULT?").as_deref(), Some("0"));
     }
 }

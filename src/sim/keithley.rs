@@ -640,7 +640,7 @@ impl ScpiDevice for Keithley24xx {
 
     fn identity(&self) -> String {
         format!(
-            "KEITHLEY INSTRUMENTS,MODEL {},{},1.7.12b (simulated)",
+            "KEITHLEY INSTRUMENTS,MODEL {},{},1.7.12b",
             self.model, self.serial
         )
     }

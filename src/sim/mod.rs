@@ -9,3 +9,4 @@ pub mod switch;
 pub mod world;
 pub mod faults;
 pub mod server;
+pub mod station;

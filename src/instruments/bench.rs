@@ -1,0 +1,237 @@
+//! A connected station: one driver per role, built from a station file, and the probe that
+//! checks every instrument is there and is what its profile says.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::InstrumentsError;
+use super::drivers::{Base, fluke, hioki, keithley, keysight, open_session, switch};
+use super::profile::{Dialect, Role};
+use super::roles::{
+    Instrument, IrradianceMeter, IvTracer, ResistanceMeter, Result, SharedClock, Source, Switch,
+    Thermometer,
+};
+use super::station::{CertificateStatus, InstrumentEntry, Station};
+use crate::model::Date;
+use crate::scpi::IoLog;
+
+/// Resolved resource of each instrument (station resources, with `sim` replaced by the
+/// simulated station's).
+pub type Resources = BTreeMap<String, String>;
+
+/// The station's instruments by role.
+#[derive(Default)]
+pub struct Bench {
+    /// I-V tracer.
+    pub iv_tracer: Option<Box<dyn IvTracer>>,
+    /// Irradiance meter.
+    pub irradiance_meter: Option<Box<dyn IrradianceMeter>>,
+    /// Thermometer.
+    pub thermometer: Option<Box<dyn Thermometer>>,
+    /// Battery internal-resistance tester under calibration.
+    pub resistance_meter: Option<Box<dyn ResistanceMeter>>,
+    /// Calibrator.
+    pub source: Option<Box<dyn Source>>,
+    /// Relay switch.
+    pub switch: Option<Box<dyn Switch>>,
+}
+
+fn resource_of<'a>(entry: &'a InstrumentEntry, resources: &'a Resources) -> &'a str {
+    resources
+        .get(&entry.name)
+        .map(String::as_str)
+        .unwrap_or(&entry.resource)
+}
+
+fn base(station: &Station, entry: &InstrumentEntry, resources: &Resources, log: &IoLog, clock: &SharedClock) -> Result<Base> {
+    let profile = station.profile_of(entry)?.clone();
+    let session = open_session(entry, &profile, resource_of(entry, resources), log)?;
+    Ok(Base::new(session, profile, clock.clone()))
+}
+
+impl Bench {
+    /// Build drivers for every instrument of `station` (connections open on first use).
+    pub fn new(station: &Station, resources: &Resources, log: &IoLog, clock: &SharedClock) -> Result<Bench> {
+        let mut bench = Bench::default();
+        for entry in &station.file.instrument {
+            let b = base(station, entry, resources, log, clock)?;
+            let dialect = b.profile.dialect;
+            match (dialect, entry.role) {
+                (Dialect::Keithley24xx, Role::IvTracer) => {
+                    bench.iv_tracer = Some(Box::new(keithley::Keithley24xx::new(b)));
+                }
+                (Dialect::KeysightTruevolt, Role::IrradianceMeter) => {
+                    let reference = entry.reference.as_deref().and_then(|id| station.reference(id)).cloned();
+                    bench.irradiance_meter = Some(Box::new(keysight::Truevolt::new(b, reference, "dmm")));
+                }
+                (Dialect::KeysightTruevolt, Role::Thermometer) => {
+                    let sensor = entry.channels.keys().next().cloned().unwrap_or_else(|| entry.name.clone());
+                    bench.thermometer = Some(Box::new(keysight::Truevolt::new(b, None, &sensor)));
+                }
+                (Dialect::KeysightDaq, Role::Thermometer) => {
+                    let mut sensors: Vec<(String, u32)> = entry.channels.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                    sensors.sort_by_key(|(_, c)| *c);
+                    bench.thermometer = Some(Box::new(keysight::Daq970a::new(b, sensors)));
+                }
+                (Dialect::HiokiBt356x, Role::ResistanceMeter) => {
+                    bench.resistance_meter = Some(Box::new(hioki::HiokiBt356x::new(b)));
+                }
+                (Dialect::Fluke55xx, Role::Source) => {
+                    bench.source = Some(Box::new(fluke::Fluke55xx::new(b)));
+                }
+                (Dialect::ScpiSwitch, Role::Switch) => {
+                    bench.switch = Some(Box::new(switch::ScpiSwitch::new(b)));
+                }
+                (dialect, role) => {
+                    return Err(InstrumentsError::Station {
+                        file: station.path.display().to_string(),
+                        key: format!("instrument `{}`.role", entry.name),
+                        problem: format!(
+                            "no driver for dialect {dialect:?} in role `{}`; fix the profile's roles",
+                            role.as_str()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(bench)
+    }
+
+    /// Every instrument, for identification and safe-state.
+    pub fn instruments(&mut self) -> Vec<&mut dyn Instrument> {
+        let mut out: Vec<&mut dyn Instrument> = Vec::new();
+        if let Some(i) = self.iv_tracer.as_deref_mut() {
+            out.push(i);
+        }
+        if let Some(i) = self.irradiance_meter.as_deref_mut() {
+            out.push(i);
+        }
+        if let Some(i) = self.thermometer.as_deref_mut() {
+            out.push(i);
+        }
+        if let Some(i) = self.resistance_meter.as_deref_mut() {
+            out.push(i);
+        }
+        if let Some(i) = self.source.as_deref_mut() {
+            out.push(i);
+        }
+        if let Some(i) = self.switch.as_deref_mut() {
+            out.push(i);
+        }
+        out
+    }
+
+    /// Put every instrument in its safe state; returns the failures (one failing instrument
+    /// must not stop the others from being made safe).
+    pub async fn safe_state(&mut self) -> Vec<InstrumentsError> {
+        let mut failures = Vec::new();
+        for inst in self.instruments() {
+            if let Err(e) = inst.safe_state().await {
+                failures.push(e);
+            }
+        }
+        failures
+    }
+}
+
+/// What `instruments probe` reports per instrument.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: &'static str,
+    /// Profile id.
+    pub profile: String,
+    /// Model.
+    pub model: String,
+    /// Resource used.
+    pub resource: String,
+    /// `*IDN?` reply, if any.
+    pub identity: Option<String>,
+    /// Errors found in the instrument's queue or status.
+    pub instrument_errors: Vec<String>,
+    /// No problem found.
+    pub ok: bool,
+    /// Problems and how to fix them.
+    pub problems: Vec<String>,
+}
+
+/// Certificate status of a reference device.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateReport {
+    /// Reference id.
+    pub reference: String,
+    /// Certificate number.
+    pub certificate: String,
+    /// Due date.
+    pub due_date: Date,
+    /// Status today.
+    #[serde(flatten)]
+    pub status: CertificateStatus,
+}
+
+/// Identify every instrument and check it against its profile; drain its errors.
+pub async fn probe(station: &Station, resources: &Resources, log: &IoLog, clock: &SharedClock) -> Vec<ProbeReport> {
+    let mut reports = Vec::new();
+    for entry in &station.file.instrument {
+        let resource = resource_of(entry, resources).to_string();
+        let mut report = ProbeReport {
+            name: entry.name.clone(),
+            role: entry.role.as_str(),
+            profile: entry.profile.clone(),
+            model: String::new(),
+            resource: resource.clone(),
+            identity: None,
+            instrument_errors: Vec::new(),
+            ok: false,
+            problems: Vec::new(),
+        };
+        match base(station, entry, resources, log, clock) {
+            Err(e) => report.problems.push(e.to_string()),
+            Ok(mut b) => {
+                report.model = format!("{} {}", b.profile.manufacturer, b.profile.model);
+                match b.session.idn().await {
+                    Err(e) => report.problems.push(e.to_string()),
+                    Ok(idn) => {
+                        if !b.profile.matches(&idn) {
+                            report.problems.push(format!(
+                                "identity `{idn}` does not match profile `{}` (`{}`): wrong instrument at this resource, or wrong profile",
+                                b.profile.id, b.profile.identity
+                            ));
+                        }
+                        report.identity = Some(idn);
+                        match b.session.drain_errors().await {
+                            Ok(errors) => {
+                                report.instrument_errors = errors
+                                    .iter()
+                                    .map(|e| format!("{},\"{}\"", e.code, e.message))
+                                    .collect();
+                            }
+                            Err(e) => report.problems.push(format!("error query failed: {e}")),
+                        }
+                    }
+                }
+            }
+        }
+        report.ok = report.problems.is_empty();
+        reports.push(report);
+    }
+    reports
+}
+
+/// Certificate status of every reference device on `today`.
+pub fn certificates(station: &Station, today: Date) -> Vec<CertificateReport> {
+    station
+        .file
+        .reference
+        .iter()
+        .map(|r| CertificateReport {
+            reference: r.id.clone(),
+            certificate: r.certificate.number.clone(),
+            due_date: r.certificate.due_date,
+            status: r.certificate.status(today),
+        })
+        .collect()
+}
