@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(text(&mut cal, "OUT 2.500000000E0 V"), None);
         assert!((world.tester_input_voltage() - 2.5).abs() < 1e-12);
         assert_eq!(text(&mut cal, "OUT 188.3MV"), None);
-        assert!((world.tester_input_voltage() - 1.5).abs() < 1e-12);
+        assert!((world.tester_input_voltage() - 0.1883).abs() < 1e-12);
         assert_eq!(text(&mut cal, "OUT 50 V"), None);
         assert_eq!(text(&mut cal, "OPER?").as_deref(), Some("0"));
         assert_eq!(world.tester_input_voltage(), 0.0);
