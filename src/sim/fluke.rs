@@ -108,12 +108,13 @@ impl Fluke5522a {
                 upper.strip_suffix(suffix).map(|n| (n.trim_end().to_string(), *scale, *base))
             })
             .unwrap_or((upper.clone(), 1.0, ""));
+        if base.is_empty() && number.ends_with(|c: char| c.is_ascii_alphabetic()) {
+            return Err(BAD_UNIT);
+        }
         if number.is_empty() || number.contains(' ') {
             return Err(BAD_SYNTAX);
         }
-        let value: f64 = number.parse().map_err(|_| {
-            if number.ends_with(|c: char| c.is_ascii_alphabetic()) { BAD_UNIT } else { BAD_SYNTAX }
-        })?;
+        let value: f64 = number.parse().map_err(|_| BAD_SYNTAX)?;
         Ok((value * scale, base.to_string()))
     }
 
