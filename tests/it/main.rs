@@ -1,1 +1,4 @@
+//! The one integration-test binary (each extra `tests/*.rs` file would be another binary to
+//! link, and linking is slow on the build machines).
 
+mod transcripts;
