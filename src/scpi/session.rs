@@ -107,6 +107,7 @@ pub struct Session {
     buf: Vec<u8>,
     framer: Framer,
     log: IoLog,
+    generation: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -131,6 +132,7 @@ impl Session {
             buf: Vec::with_capacity(4096),
             framer,
             log,
+            generation: 0,
         }
     }
 
@@ -171,6 +173,12 @@ impl Session {
         );
     }
 
+    /// Number of connections opened so far. A driver that sent settings compares it before
+    /// and after: a change means the instrument may have lost them (reconnect, reboot).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Drop the connection; the next call reconnects.
     pub fn disconnect(&mut self) {
         if self.stream.take().is_some() {
@@ -196,6 +204,7 @@ impl Session {
                 match tokio::time::timeout(self.config.timeout, fut).await {
                     Ok(Ok(stream)) => {
                         self.stream = Some(stream);
+                        self.generation += 1;
                         self.buf.clear();
                         self.framer.reset();
                         self.event("connect");
@@ -316,8 +325,9 @@ impl Session {
             let Some(stream) = self.stream.as_mut() else {
                 return Err(self.io_error(label, std::io::ErrorKind::NotConnected.into()));
             };
-            let mut chunk = [0u8; 65536];
-            match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            // Read straight into the buffer (no large array on the future's stack).
+            self.buf.reserve(65536);
+            match tokio::time::timeout_at(deadline, stream.read_buf(&mut self.buf)).await {
                 Ok(Ok(0)) => {
                     let e = std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
@@ -325,7 +335,7 @@ impl Session {
                     );
                     return Err(self.io_error(label, e));
                 }
-                Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(Ok(_)) => {}
                 Ok(Err(e)) => return Err(self.io_error(label, e)),
                 Err(_) => return Err(self.timeout_error(label)),
             }

@@ -2,3 +2,5 @@
 //! link, and linking is slow on the build machines).
 
 mod transcripts;
+mod e2e;
+mod faults;

@@ -46,6 +46,8 @@ const OK: Option<&str> = Some("0,\"No error\"");
 
 fn sweep_pairs<'a>(lin: &'a str, data: &'a str, tail: &'a str) -> Vec<(&'a str, Option<&'a str>)> {
     vec![
+        (":ABOR", None),
+        ("*CLS", None),
         (":SENS:FUNC \"CURR\"", None),
         (":SENS:CURR:RANG:AUTO ON", None),
         (":SENS:CURR:NPLC 1", None),
@@ -79,7 +81,7 @@ async fn keithley_forward_sweep() {
         ":TRAC:DATA? 1, 3, \"defbuffer1\", SOUR, READ, REL",
         "3",
     );
-    pairs[13].1 = Some("-5.000000E-01,-5.100000E+00,0.000000,3.100000E+01,-4.000000E+00,0.021500,6.200000E+01,5.000000E+00,0.043000");
+    pairs[15].1 = Some("-5.000000E-01,-5.100000E+00,0.000000,3.100000E+01,-4.000000E+00,0.021500,6.200000E+01,5.000000E+00,0.043000");
     pairs.push((":OUTP OFF", None));
     pairs.push((":SYST:ERR?", OK));
     let (base, handle) = base_with("smu", &pairs);
@@ -103,7 +105,7 @@ async fn keithley_reverse_and_dual_sweeps() {
         ":TRAC:DATA? 1, 3, \"defbuffer1\", SOUR, READ, REL",
         "3",
     );
-    pairs[13].1 = Some("62,5,0,31,-4,0.02,-0.5,-5.1,0.04");
+    pairs[15].1 = Some("62,5,0,31,-4,0.02,-0.5,-5.1,0.04");
     pairs.push((":OUTP OFF", None));
     pairs.push((":SYST:ERR?", OK));
     let (base, handle) = base_with("smu", &pairs);
@@ -119,7 +121,7 @@ async fn keithley_reverse_and_dual_sweeps() {
         ":TRAC:DATA? 1, 5, \"defbuffer1\", SOUR, READ, REL",
         "5",
     );
-    pairs[13].1 = Some("-0.5,-5.1,0,31,-4,0.02,62,5,0.04,31,-4,0.06,-0.5,-5.1,0.08");
+    pairs[15].1 = Some("-0.5,-5.1,0,31,-4,0.02,62,5,0.04,31,-4,0.06,-0.5,-5.1,0.08");
     pairs.push((":OUTP OFF", None));
     pairs.push((":SYST:ERR?", OK));
     let (base, handle) = base_with("smu", &pairs);
@@ -148,7 +150,7 @@ async fn keithley_binary_buffer() {
         "3",
     )
     .into_iter()
-    .take(13)
+    .take(15)
     .map(|(c, r)| (c.to_string(), r.map(|r| r.as_bytes().to_vec())))
     .collect();
     pairs.push((":FORM REAL".into(), None));
@@ -170,6 +172,8 @@ async fn keithley_binary_buffer() {
 #[tokio::test]
 async fn keithley_errors_name_instrument_and_command() {
     let pairs = [
+        (":ABOR", None),
+        ("*CLS", None),
         (":SENS:FUNC \"CURR\"", None),
         (":SENS:CURR:RANG:AUTO ON", None),
         (":SENS:CURR:NPLC 1", None),
@@ -335,7 +339,7 @@ async fn hioki_reading_and_sentinels() {
     }
 
     // A command error shows only in *ESR? on this family.
-    let pairs = [(":FUNC RV", None), ("*ESR?", Some("32"))];
+    let pairs = [("*CLS", None), ("*ESR?", Some("0")), (":FUNC RV", None), ("*ESR?", Some("32"))];
     let (base, handle) = base_with("tester", &pairs);
     let err = hioki::HiokiBt356x::new(base).read().await.expect_err("esr");
     handle.finish().expect("transcript consumed");

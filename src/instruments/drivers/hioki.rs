@@ -6,10 +6,17 @@
 //! measurement fault (1E+10) are decoded into typed errors before any number is used.
 
 use super::Base;
+use crate::scpi::session::esr_errors;
+
+/// Power-on bit of the Standard Event Status Register (IEEE 488.2 §11.5.1).
+const POWER_ON: u8 = 0x80;
 use crate::instruments::roles::{BoxFuture, Instrument, ResistanceMeter, Result, TesterReading};
 
-/// Configuration sent before each reading.
-pub const SETUP: [&str; 5] = [
+/// Configuration sent before each reading. `*CLS` first: the ESR bits of an earlier failed
+/// operation (e.g. a `:READ?` refused after a reboot restored continuous mode) must not be
+/// blamed on this one.
+pub const SETUP: [&str; 6] = [
+    "*CLS",
     ":FUNC RV",
     ":INIT:CONT OFF",
     ":TRIG:SOUR IMM",
@@ -70,10 +77,37 @@ impl HiokiBt356x {
         }
     }
 
-    async fn reading(&mut self) -> Result<TesterReading> {
-        for cmd in SETUP {
-            self.base.command(cmd).await?;
+    /// Send [`SETUP`], checking `*ESR?` after each command. The power-on bit after our own
+    /// `*CLS` means the tester rebooted meanwhile (settings lost): start again, once.
+    async fn setup(&mut self) -> Result<()> {
+        'attempt: for _ in 0..2 {
+            for cmd in SETUP {
+                self.base.session.write(cmd).await?;
+                let reply = self.base.session.query("*ESR?").await?;
+                let esr: u8 = reply.trim().parse().map_err(|_| {
+                    self.base.session.parse_error("*ESR?", &reply, "expected 0..255".into())
+                })?;
+                if let Some(first) = esr_errors(esr).into_iter().next() {
+                    return Err(crate::scpi::ScpiError::Instrument {
+                        instrument: self.base.name.clone(),
+                        resource: self.base.session.config().resource.to_string(),
+                        command: cmd.to_string(),
+                        code: first.code,
+                        message: first.message,
+                    }
+                    .into());
+                }
+                if esr & POWER_ON != 0 && cmd != SETUP[0] {
+                    continue 'attempt;
+                }
+            }
+            return Ok(());
         }
+        Err(self.base.reading_error("the tester keeps rebooting (power-on event during setup); check its supply".into()))
+    }
+
+    async fn reading(&mut self) -> Result<TesterReading> {
+        self.setup().await?;
         let time = self.base.clock.now();
         let reply = self.base.session.query_once(":READ?").await?;
         self.base.session.check(":READ?").await?;

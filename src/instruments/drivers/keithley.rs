@@ -25,6 +25,10 @@ const CURRENT_AUTORANGE: &str = ":SENS:CURR:RANG:AUTO ON";
 const SOURCE_VOLTAGE: &str = ":SOUR:FUNC VOLT";
 /// Measured (not programmed) source values in the buffer.
 const READBACK: &str = ":SOUR:VOLT:READ:BACK ON";
+/// Abort a running trigger model.
+const ABORT: &str = ":ABOR";
+/// Clear status and error queue.
+const CLEAR_STATUS: &str = "*CLS";
 /// Start the trigger model.
 const INITIATE: &str = ":INIT";
 /// Number of readings in the buffer.
@@ -86,8 +90,11 @@ impl Keithley24xx {
         let dual = s.mode == SweepMode::Dual;
         let readings = if dual { 2 * s.points - 1 } else { s.points };
         let expected = Duration::from_secs_f64(self.duration(s, readings) * 1.5);
-        let session = &mut self.base.session;
-        for cmd in [
+        let commands = [
+            // Stop a trigger model left running by an interrupted sweep, and forget the
+            // errors of that operation (they were reported with it).
+            ABORT.to_string(),
+            CLEAR_STATUS.to_string(),
             SENSE_CURRENT.to_string(),
             CURRENT_AUTORANGE.to_string(),
             format!(":SENS:CURR:NPLC {}", s.nplc),
@@ -102,10 +109,9 @@ impl Keithley24xx {
                 s.delay,
                 on_off(dual)
             ),
-        ] {
-            session.write(&cmd).await?;
-        }
-        session.check(":SOUR:SWE:VOLT:LIN").await?;
+        ];
+        self.base.configure(&commands, ":SOUR:SWE:VOLT:LIN").await?;
+        let session = &mut self.base.session;
         let start_time = self.base.clock.now();
         session.write(INITIATE).await?;
         let normal = session.config().timeout;
@@ -199,7 +205,7 @@ impl Instrument for Keithley24xx {
     }
     fn safe_state(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            self.base.session.write(":ABOR").await?;
+            self.base.session.write(ABORT).await?;
             self.base.session.write(OUTPUT_OFF).await?;
             Ok(())
         })

@@ -66,17 +66,15 @@ impl Truevolt {
             .into_iter()
             .find(|r| *r >= full)
             .unwrap_or(1000.0);
-        let session = &mut self.base.session;
-        for cmd in [
+        let commands = [
             format!("CONF:VOLT:DC {range}"),
             format!("VOLT:DC:NPLC {IRRADIANCE_NPLC}"),
             "VOLT:DC:ZERO:AUTO ON".to_string(),
             // After CONF, which selects 10 MΩ: > 10 GΩ input keeps the shunt unloaded.
             "VOLT:DC:IMP:AUTO ON".to_string(),
-        ] {
-            session.write(&cmd).await?;
-        }
-        session.check("CONF:VOLT:DC").await?;
+        ];
+        self.base.configure(&commands, "CONF:VOLT:DC").await?;
+        let session = &mut self.base.session;
         let time = self.base.clock.now();
         let reply = session.query_once("READ?").await?;
         let volts = match parse_number(&reply) {
@@ -102,9 +100,8 @@ impl Truevolt {
     }
 
     async fn temperature(&mut self) -> Result<Vec<TemperatureReading>> {
+        self.base.configure(&["CONF:TEMP FRTD,85".to_string()], "CONF:TEMP").await?;
         let session = &mut self.base.session;
-        session.write("CONF:TEMP FRTD,85").await?;
-        session.check("CONF:TEMP").await?;
         let time = self.base.clock.now();
         let reply = session.query_once("READ?").await?;
         let t = match parse_number(&reply) {
@@ -165,16 +162,14 @@ impl Daq970a {
 
     async fn scan(&mut self) -> Result<Vec<TemperatureReading>> {
         let list = self.channel_list();
-        let session = &mut self.base.session;
-        for cmd in [
+        let commands = [
             format!("CONF:TEMP FRTD,85,{list}"),
             format!("ROUT:SCAN {list}"),
             // CONFigure turns the channel field off: switch it on after.
             "FORM:READ:CHAN ON".to_string(),
-        ] {
-            session.write(&cmd).await?;
-        }
-        session.check("CONF:TEMP").await?;
+        ];
+        self.base.configure(&commands, "CONF:TEMP").await?;
+        let session = &mut self.base.session;
         let time = self.base.clock.now();
         let reply = session.query_once("READ?").await?;
         let fields: Vec<&str> = reply.split(',').collect();

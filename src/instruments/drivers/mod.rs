@@ -62,6 +62,36 @@ impl Base {
         Ok(self.session.write_checked(command).await?)
     }
 
+    /// Send configuration commands, then check the instrument reported no error. If the
+    /// connection was re-opened meanwhile (a drop or a reboot: settings possibly lost), send
+    /// them again on the new connection; a connection that keeps failing is an error.
+    pub async fn configure(&mut self, commands: &[String], label: &str) -> Result<()> {
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            let session = &mut self.session;
+            let outcome = async {
+                session.connect().await?;
+                let generation = session.generation();
+                for cmd in commands {
+                    session.write(cmd).await?;
+                }
+                session.check(label).await?;
+                Ok::<bool, crate::scpi::ScpiError>(session.generation() == generation)
+            }
+            .await;
+            match outcome {
+                Ok(true) => return Ok(()),
+                // Settings are idempotent: sending them again on a new connection is safe.
+                Ok(false) => {}
+                Err(e) if e.is_transport() && attempt < ATTEMPTS => session.disconnect(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(self.reading_error(format!(
+            "the connection was lost {ATTEMPTS} times while configuring ({label}); check the cable or network"
+        )))
+    }
+
     /// An error about a reading.
     pub fn reading_error(&self, problem: String) -> InstrumentsError {
         InstrumentsError::Reading {
