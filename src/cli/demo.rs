@@ -31,23 +31,32 @@ pub struct Args {
     json: bool,
 }
 
+/// Isc [A], Voc [V] and the maximum-power point (V, I, P).
+type QuickLook = (Option<f64>, Option<f64>, Option<(f64, f64, f64)>);
+
 /// Short-circuit current, open-circuit voltage and maximum-power point of a measured curve
 /// by linear interpolation between the points bracketing V = 0 and I = 0 [A, V, W].
 /// A quick look only: the metrology core extracts parameters per ASTM E1036.
-fn quick_look(curve: &IvCurve) -> (Option<f64>, Option<f64>, Option<(f64, f64, f64)>) {
+fn quick_look(curve: &IvCurve) -> QuickLook {
     let p = &curve.points;
     let cross = |f: &dyn Fn(usize) -> (f64, f64)| {
         p.windows(2).enumerate().find_map(|(k, _)| {
             let (x0, y0) = f(k);
             let (x1, y1) = f(k + 1);
             ((x0 <= 0.0 && x1 >= 0.0) || (x0 >= 0.0 && x1 <= 0.0)).then(|| {
-                if x1 == x0 { y0 } else { y0 + (y1 - y0) * (0.0 - x0) / (x1 - x0) }
+                if x1 == x0 {
+                    y0
+                } else {
+                    y0 + (y1 - y0) * (0.0 - x0) / (x1 - x0)
+                }
             })
         })
     };
     let isc = cross(&|k| (p[k].voltage, p[k].current));
     let voc = cross(&|k| (p[k].current, p[k].voltage));
-    let mpp = curve.max_power_point().map(|m| (m.voltage, m.current, m.voltage * m.current));
+    let mpp = curve
+        .max_power_point()
+        .map(|m| (m.voltage, m.current, m.voltage * m.current));
     (isc, voc, mpp)
 }
 
@@ -55,7 +64,10 @@ fn quick_look(curve: &IvCurve) -> (Option<f64>, Option<f64>, Option<(f64, f64, f
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = args.headless;
     if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed {}: give a positive acceleration factor", args.speed);
+        anyhow::bail!(
+            "--speed {}: give a positive acceleration factor",
+            args.speed
+        );
     }
     let station = super::load_station(None)?;
     let sim = SimulatedStation::start(
@@ -76,29 +88,52 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     say(format!("pvstation demo — {}", station.file.station.name));
-    say(format!("simulated world: seed {}, speed ×{}", args.seed, args.speed));
+    say(format!(
+        "simulated world: seed {}, speed ×{}",
+        args.seed, args.speed
+    ));
 
     let mut identities = Vec::new();
     for (served, inst) in sim.served.iter().zip(bench.instruments()) {
-        let idn = inst.identify().await.with_context(|| format!("identifying {}", served.name))?;
-        say(format!("  {:<15} {:<17} {:<40} {}", served.name, served.role, idn, served.resource));
+        let idn = inst
+            .identify()
+            .await
+            .with_context(|| format!("identifying {}", served.name))?;
+        say(format!(
+            "  {:<15} {:<17} {:<40} {}",
+            served.name, served.role, idn, served.resource
+        ));
         identities.push(json!({"name": served.name, "role": served.role, "identity": idn, "resource": served.resource}));
     }
 
-    let thermometer = bench.thermometer.as_mut().context("the station has no thermometer")?;
+    let thermometer = bench
+        .thermometer
+        .as_mut()
+        .context("the station has no thermometer")?;
     let temperatures = thermometer.read_temperatures().await?;
     say("temperatures:".into());
     for t in &temperatures {
-        say(format!("  {:<15} channel {:>3}  {:>7.2} °C", t.sensor, t.channel, t.temperature));
+        say(format!(
+            "  {:<15} channel {:>3}  {:>7.2} °C",
+            t.sensor, t.channel, t.temperature
+        ));
     }
-    let reference = station.reference("RC-01").context("reference cell RC-01 missing")?;
-    let sensor = reference.temperature_sensor.as_deref().unwrap_or("reference_cell");
+    let reference = station
+        .reference("RC-01")
+        .context("reference cell RC-01 missing")?;
+    let sensor = reference
+        .temperature_sensor
+        .as_deref()
+        .unwrap_or("reference_cell");
     let cell_temperature = temperatures
         .iter()
         .find(|t| t.sensor == sensor)
         .map(|t| t.temperature)
         .with_context(|| format!("no temperature sensor `{sensor}` for the reference cell"))?;
-    let meter = bench.irradiance_meter.as_mut().context("the station has no irradiance meter")?;
+    let meter = bench
+        .irradiance_meter
+        .as_mut()
+        .context("the station has no irradiance meter")?;
     let irradiance = meter.read_irradiance(cell_temperature).await?;
     say(format!(
         "irradiance: {:.1} W/m² (shunt {:.6} V, Isc {:.6} A, cell {:.2} °C, reference {} certificate {})",
@@ -110,7 +145,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         reference.certificate.number
     ));
 
-    let tracer = bench.iv_tracer.as_mut().context("the station has no I-V tracer")?;
+    let tracer = bench
+        .iv_tracer
+        .as_mut()
+        .context("the station has no I-V tracer")?;
     let settings = SweepSettings::default();
     let curves = tracer.sweep(&settings).await?;
     let curve = curves.first().context("the sweep returned no curve")?;
@@ -124,22 +162,53 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         settings.nplc,
         duration
     ));
-    let fmt = |v: Option<f64>, unit: &str| v.map(|v| format!("{v:.4} {unit}")).unwrap_or_else(|| "not reached".into());
-    say(format!("  Isc ≈ {}   Voc ≈ {}", fmt(isc, "A"), fmt(voc, "V")));
+    let fmt = |v: Option<f64>, unit: &str| {
+        v.map(|v| format!("{v:.4} {unit}"))
+            .unwrap_or_else(|| "not reached".into())
+    };
+    say(format!(
+        "  Isc ≈ {}   Voc ≈ {}",
+        fmt(isc, "A"),
+        fmt(voc, "V")
+    ));
     if let Some((v, i, p)) = mpp {
-        say(format!("  max V·I point: {v:.3} V × {i:.4} A = {p:.2} W (quick look; ASTM E1036 extraction comes with the metrology core)"));
+        say(format!(
+            "  max V·I point: {v:.3} V × {i:.4} A = {p:.2} W (quick look; ASTM E1036 extraction comes with the metrology core)"
+        ));
     }
     say("  voltage [V]   current [A]   time [s]".into());
     for p in curve.points.iter().step_by(20) {
-        say(format!("  {:>11.4}   {:>11.5}   {:>8.4}", p.voltage, p.current, p.time));
+        say(format!(
+            "  {:>11.4}   {:>11.5}   {:>8.4}",
+            p.voltage, p.current, p.time
+        ));
     }
 
     // Battery-tester bench: 10 mΩ standard on the switch, 5 V from the calibrator.
-    let standard = station.reference("SR-10m").context("standard SR-10m missing")?;
-    let channel = standard.switch_channel.context("SR-10m has no switch channel")?;
-    bench.switch.as_mut().context("no switch")?.select(Some(channel)).await?;
-    bench.source.as_mut().context("no calibrator")?.set_voltage(5.0).await?;
-    let tester = bench.resistance_meter.as_mut().context("no battery tester")?.read().await?;
+    let standard = station
+        .reference("SR-10m")
+        .context("standard SR-10m missing")?;
+    let channel = standard
+        .switch_channel
+        .context("SR-10m has no switch channel")?;
+    bench
+        .switch
+        .as_mut()
+        .context("no switch")?
+        .select(Some(channel))
+        .await?;
+    bench
+        .source
+        .as_mut()
+        .context("no calibrator")?
+        .set_voltage(5.0)
+        .await?;
+    let tester = bench
+        .resistance_meter
+        .as_mut()
+        .context("no battery tester")?
+        .read()
+        .await?;
     say(format!(
         "battery tester: {:.6} mΩ against {} = {:.6} mΩ (error {:+.3} %), {:.5} V against calibrator 5 V",
         tester.resistance * 1e3,
@@ -152,7 +221,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for f in &failures {
         eprintln!("warning: could not make safe: {f}");
     }
-    say(format!("all instruments in safe state; {} I/O records logged", log.snapshot().len()));
+    say(format!(
+        "all instruments in safe state; {} I/O records logged",
+        log.snapshot().len()
+    ));
     if args.json {
         println!(
             "{}",
@@ -166,5 +238,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
         );
     }
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

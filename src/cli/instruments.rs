@@ -30,13 +30,14 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Probe { station, json } => {
             let station = super::load_station(Some(&station))?;
-            let (sim, clock): (Option<SimulatedStation>, SharedClock) = if station.file.station.simulated {
-                let sim = SimulatedStation::start(&station, &SimOptions::default()).await?;
-                let clock: SharedClock = sim.world.clone();
-                (Some(sim), clock)
-            } else {
-                (None, Arc::new(SystemClock))
-            };
+            let (sim, clock): (Option<SimulatedStation>, SharedClock) =
+                if station.file.station.simulated {
+                    let sim = SimulatedStation::start(&station, &SimOptions::default()).await?;
+                    let clock: SharedClock = sim.world.clone();
+                    (Some(sim), clock)
+                } else {
+                    (None, Arc::new(SystemClock))
+                };
             let resources: Resources = sim.as_ref().map(|s| s.resources()).unwrap_or_default();
             let log = IoLog::new();
             let reports = probe(&station, &resources, &log, &clock).await;
@@ -72,13 +73,24 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 } else {
                     let status = match c.status {
                         CertificateStatus::Valid => "valid".to_string(),
-                        CertificateStatus::DueSoon { days_left } => format!("DUE in {days_left} days"),
-                        CertificateStatus::Expired { days_ago } => format!("EXPIRED {days_ago} days ago"),
+                        CertificateStatus::DueSoon { days_left } => {
+                            format!("DUE in {days_left} days")
+                        }
+                        CertificateStatus::Expired { days_ago } => {
+                            format!("EXPIRED {days_ago} days ago")
+                        }
                     };
-                    println!("reference {:<10} certificate {:<18} due {}  {status}", c.reference, c.certificate, c.due_date);
+                    println!(
+                        "reference {:<10} certificate {:<18} due {}  {status}",
+                        c.reference, c.certificate, c.due_date
+                    );
                 }
             }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::instruments::profile::terminator_bytes;
-use crate::scpi::{IoLog, Resource, Session, SessionConfig, SerialSettings};
+use crate::scpi::{IoLog, Resource, SerialSettings, Session, SessionConfig};
 
 /// Arguments of `pvstation scpi`.
 #[derive(Debug, clap::Args)]
@@ -60,7 +60,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.log {
         for r in log.drain() {
-            eprintln!("{:.6} {:?} {}", r.time, r.direction, crate::scpi::iolog::escape(&r.bytes));
+            eprintln!(
+                "{:.6} {:?} {}",
+                r.time,
+                r.direction,
+                crate::scpi::iolog::escape(&r.bytes)
+            );
         }
     }
     Ok(status)

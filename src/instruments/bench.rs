@@ -44,7 +44,13 @@ fn resource_of<'a>(entry: &'a InstrumentEntry, resources: &'a Resources) -> &'a 
         .unwrap_or(&entry.resource)
 }
 
-fn base(station: &Station, entry: &InstrumentEntry, resources: &Resources, log: &IoLog, clock: &SharedClock) -> Result<Base> {
+fn base(
+    station: &Station,
+    entry: &InstrumentEntry,
+    resources: &Resources,
+    log: &IoLog,
+    clock: &SharedClock,
+) -> Result<Base> {
     let profile = station.profile_of(entry)?.clone();
     let session = open_session(entry, &profile, resource_of(entry, resources), log)?;
     Ok(Base::new(session, profile, clock.clone()))
@@ -52,7 +58,12 @@ fn base(station: &Station, entry: &InstrumentEntry, resources: &Resources, log: 
 
 impl Bench {
     /// Build drivers for every instrument of `station` (connections open on first use).
-    pub fn new(station: &Station, resources: &Resources, log: &IoLog, clock: &SharedClock) -> Result<Bench> {
+    pub fn new(
+        station: &Station,
+        resources: &Resources,
+        log: &IoLog,
+        clock: &SharedClock,
+    ) -> Result<Bench> {
         let mut bench = Bench::default();
         for entry in &station.file.instrument {
             let b = base(station, entry, resources, log, clock)?;
@@ -62,15 +73,29 @@ impl Bench {
                     bench.iv_tracer = Some(Box::new(keithley::Keithley24xx::new(b)));
                 }
                 (Dialect::KeysightTruevolt, Role::IrradianceMeter) => {
-                    let reference = entry.reference.as_deref().and_then(|id| station.reference(id)).cloned();
-                    bench.irradiance_meter = Some(Box::new(keysight::Truevolt::new(b, reference, "dmm")));
+                    let reference = entry
+                        .reference
+                        .as_deref()
+                        .and_then(|id| station.reference(id))
+                        .cloned();
+                    bench.irradiance_meter =
+                        Some(Box::new(keysight::Truevolt::new(b, reference, "dmm")));
                 }
                 (Dialect::KeysightTruevolt, Role::Thermometer) => {
-                    let sensor = entry.channels.keys().next().cloned().unwrap_or_else(|| entry.name.clone());
+                    let sensor = entry
+                        .channels
+                        .keys()
+                        .next()
+                        .cloned()
+                        .unwrap_or_else(|| entry.name.clone());
                     bench.thermometer = Some(Box::new(keysight::Truevolt::new(b, None, &sensor)));
                 }
                 (Dialect::KeysightDaq, Role::Thermometer) => {
-                    let mut sensors: Vec<(String, u32)> = entry.channels.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                    let mut sensors: Vec<(String, u32)> = entry
+                        .channels
+                        .iter()
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect();
                     sensors.sort_by_key(|(_, c)| *c);
                     bench.thermometer = Some(Box::new(keysight::Daq970a::new(b, sensors)));
                 }
@@ -173,7 +198,12 @@ pub struct CertificateReport {
 }
 
 /// Identify every instrument and check it against its profile; drain its errors.
-pub async fn probe(station: &Station, resources: &Resources, log: &IoLog, clock: &SharedClock) -> Vec<ProbeReport> {
+pub async fn probe(
+    station: &Station,
+    resources: &Resources,
+    log: &IoLog,
+    clock: &SharedClock,
+) -> Vec<ProbeReport> {
     let mut reports = Vec::new();
     for entry in &station.file.instrument {
         let resource = resource_of(entry, resources).to_string();

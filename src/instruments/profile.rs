@@ -161,7 +161,10 @@ impl Profile {
             return Err(fail("error_policy", "must be \"queue\" or \"esr\"".into()));
         }
         if self.error_policy == "queue" && self.error_query.is_none() {
-            return Err(fail("error_query", "an error queue needs its query, e.g. \"SYST:ERR?\"".into()));
+            return Err(fail(
+                "error_query",
+                "an error queue needs its query, e.g. \"SYST:ERR?\"".into(),
+            ));
         }
         if self.roles.is_empty() {
             return Err(fail("roles", "list at least one role".into()));
@@ -170,7 +173,10 @@ impl Profile {
             return Err(fail("timeout_ms", "must be at least 1 ms".into()));
         }
         if self.read_termination.is_empty() || self.write_termination.is_empty() {
-            return Err(fail("read_termination", "terminators must not be empty".into()));
+            return Err(fail(
+                "read_termination",
+                "terminators must not be empty".into(),
+            ));
         }
         if let Some(s) = &self.serial {
             s.validate().map_err(|e| fail("serial", e))?;
@@ -181,14 +187,38 @@ impl Profile {
 
 /// The profiles shipped in the binary (the files of `instruments/`).
 const BUILT_IN: [(&str, &str); 8] = [
-    ("keithley-2460.toml", include_str!("../../instruments/keithley-2460.toml")),
-    ("keithley-2461.toml", include_str!("../../instruments/keithley-2461.toml")),
-    ("keysight-34465a.toml", include_str!("../../instruments/keysight-34465a.toml")),
-    ("keysight-daq970a.toml", include_str!("../../instruments/keysight-daq970a.toml")),
-    ("hioki-bt3562.toml", include_str!("../../instruments/hioki-bt3562.toml")),
-    ("hioki-bt3563.toml", include_str!("../../instruments/hioki-bt3563.toml")),
-    ("fluke-5522a.toml", include_str!("../../instruments/fluke-5522a.toml")),
-    ("scpi-relay-switch.toml", include_str!("../../instruments/scpi-relay-switch.toml")),
+    (
+        "keithley-2460.toml",
+        include_str!("../../instruments/keithley-2460.toml"),
+    ),
+    (
+        "keithley-2461.toml",
+        include_str!("../../instruments/keithley-2461.toml"),
+    ),
+    (
+        "keysight-34465a.toml",
+        include_str!("../../instruments/keysight-34465a.toml"),
+    ),
+    (
+        "keysight-daq970a.toml",
+        include_str!("../../instruments/keysight-daq970a.toml"),
+    ),
+    (
+        "hioki-bt3562.toml",
+        include_str!("../../instruments/hioki-bt3562.toml"),
+    ),
+    (
+        "hioki-bt3563.toml",
+        include_str!("../../instruments/hioki-bt3563.toml"),
+    ),
+    (
+        "fluke-5522a.toml",
+        include_str!("../../instruments/fluke-5522a.toml"),
+    ),
+    (
+        "scpi-relay-switch.toml",
+        include_str!("../../instruments/scpi-relay-switch.toml"),
+    ),
 ];
 
 /// All known profiles by id.
@@ -270,7 +300,10 @@ mod tests {
         let k = p.get("keithley-2460").expect("present");
         assert!(k.matches("KEITHLEY INSTRUMENTS,MODEL 2460,04410001,1.7.12b"));
         assert!(!k.matches("KEITHLEY INSTRUMENTS,MODEL 2461,04410001,1.7.12b"));
-        assert_eq!(p.get("hioki-bt3562").map(|h| h.error_policy()), Some(ErrorPolicy::Esr));
+        assert_eq!(
+            p.get("hioki-bt3562").map(|h| h.error_policy()),
+            Some(ErrorPolicy::Esr)
+        );
         assert_eq!(k.range("max_current"), Some(7.35));
     }
 

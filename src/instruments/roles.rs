@@ -125,7 +125,10 @@ pub struct IrradianceReading {
 pub trait IrradianceMeter: Instrument {
     /// Read irradiance, correcting the cell's Isc to 25 °C with its coefficient; the cell's
     /// temperature [°C] comes from its own sensor.
-    fn read_irradiance(&mut self, cell_temperature: f64) -> BoxFuture<'_, Result<IrradianceReading>>;
+    fn read_irradiance(
+        &mut self,
+        cell_temperature: f64,
+    ) -> BoxFuture<'_, Result<IrradianceReading>>;
 }
 
 /// One temperature sensor reading.

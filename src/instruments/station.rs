@@ -254,7 +254,10 @@ impl Station {
         if let Some(speed) = f.station.speed
             && !(speed.is_finite() && speed > 0.0)
         {
-            return Err(self.fail("station.speed".into(), "must be a positive number (1 = real time)".into()));
+            return Err(self.fail(
+                "station.speed".into(),
+                "must be a positive number (1 = real time)".into(),
+            ));
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, inst) in f.instrument.iter().enumerate() {
@@ -263,7 +266,10 @@ impl Station {
                 return Err(self.fail(format!("instrument[{i}].name"), "must not be empty".into()));
             }
             if !names.insert(inst.name.as_str()) {
-                return Err(self.fail(key("name"), "duplicate instrument name; names must be unique".into()));
+                return Err(self.fail(
+                    key("name"),
+                    "duplicate instrument name; names must be unique".into(),
+                ));
             }
             let profile = self.profiles.get(&inst.profile).ok_or_else(|| {
                 self.fail(
@@ -283,7 +289,12 @@ impl Station {
                         profile.manufacturer,
                         profile.model,
                         inst.role.as_str(),
-                        profile.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                        profile
+                            .roles
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -295,7 +306,8 @@ impl Station {
                     ));
                 }
             } else {
-                Resource::parse(&inst.resource).map_err(|e| self.fail(key("resource"), e.problem))?;
+                Resource::parse(&inst.resource)
+                    .map_err(|e| self.fail(key("resource"), e.problem))?;
             }
             if let Some(s) = &inst.serial {
                 s.validate().map_err(|e| self.fail(key("serial"), e))?;
@@ -312,13 +324,16 @@ impl Station {
                         self.fail(key("reference"), format!("no [[reference]] with id `{id}`"))
                     })?;
                     if r.kind != ReferenceKind::ReferenceCell {
-                        return Err(self.fail(key("reference"), format!("`{id}` is not a reference_cell")));
+                        return Err(
+                            self.fail(key("reference"), format!("`{id}` is not a reference_cell"))
+                        );
                     }
                 }
-                Role::Thermometer => {
-                    if profile.dialect == super::profile::Dialect::KeysightDaq && inst.channels.is_empty() {
-                        return Err(self.fail(key("channels"), "a scanning thermometer needs channels, e.g. channels = { module_back_1 = 101 }".into()));
-                    }
+                Role::Thermometer
+                    if profile.dialect == super::profile::Dialect::KeysightDaq
+                        && inst.channels.is_empty() =>
+                {
+                    return Err(self.fail(key("channels"), "a scanning thermometer needs channels, e.g. channels = { module_back_1 = 101 }".into()));
                 }
                 _ => {}
             }
@@ -327,7 +342,10 @@ impl Station {
                     if *ch < lo || *ch > hi {
                         return Err(self.fail(
                             key(&format!("channels.{sensor}")),
-                            format!("channel {ch} is outside {lo}..{hi} of the {}", profile.model),
+                            format!(
+                                "channel {ch} is outside {lo}..{hi} of the {}",
+                                profile.model
+                            ),
                         ));
                     }
                 }
@@ -344,32 +362,53 @@ impl Station {
                 return Err(self.fail(key("certificate.value"), "must be a finite number".into()));
             }
             if !(c.expanded_uncertainty.is_finite() && c.expanded_uncertainty >= 0.0) {
-                return Err(self.fail(key("certificate.expanded_uncertainty"), "must be ≥ 0 (as on the certificate)".into()));
+                return Err(self.fail(
+                    key("certificate.expanded_uncertainty"),
+                    "must be ≥ 0 (as on the certificate)".into(),
+                ));
             }
             if !(c.coverage_factor.is_finite() && c.coverage_factor >= 1.0) {
-                return Err(self.fail(key("certificate.coverage_factor"), "must be ≥ 1 (usually 2)".into()));
+                return Err(self.fail(
+                    key("certificate.coverage_factor"),
+                    "must be ≥ 1 (usually 2)".into(),
+                ));
             }
             if c.due_date <= c.calibration_date {
-                return Err(self.fail(key("certificate.due_date"), "must be after calibration_date".into()));
+                return Err(self.fail(
+                    key("certificate.due_date"),
+                    "must be after calibration_date".into(),
+                ));
             }
             if r.kind == ReferenceKind::ReferenceCell {
                 for p in ["alpha_rel", "shunt_resistance"] {
                     if !r.parameters.contains_key(p) {
                         return Err(self.fail(
                             key(&format!("parameters.{p}")),
-                            "a reference cell needs alpha_rel [1/K] and shunt_resistance [Ω]".into(),
+                            "a reference cell needs alpha_rel [1/K] and shunt_resistance [Ω]"
+                                .into(),
                         ));
                     }
                 }
-                if r.parameters.get("shunt_resistance").is_some_and(|v| *v <= 0.0) {
-                    return Err(self.fail(key("parameters.shunt_resistance"), "must be > 0 Ω".into()));
+                if r.parameters
+                    .get("shunt_resistance")
+                    .is_some_and(|v| *v <= 0.0)
+                {
+                    return Err(
+                        self.fail(key("parameters.shunt_resistance"), "must be > 0 Ω".into())
+                    );
                 }
                 if c.value <= 0.0 {
-                    return Err(self.fail(key("certificate.value"), "a reference cell's calibration value (Isc at STC) must be > 0 A".into()));
+                    return Err(self.fail(
+                        key("certificate.value"),
+                        "a reference cell's calibration value (Isc at STC) must be > 0 A".into(),
+                    ));
                 }
             }
             if r.kind == ReferenceKind::StandardResistor && r.switch_channel.is_none() {
-                return Err(self.fail(key("switch_channel"), "a standard resistor needs the relay channel that connects it".into()));
+                return Err(self.fail(
+                    key("switch_channel"),
+                    "a standard resistor needs the relay channel that connects it".into(),
+                ));
             }
         }
         Ok(())
@@ -388,7 +427,10 @@ impl Station {
     /// The profile of an instrument (validated to exist on load).
     pub fn profile_of(&self, entry: &InstrumentEntry) -> Result<&Profile, InstrumentsError> {
         self.profiles.get(&entry.profile).ok_or_else(|| {
-            self.fail(format!("instrument `{}`.profile", entry.name), "unknown profile".into())
+            self.fail(
+                format!("instrument `{}`.profile", entry.name),
+                "unknown profile".into(),
+            )
         })
     }
 
@@ -425,9 +467,13 @@ mod tests {
     fn broken(from: &str, to: &str) -> String {
         let text = DEMO_SIM_STATION.replacen(from, to, 1);
         assert_ne!(text, DEMO_SIM_STATION, "pattern {from} not found");
-        Station::parse(Path::new("s.toml"), &text, Profiles::built_in().expect("built-in"))
-            .expect_err("must be rejected")
-            .to_string()
+        Station::parse(
+            Path::new("s.toml"),
+            &text,
+            Profiles::built_in().expect("built-in"),
+        )
+        .expect_err("must be rejected")
+        .to_string()
     }
 
     #[test]
@@ -436,24 +482,70 @@ mod tests {
         assert_eq!(s.file.instrument.len(), 6);
         assert_eq!(s.file.reference.len(), 7);
         let cert = &s.reference("RC-01").expect("present").certificate;
-        assert_eq!(cert.status(Date::parse("2027-03-01").expect("date")), CertificateStatus::DueSoon { days_left: 10 });
-        assert_eq!(cert.status(Date::parse("2027-03-12").expect("date")), CertificateStatus::Expired { days_ago: 1 });
+        assert_eq!(
+            cert.status(Date::parse("2027-03-01").expect("date")),
+            CertificateStatus::DueSoon { days_left: 10 }
+        );
+        assert_eq!(
+            cert.status(Date::parse("2027-03-12").expect("date")),
+            CertificateStatus::Expired { days_ago: 1 }
+        );
     }
 
     #[test]
     fn errors_name_file_key_and_fix() {
         let cases = [
-            ("profile = \"keithley-2460\"", "profile = \"keithley-9999\"", "instrument[0] (`smu`).profile"),
-            ("role = \"iv_tracer\"", "role = \"switch\"", "cannot act as `switch`"),
-            ("simulated = true", "simulated = false", "only allowed on a station with `simulated = true`"),
-            ("reference = \"RC-01\"", "reference = \"RC-99\"", "no [[reference]] with id `RC-99`"),
-            ("expanded_uncertainty = 0.0011", "expanded_uncertainty = -0.0011", "expanded_uncertainty"),
-            ("due_date = \"2027-03-11\"", "due_date = \"2025-03-11\"", "must be after calibration_date"),
-            ("calibration_date = \"2026-03-11\"", "calibration_date = \"2026-02-30\"", "YYYY-MM-DD"),
-            ("module_back_1 = 101", "module_back_1 = 150", "channels.module_back_1"),
-            ("name = \"switch\"", "name = \"smu\"", "duplicate instrument name"),
+            (
+                "profile = \"keithley-2460\"",
+                "profile = \"keithley-9999\"",
+                "instrument[0] (`smu`).profile",
+            ),
+            (
+                "role = \"iv_tracer\"",
+                "role = \"switch\"",
+                "cannot act as `switch`",
+            ),
+            (
+                "simulated = true",
+                "simulated = false",
+                "only allowed on a station with `simulated = true`",
+            ),
+            (
+                "reference = \"RC-01\"",
+                "reference = \"RC-99\"",
+                "no [[reference]] with id `RC-99`",
+            ),
+            (
+                "expanded_uncertainty = 0.0011",
+                "expanded_uncertainty = -0.0011",
+                "expanded_uncertainty",
+            ),
+            (
+                "due_date = \"2027-03-11\"",
+                "due_date = \"2025-03-11\"",
+                "must be after calibration_date",
+            ),
+            (
+                "calibration_date = \"2026-03-11\"",
+                "calibration_date = \"2026-02-30\"",
+                "YYYY-MM-DD",
+            ),
+            (
+                "module_back_1 = 101",
+                "module_back_1 = 150",
+                "channels.module_back_1",
+            ),
+            (
+                "name = \"switch\"",
+                "name = \"smu\"",
+                "duplicate instrument name",
+            ),
             ("speed = 1.0", "speed = 0.0", "station.speed"),
-            ("serial_number = \"04410001\"", "serial_numbr = \"04410001\"", "unknown field"),
+            (
+                "serial_number = \"04410001\"",
+                "serial_numbr = \"04410001\"",
+                "unknown field",
+            ),
         ];
         for (from, to, expected) in cases {
             let err = broken(from, to);

@@ -85,7 +85,8 @@ impl Date {
     pub fn parse(text: &str) -> Result<Date, String> {
         let bad = || format!("`{text}` is not a date; write YYYY-MM-DD, e.g. 2027-03-31");
         let mut parts = text.trim().split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
@@ -97,7 +98,10 @@ impl Date {
             month: m.parse().map_err(|_| bad())?,
             day: d.parse().map_err(|_| bad())?,
         };
-        if !(1..=12).contains(&date.month) || date.day < 1 || date.day > days_in_month(date.year, date.month) {
+        if !(1..=12).contains(&date.month)
+            || date.day < 1
+            || date.day > days_in_month(date.year, date.month)
+        {
             return Err(bad());
         }
         Ok(date)
@@ -164,9 +168,18 @@ mod tests {
     #[test]
     fn dates_round_trip_and_reject_nonsense() {
         let d = Date::parse("2026-11-27").expect("valid");
-        assert_eq!(Date::from_unix_seconds(d.days_since_epoch() as f64 * 86_400.0 + 3600.0), d);
-        assert_eq!(Date::parse("1970-01-01").map(|d| d.days_since_epoch()), Ok(0));
-        assert_eq!(Date::parse("2000-03-01").map(|d| d.days_since_epoch()), Ok(11_017));
+        assert_eq!(
+            Date::from_unix_seconds(d.days_since_epoch() as f64 * 86_400.0 + 3600.0),
+            d
+        );
+        assert_eq!(
+            Date::parse("1970-01-01").map(|d| d.days_since_epoch()),
+            Ok(0)
+        );
+        assert_eq!(
+            Date::parse("2000-03-01").map(|d| d.days_since_epoch()),
+            Ok(11_017)
+        );
         assert!(Date::parse("2026-02-29").is_err());
         assert!(Date::parse("2024-02-29").is_ok());
         assert!(Date::parse("27.11.2026").is_err());

@@ -87,7 +87,7 @@ pub fn block_payload<'a>(data: &'a [u8], terminator: &[u8]) -> Result<&'a [u8], 
 
 /// Decode REAL,64 values.
 pub fn decode_real64(payload: &[u8], order: ByteOrder) -> Result<Vec<f64>, BlockError> {
-    if payload.len() % 8 != 0 {
+    if !payload.len().is_multiple_of(8) {
         return Err(BlockError::Ragged {
             len: payload.len(),
             size: 8,
@@ -106,7 +106,7 @@ pub fn decode_real64(payload: &[u8], order: ByteOrder) -> Result<Vec<f64>, Block
 
 /// Decode REAL,32 values (widened to `f64`).
 pub fn decode_real32(payload: &[u8], order: ByteOrder) -> Result<Vec<f64>, BlockError> {
-    if payload.len() % 4 != 0 {
+    if !payload.len().is_multiple_of(4) {
         return Err(BlockError::Ragged {
             len: payload.len(),
             size: 4,

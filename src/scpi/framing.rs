@@ -139,6 +139,9 @@ impl Framer {
                         self.reset();
                         return Ok(Some(len));
                     }
+                    if term.len() > 1 && term.starts_with(&buf[self.pos..]) {
+                        break;
+                    }
                     if buf[self.pos] == b'"' {
                         self.state = State::Text;
                     }

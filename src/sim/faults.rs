@@ -131,7 +131,10 @@ mod tests {
                 at: 4
             })
         );
-        assert_eq!(Fault::parse("drop=sweep").map(|f| f.kind), Ok(FaultKind::DropMidSweep));
+        assert_eq!(
+            Fault::parse("drop=sweep").map(|f| f.kind),
+            Ok(FaultKind::DropMidSweep)
+        );
         assert!(Fault::parse("explode").is_err());
         assert!(Fault::parse("drop@0").is_err());
         let list = parse_fault_list("smu:drop=sweep, dmm:garbage@2").expect("parses");

@@ -105,7 +105,9 @@ impl Fluke5522a {
         let (number, scale, base) = UNITS
             .iter()
             .find_map(|(suffix, scale, base)| {
-                upper.strip_suffix(suffix).map(|n| (n.trim_end().to_string(), *scale, *base))
+                upper
+                    .strip_suffix(suffix)
+                    .map(|n| (n.trim_end().to_string(), *scale, *base))
             })
             .unwrap_or((upper.clone(), 1.0, ""));
         if base.is_empty() && number.ends_with(|c: char| c.is_ascii_alphabetic()) {
@@ -270,7 +272,10 @@ mod tests {
         );
         assert_eq!(text(&mut cal, "ERR?").as_deref(), Some("0,\"No Error\""));
         assert_eq!(text(&mut cal, "OUT 2 W"), None);
-        assert_eq!(text(&mut cal, "ERR?").as_deref(), Some("1302,\"Bad units\""));
+        assert_eq!(
+            text(&mut cal, "ERR?").as_deref(),
+            Some("1302,\"Bad units\"")
+        );
         assert_eq!(text(&mut cal, "STBY;FAULT?").as_deref(), Some("0"));
     }
 }

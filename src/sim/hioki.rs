@@ -469,7 +469,7 @@ impl SimDevice for HiokiBt356x {
         // "A query error occurs if a query command is combined with an immediately
         // following semicolon and subsequent command": nothing of the message executes.
         if let Some(q) = message.iter().position(|b| *b == b'?')
-            && message[q + 1..].iter().any(|b| *b == b';')
+            && message[q + 1..].contains(&b';')
         {
             self.core.esr |= 0x04;
             return Reply::none();

@@ -687,7 +687,7 @@ impl Daq970a {
             }
             DaqCmd::FormUnit => self.show_unit = boolean(params)?,
             DaqCmd::Trigger => {
-                let _ = optional_word(params).or_else(|_| Ok::<_, Error>(None))?;
+                let _ = optional_word(params).unwrap_or(None);
             }
             DaqCmd::TriggerCount => self.sweeps = number(params, 1.0, 1e6, 1.0)? as u32,
             DaqCmd::Init => self.run_scan()?,

@@ -1,12 +1,12 @@
 //! Simulated instruments and the physical world they observe.
 pub mod device;
 pub mod diode;
+pub mod faults;
 pub mod fluke;
 pub mod hioki;
 pub mod keithley;
 pub mod keysight;
-pub mod switch;
-pub mod world;
-pub mod faults;
 pub mod server;
 pub mod station;
+pub mod switch;
+pub mod world;

@@ -117,8 +117,12 @@ pub const GARBAGE: &[u8] = b"#\xff\x13\x00glitch";
 /// Serve one byte stream (a TCP connection or a pty master) until it closes or a fault
 /// drops it. `serial` streams are never closed: a dropped serial "connection" goes silent
 /// instead.
-pub async fn serve_stream<S>(mut stream: S, instrument: Arc<SimInstrument>, world: Arc<World>, serial: bool)
-where
+pub async fn serve_stream<S>(
+    mut stream: S,
+    instrument: Arc<SimInstrument>,
+    world: Arc<World>,
+    serial: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut framer = Framer::new(&instrument.wire.input);
@@ -205,7 +209,10 @@ async fn exchange(instrument: &SimInstrument, world: &World, message: &[u8]) -> 
     let now = world.now();
     let busy = lock(&instrument.device).busy(now);
     let due = instrument.due(n, busy);
-    if due.iter().any(|k| matches!(k, FaultKind::Drop | FaultKind::DropMidSweep)) {
+    if due
+        .iter()
+        .any(|k| matches!(k, FaultKind::Drop | FaultKind::DropMidSweep))
+    {
         return Outcome::Close;
     }
     if due.contains(&FaultKind::Reboot) {
@@ -245,12 +252,21 @@ async fn exchange(instrument: &SimInstrument, world: &World, message: &[u8]) -> 
 }
 
 /// Accept TCP clients forever, one task per connection.
-pub async fn serve_tcp(listener: tokio::net::TcpListener, instrument: Arc<SimInstrument>, world: Arc<World>) {
+pub async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    instrument: Arc<SimInstrument>,
+    world: Arc<World>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_stream(stream, instrument.clone(), world.clone(), false));
+        tokio::spawn(serve_stream(
+            stream,
+            instrument.clone(),
+            world.clone(),
+            false,
+        ));
     }
 }

@@ -92,40 +92,82 @@ pub fn parse_sim_input(text: &str) -> Option<DmmInput> {
 
 fn seed_for(seed: u64, name: &str) -> u64 {
     // FNV-1a: a stable per-instrument noise stream from the world seed.
-    name.bytes().fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
-fn device_for(station: &Station, entry: &InstrumentEntry, world: &Arc<World>, seed: u64) -> Result<(Box<dyn SimDevice>, Wire), InstrumentsError> {
+fn device_for(
+    station: &Station,
+    entry: &InstrumentEntry,
+    world: &Arc<World>,
+    seed: u64,
+) -> Result<(Box<dyn SimDevice>, Wire), InstrumentsError> {
     let profile = station.profile_of(entry)?;
-    let serial = entry.serial_number.clone().unwrap_or_else(|| "SIM00001".into());
+    let serial = entry
+        .serial_number
+        .clone()
+        .unwrap_or_else(|| "SIM00001".into());
     let seed = seed_for(seed, &entry.name);
-    let fail = |problem: String| station.fail(format!("instrument `{}`.sim_input", entry.name), problem);
+    let fail =
+        |problem: String| station.fail(format!("instrument `{}`.sim_input", entry.name), problem);
     Ok(match profile.dialect {
         Dialect::Keithley24xx => {
-            let model = if profile.model.contains("2461") { "2461" } else { "2460" };
-            (Box::new(Keithley24xx::new(model, &serial, world.clone(), seed)), Wire::lf())
+            let model = if profile.model.contains("2461") {
+                "2461"
+            } else {
+                "2460"
+            };
+            (
+                Box::new(Keithley24xx::new(model, &serial, world.clone(), seed)),
+                Wire::lf(),
+            )
         }
         Dialect::KeysightTruevolt => {
             let input = match (&entry.sim_input, entry.role) {
-                (Some(text), _) => parse_sim_input(text).ok_or_else(|| fail("write `reference_shunt` or `pt100:N` (N = 0..5)".into()))?,
+                (Some(text), _) => parse_sim_input(text).ok_or_else(|| {
+                    fail("write `reference_shunt` or `pt100:N` (N = 0..5)".into())
+                })?,
                 (None, Role::IrradianceMeter) => DmmInput::ReferenceShunt,
                 (None, _) => DmmInput::Pt100(0),
             };
-            (Box::new(Keysight34465a::new(&serial, input, world.clone(), seed)), Wire::lf())
+            (
+                Box::new(Keysight34465a::new(&serial, input, world.clone(), seed)),
+                Wire::lf(),
+            )
         }
-        Dialect::KeysightDaq => (Box::new(Daq970a::new(&serial, world.clone(), seed)), Wire::lf()),
+        Dialect::KeysightDaq => (
+            Box::new(Daq970a::new(&serial, world.clone(), seed)),
+            Wire::lf(),
+        ),
         Dialect::HiokiBt356x => {
-            let model = if profile.model.contains("3563") { "BT3563" } else { "BT3562" };
-            (Box::new(HiokiBt356x::new(model, world.clone(), seed)), Wire::crlf_replies())
+            let model = if profile.model.contains("3563") {
+                "BT3563"
+            } else {
+                "BT3562"
+            };
+            (
+                Box::new(HiokiBt356x::new(model, world.clone(), seed)),
+                Wire::crlf_replies(),
+            )
         }
-        Dialect::Fluke55xx => (Box::new(Fluke5522a::new(&serial, world.clone())), Wire::cr_or_lf()),
-        Dialect::ScpiSwitch => (Box::new(RelaySwitch::new(&serial, 8, world.clone())), Wire::lf()),
+        Dialect::Fluke55xx => (
+            Box::new(Fluke5522a::new(&serial, world.clone())),
+            Wire::cr_or_lf(),
+        ),
+        Dialect::ScpiSwitch => (
+            Box::new(RelaySwitch::new(&serial, 8, world.clone())),
+            Wire::lf(),
+        ),
     })
 }
 
 impl SimulatedStation {
     /// Start every `sim` instrument of `station`. Must run inside a tokio runtime.
-    pub async fn start(station: &Station, options: &SimOptions) -> Result<SimulatedStation, InstrumentsError> {
+    pub async fn start(
+        station: &Station,
+        options: &SimOptions,
+    ) -> Result<SimulatedStation, InstrumentsError> {
         let info = &station.file.station;
         let seed = options.seed.or(info.seed).unwrap_or(1);
         let defaults = WorldConfig::default();
@@ -144,7 +186,10 @@ impl SimulatedStation {
                 if !station.file.instrument.iter().any(|i| i.name == name) {
                     return Err(InstrumentsError::Invalid {
                         instrument: "--faults".into(),
-                        problem: format!("no instrument named `{name}` in {}", station.path.display()),
+                        problem: format!(
+                            "no instrument named `{name}` in {}",
+                            station.path.display()
+                        ),
                     });
                 }
                 extra.entry(name).or_default().push(fault);
@@ -153,11 +198,18 @@ impl SimulatedStation {
         let mut served = Vec::new();
         let mut tasks = Vec::new();
         let mut ptys = Vec::new();
-        for entry in station.file.instrument.iter().filter(|e| e.resource == "sim") {
+        for entry in station
+            .file
+            .instrument
+            .iter()
+            .filter(|e| e.resource == "sim")
+        {
             let profile = station.profile_of(entry)?;
             let mut faults = Vec::new();
             for spec in &entry.faults {
-                faults.push(Fault::parse(spec).map_err(|e| station.fail(format!("instrument `{}`.faults", entry.name), e.to_string()))?);
+                faults.push(Fault::parse(spec).map_err(|e| {
+                    station.fail(format!("instrument `{}`.faults", entry.name), e.to_string())
+                })?);
             }
             faults.extend(extra.remove(&entry.name).unwrap_or_default());
             let (device, wire) = device_for(station, entry, &world, seed)?;
@@ -167,15 +219,23 @@ impl SimulatedStation {
                 problem: format!("cannot serve the simulated instrument: {e}"),
             };
             let resource = if station.is_serial(entry) && !options.serial_over_tcp {
-                let (master, slave) = tokio_serial::SerialStream::pair().map_err(|e| io(e.into()))?;
+                let (master, slave) =
+                    tokio_serial::SerialStream::pair().map_err(|e| io(e.into()))?;
                 let path = slave
                     .name()
                     .ok_or_else(|| io(std::io::Error::other("pseudo-terminal without a name")))?;
-                tasks.push(tokio::spawn(serve_stream(master, instrument, world.clone(), true)));
+                tasks.push(tokio::spawn(serve_stream(
+                    master,
+                    instrument,
+                    world.clone(),
+                    true,
+                )));
                 ptys.push(slave);
                 format!("ASRL{path}::INSTR")
             } else {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(io)?;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .map_err(io)?;
                 let port = listener.local_addr().map_err(io)?.port();
                 tasks.push(tokio::spawn(serve_tcp(listener, instrument, world.clone())));
                 format!("TCPIP::127.0.0.1::{port}::SOCKET")
@@ -190,7 +250,9 @@ impl SimulatedStation {
         if let Some(name) = extra.keys().next() {
             return Err(InstrumentsError::Invalid {
                 instrument: "--faults".into(),
-                problem: format!("instrument `{name}` is not simulated (its resource is not `sim`)"),
+                problem: format!(
+                    "instrument `{name}` is not simulated (its resource is not `sim`)"
+                ),
             });
         }
         Ok(SimulatedStation {
@@ -203,6 +265,9 @@ impl SimulatedStation {
 
     /// Resource of each served instrument, to build a [`crate::instruments::bench::Bench`].
     pub fn resources(&self) -> Resources {
-        self.served.iter().map(|s| (s.name.clone(), s.resource.clone())).collect()
+        self.served
+            .iter()
+            .map(|s| (s.name.clone(), s.resource.clone()))
+            .collect()
     }
 }

@@ -14,13 +14,19 @@ use pvstation::scpi::IoLog;
 use pvstation::sim::station::{SimOptions, SimulatedStation};
 
 pub fn demo_station() -> Station {
-    Station::parse(std::path::Path::new("demo-sim.toml"), DEMO_SIM_STATION, Profiles::built_in().expect("profiles"))
-        .expect("demo station")
+    Station::parse(
+        std::path::Path::new("demo-sim.toml"),
+        DEMO_SIM_STATION,
+        Profiles::built_in().expect("profiles"),
+    )
+    .expect("demo station")
 }
 
 pub async fn start(options: SimOptions) -> (Station, SimulatedStation, Bench, IoLog) {
     let station = demo_station();
-    let sim = SimulatedStation::start(&station, &options).await.expect("simulated station");
+    let sim = SimulatedStation::start(&station, &options)
+        .await
+        .expect("simulated station");
     let clock: SharedClock = sim.world.clone();
     let log = IoLog::new();
     let bench = Bench::new(&station, &sim.resources(), &log, &clock).expect("bench");
@@ -38,36 +44,70 @@ pub fn quick_sweep() -> SweepSettings {
 }
 
 async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f).await.expect("no hang")
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("no hang")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_driver_against_its_simulator() {
     within(async {
-        let (station, sim, mut bench, log) = start(SimOptions { speed: Some(5.0), ..SimOptions::default() }).await;
+        let (station, sim, mut bench, log) = start(SimOptions {
+            speed: Some(5.0),
+            ..SimOptions::default()
+        })
+        .await;
         // The serial instruments really are on pseudo-terminals.
         for name in ["tester", "calibrator"] {
             let served = sim.served.iter().find(|s| s.name == name).expect("served");
-            assert!(served.resource.starts_with("ASRL/dev/pts/"), "{}", served.resource);
+            assert!(
+                served.resource.starts_with("ASRL/dev/pts/"),
+                "{}",
+                served.resource
+            );
         }
         for inst in bench.instruments() {
             let idn = inst.identify().await.expect("identify");
             assert!(!idn.is_empty());
         }
 
-        let temperatures = bench.thermometer.as_mut().expect("thermometer").read_temperatures().await.expect("scan");
+        let temperatures = bench
+            .thermometer
+            .as_mut()
+            .expect("thermometer")
+            .read_temperatures()
+            .await
+            .expect("scan");
         assert_eq!(temperatures.len(), 6);
         let world = sim.world.clone();
         let now = world.now();
         let back = world.module_back_temperature(now, 0);
-        assert!((temperatures[0].temperature - back).abs() < 0.5, "{} vs {back}", temperatures[0].temperature);
+        assert!(
+            (temperatures[0].temperature - back).abs() < 0.5,
+            "{} vs {back}",
+            temperatures[0].temperature
+        );
 
-        let cell = temperatures.iter().find(|t| t.sensor == "reference_cell").expect("cell").temperature;
-        let g = bench.irradiance_meter.as_mut().expect("meter").read_irradiance(cell).await.expect("irradiance");
+        let cell = temperatures
+            .iter()
+            .find(|t| t.sensor == "reference_cell")
+            .expect("cell")
+            .temperature;
+        let g = bench
+            .irradiance_meter
+            .as_mut()
+            .expect("meter")
+            .read_irradiance(cell)
+            .await
+            .expect("irradiance");
         let truth = world.irradiance(world.now());
         // The reference cell's certificate value, shunt and coefficient equal the simulated
         // cell's, so the reading follows the sky within noise and the sky's change meanwhile.
-        assert!((g.irradiance - truth).abs() < 0.02 * truth, "{} vs {truth}", g.irradiance);
+        assert!(
+            (g.irradiance - truth).abs() < 0.02 * truth,
+            "{} vs {truth}",
+            g.irradiance
+        );
 
         let tracer = bench.iv_tracer.as_mut().expect("tracer");
         let curves = tracer.sweep(&quick_sweep()).await.expect("sweep");
@@ -75,28 +115,73 @@ async fn every_driver_against_its_simulator() {
         assert_eq!(c.points.len(), 41);
         let t = world.now();
         let isc_truth = world.module_current(0.0, t);
-        assert!((c.points[1].current - isc_truth).abs() < 0.05 * isc_truth, "{} vs {isc_truth}", c.points[1].current);
-        assert!(c.points.last().expect("points").current < 0.0, "sweep reaches the fourth quadrant");
+        assert!(
+            (c.points[1].current - isc_truth).abs() < 0.05 * isc_truth,
+            "{} vs {isc_truth}",
+            c.points[1].current
+        );
+        assert!(
+            c.points.last().expect("points").current < 0.0,
+            "sweep reaches the fourth quadrant"
+        );
         assert!(c.points.windows(2).all(|w| w[1].time > w[0].time));
 
-        let dual = SweepSettings { mode: SweepMode::Dual, binary: true, ..quick_sweep() };
+        let dual = SweepSettings {
+            mode: SweepMode::Dual,
+            binary: true,
+            ..quick_sweep()
+        };
         let curves = tracer.sweep(&dual).await.expect("dual binary sweep");
         assert_eq!(curves.len(), 2);
         assert_eq!(curves[1].direction, SweepDirection::Reverse);
         assert_eq!(curves[1].points.len(), 40);
 
         let standard = station.reference("SR-100m").expect("standard");
-        bench.switch.as_mut().expect("switch").select(standard.switch_channel).await.expect("select");
-        bench.source.as_mut().expect("source").set_voltage(12.5).await.expect("source");
-        let reading = bench.resistance_meter.as_mut().expect("tester").read().await.expect("reading");
+        bench
+            .switch
+            .as_mut()
+            .expect("switch")
+            .select(standard.switch_channel)
+            .await
+            .expect("select");
+        bench
+            .source
+            .as_mut()
+            .expect("source")
+            .set_voltage(12.5)
+            .await
+            .expect("source");
+        let reading = bench
+            .resistance_meter
+            .as_mut()
+            .expect("tester")
+            .read()
+            .await
+            .expect("reading");
         let e = world.tester;
         let expected = standard.certificate.value * (1.0 + e.resistance_gain) + e.resistance_offset;
-        assert!((reading.resistance - expected).abs() < 2e-5, "{} vs {expected}", reading.resistance);
+        assert!(
+            (reading.resistance - expected).abs() < 2e-5,
+            "{} vs {expected}",
+            reading.resistance
+        );
         assert!((reading.voltage - 12.5).abs() < 0.01, "{}", reading.voltage);
 
         // Open input: the tester reports a measurement fault, as a typed error.
-        bench.switch.as_mut().expect("switch").select(None).await.expect("open");
-        let err = bench.resistance_meter.as_mut().expect("tester").read().await.expect_err("open input");
+        bench
+            .switch
+            .as_mut()
+            .expect("switch")
+            .select(None)
+            .await
+            .expect("open");
+        let err = bench
+            .resistance_meter
+            .as_mut()
+            .expect("tester")
+            .read()
+            .await
+            .expect_err("open input");
         assert!(err.to_string().contains("measurement fault"), "{err}");
 
         assert!(bench.safe_state().await.is_empty());
@@ -110,11 +195,31 @@ async fn every_driver_against_its_simulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_instruments_also_over_tcp() {
     within(async {
-        let (_, sim, mut bench, _) = start(SimOptions { serial_over_tcp: true, ..SimOptions::default() }).await;
-        let served = sim.served.iter().find(|s| s.name == "tester").expect("tester");
+        let (_, sim, mut bench, _) = start(SimOptions {
+            serial_over_tcp: true,
+            ..SimOptions::default()
+        })
+        .await;
+        let served = sim
+            .served
+            .iter()
+            .find(|s| s.name == "tester")
+            .expect("tester");
         assert!(served.resource.starts_with("TCPIP::127.0.0.1::"));
-        bench.source.as_mut().expect("source").set_voltage(1.0).await.expect("source");
-        let err = bench.resistance_meter.as_mut().expect("tester").read().await.expect_err("no standard");
+        bench
+            .source
+            .as_mut()
+            .expect("source")
+            .set_voltage(1.0)
+            .await
+            .expect("source");
+        let err = bench
+            .resistance_meter
+            .as_mut()
+            .expect("tester")
+            .read()
+            .await
+            .expect_err("no standard");
         assert!(err.to_string().contains("measurement fault"));
         let _ = Arc::strong_count(&sim.world);
     })

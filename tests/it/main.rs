@@ -1,6 +1,10 @@
 //! The one integration-test binary (each extra `tests/*.rs` file would be another binary to
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! link, and linking is slow on the build machines).
 
-mod transcripts;
+mod cli;
 mod e2e;
 mod faults;
+mod fuzz;
+mod layering;
+mod transcripts;

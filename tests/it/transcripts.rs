@@ -5,25 +5,37 @@ use std::sync::Arc;
 
 use pvstation::instruments::InstrumentsError;
 use pvstation::instruments::drivers::keysight::irradiance_from_reference;
-use pvstation::instruments::drivers::{Base, fluke, hioki, keithley, keysight, session_config, switch};
+use pvstation::instruments::drivers::{
+    Base, fluke, hioki, keithley, keysight, session_config, switch,
+};
 use pvstation::instruments::profile::{Profile, Profiles};
 use pvstation::instruments::roles::{
     Instrument, IrradianceMeter, IvTracer, ResistanceMeter, SharedClock, Source, SweepMode,
     SweepSettings, Switch, SystemClock, Thermometer,
 };
-use pvstation::instruments::station::{InstrumentEntry, Station, DEMO_SIM_STATION};
+use pvstation::instruments::station::{DEMO_SIM_STATION, InstrumentEntry, Station};
 use pvstation::model::SweepDirection;
 use pvstation::scpi::block::{ByteOrder, encode_real64_block};
 use pvstation::scpi::transcript::{TranscriptHandle, transcript, transcript_bytes};
 use pvstation::scpi::{IoLog, ScpiError, Session};
 
 fn station() -> Station {
-    Station::parse(std::path::Path::new("demo-sim.toml"), DEMO_SIM_STATION, Profiles::built_in().expect("profiles"))
-        .expect("demo station")
+    Station::parse(
+        std::path::Path::new("demo-sim.toml"),
+        DEMO_SIM_STATION,
+        Profiles::built_in().expect("profiles"),
+    )
+    .expect("demo station")
 }
 
 fn entry(station: &Station, name: &str) -> InstrumentEntry {
-    station.file.instrument.iter().find(|e| e.name == name).cloned().expect("instrument")
+    station
+        .file
+        .instrument
+        .iter()
+        .find(|e| e.name == name)
+        .cloned()
+        .expect("instrument")
 }
 
 fn profile(station: &Station, entry: &InstrumentEntry) -> Profile {
@@ -81,7 +93,9 @@ async fn keithley_forward_sweep() {
         ":TRAC:DATA? 1, 3, \"defbuffer1\", SOUR, READ, REL",
         "3",
     );
-    pairs[15].1 = Some("-5.000000E-01,-5.100000E+00,0.000000,3.100000E+01,-4.000000E+00,0.021500,6.200000E+01,5.000000E+00,0.043000");
+    pairs[15].1 = Some(
+        "-5.000000E-01,-5.100000E+00,0.000000,3.100000E+01,-4.000000E+00,0.021500,6.200000E+01,5.000000E+00,0.043000",
+    );
     pairs.push((":OUTP OFF", None));
     pairs.push((":SYST:ERR?", OK));
     let (base, handle) = base_with("smu", &pairs);
@@ -110,7 +124,10 @@ async fn keithley_reverse_and_dual_sweeps() {
     pairs.push((":SYST:ERR?", OK));
     let (base, handle) = base_with("smu", &pairs);
     let mut smu = keithley::Keithley24xx::new(base);
-    let settings = SweepSettings { mode: SweepMode::Reverse, ..three_points() };
+    let settings = SweepSettings {
+        mode: SweepMode::Reverse,
+        ..three_points()
+    };
     let curves = smu.sweep(&settings).await.expect("sweep");
     handle.finish().expect("transcript consumed");
     assert_eq!(curves[0].direction, SweepDirection::Reverse);
@@ -126,7 +143,10 @@ async fn keithley_reverse_and_dual_sweeps() {
     pairs.push((":SYST:ERR?", OK));
     let (base, handle) = base_with("smu", &pairs);
     let mut smu = keithley::Keithley24xx::new(base);
-    let settings = SweepSettings { mode: SweepMode::Dual, ..three_points() };
+    let settings = SweepSettings {
+        mode: SweepMode::Dual,
+        ..three_points()
+    };
     let curves = smu.sweep(&settings).await.expect("sweep");
     handle.finish().expect("transcript consumed");
     assert_eq!(curves.len(), 2);
@@ -155,14 +175,21 @@ async fn keithley_binary_buffer() {
     .collect();
     pairs.push((":FORM REAL".into(), None));
     pairs.push((":FORM:BORD SWAP".into(), None));
-    pairs.push((":TRAC:DATA? 1, 3, \"defbuffer1\", SOUR, READ, REL".into(), Some(block)));
+    pairs.push((
+        ":TRAC:DATA? 1, 3, \"defbuffer1\", SOUR, READ, REL".into(),
+        Some(block),
+    ));
     pairs.push((":FORM ASC".into(), None));
     pairs.push((":OUTP OFF".into(), None));
     pairs.push((":SYST:ERR?".into(), Some(b"0,\"No error\"".to_vec())));
-    let (stream, handle) = transcript_bytes(pairs, &config.write_termination, &config.read_termination);
+    let (stream, handle) =
+        transcript_bytes(pairs, &config.write_termination, &config.read_termination);
     let session = Session::with_stream(config, Box::new(stream), IoLog::new());
     let mut smu = keithley::Keithley24xx::new(Base::new(session, profile, Arc::new(SystemClock)));
-    let settings = SweepSettings { binary: true, ..three_points() };
+    let settings = SweepSettings {
+        binary: true,
+        ..three_points()
+    };
     let curves = smu.sweep(&settings).await.expect("sweep");
     handle.finish().expect("transcript consumed");
     assert_eq!(curves[0].points[1].time, 0.0215);
@@ -182,24 +209,41 @@ async fn keithley_errors_name_instrument_and_command() {
         (":SOUR:VOLT:RANG 62", None),
         (":SOUR:VOLT:ILIM 7", None),
         (":SOUR:VOLT:READ:BACK ON", None),
-        (":SOUR:SWE:VOLT:LIN -0.5, 62, 3, 0.001, 1, BEST, OFF, OFF, \"defbuffer1\"", None),
+        (
+            ":SOUR:SWE:VOLT:LIN -0.5, 62, 3, 0.001, 1, BEST, OFF, OFF, \"defbuffer1\"",
+            None,
+        ),
         (":SYST:ERR?", Some("-222,\"Data out of range\"")),
         (":SYST:ERR?", OK),
     ];
     let (base, handle) = base_with("smu", &pairs);
     let mut smu = keithley::Keithley24xx::new(base);
-    let err = smu.sweep(&three_points()).await.expect_err("instrument error");
+    let err = smu
+        .sweep(&three_points())
+        .await
+        .expect_err("instrument error");
     handle.finish().expect("transcript consumed");
     match &err {
-        InstrumentsError::Scpi(ScpiError::Instrument { instrument, command, code, .. }) => {
-            assert_eq!((instrument.as_str(), command.as_str(), *code), ("smu", ":SOUR:SWE:VOLT:LIN", -222));
+        InstrumentsError::Scpi(ScpiError::Instrument {
+            instrument,
+            command,
+            code,
+            ..
+        }) => {
+            assert_eq!(
+                (instrument.as_str(), command.as_str(), *code),
+                ("smu", ":SOUR:SWE:VOLT:LIN", -222)
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
     // Settings outside the model are refused before any byte is sent.
     let (base, handle) = base_with("smu", &[]);
     let mut smu = keithley::Keithley24xx::new(base);
-    let bad = SweepSettings { current_limit: 9.0, ..three_points() };
+    let bad = SweepSettings {
+        current_limit: 9.0,
+        ..three_points()
+    };
     let err = smu.sweep(&bad).await.expect_err("refused").to_string();
     assert!(err.contains("current limit 9 A outside"), "{err}");
     handle.finish().expect("nothing sent");
@@ -215,23 +259,49 @@ async fn keithley_incomplete_buffer_and_safe_state() {
     pairs.pop();
     let (base, handle) = base_with("smu", &pairs);
     let mut smu = keithley::Keithley24xx::new(base);
-    let err = smu.sweep(&three_points()).await.expect_err("incomplete").to_string();
+    let err = smu
+        .sweep(&three_points())
+        .await
+        .expect_err("incomplete")
+        .to_string();
     assert!(err.contains("stored 2 of 3 readings"), "{err}");
     handle.finish().expect("transcript consumed");
     let (base, handle) = base_with("smu", &[(":ABOR", None), (":OUTP OFF", None)]);
-    keithley::Keithley24xx::new(base).safe_state().await.expect("safe");
+    keithley::Keithley24xx::new(base)
+        .safe_state()
+        .await
+        .expect("safe");
     handle.finish().expect("transcript consumed");
 }
 
 #[tokio::test]
 async fn identify_checks_the_profile() {
-    let (base, handle) = base_with("smu", &[("*IDN?", Some("KEITHLEY INSTRUMENTS,MODEL 2460,04410001,1.7.12b"))]);
+    let (base, handle) = base_with(
+        "smu",
+        &[(
+            "*IDN?",
+            Some("KEITHLEY INSTRUMENTS,MODEL 2460,04410001,1.7.12b"),
+        )],
+    );
     let mut smu = keithley::Keithley24xx::new(base);
     assert!(smu.identify().await.is_ok());
     handle.finish().expect("transcript consumed");
-    let (base, _handle) = base_with("smu", &[("*IDN?", Some("KEITHLEY INSTRUMENTS,MODEL 2450,04410001,1.7.12b"))]);
-    let err = keithley::Keithley24xx::new(base).identify().await.expect_err("mismatch").to_string();
-    assert!(err.contains("does not match profile `keithley-2460`"), "{err}");
+    let (base, _handle) = base_with(
+        "smu",
+        &[(
+            "*IDN?",
+            Some("KEITHLEY INSTRUMENTS,MODEL 2450,04410001,1.7.12b"),
+        )],
+    );
+    let err = keithley::Keithley24xx::new(base)
+        .identify()
+        .await
+        .expect_err("mismatch")
+        .to_string();
+    assert!(
+        err.contains("does not match profile `keithley-2460`"),
+        "{err}"
+    );
 }
 
 fn dmm_setup() -> Vec<(&'static str, Option<&'static str>)> {
@@ -255,7 +325,11 @@ async fn truevolt_irradiance() {
     let r = dmm.read_irradiance(31.0).await.expect("reading");
     handle.finish().expect("transcript consumed");
     let expected = irradiance_from_reference(0.121324260 / 1.0002, 0.1213, 0.0005, 31.0);
-    assert!((r.irradiance - expected).abs() < 1e-9, "{} vs {expected}", r.irradiance);
+    assert!(
+        (r.irradiance - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        r.irradiance
+    );
     assert_eq!(r.reference, "RC-01");
 
     let mut pairs = dmm_setup();
@@ -264,12 +338,19 @@ async fn truevolt_irradiance() {
     let mut dmm = keysight::Truevolt::new(base, reference, "dmm");
     let err = dmm.read_irradiance(25.0).await.expect_err("overload");
     handle.finish().expect("transcript consumed");
-    assert!(matches!(err, InstrumentsError::Scpi(ScpiError::NoReading { .. })), "{err:?}");
+    assert!(
+        matches!(err, InstrumentsError::Scpi(ScpiError::NoReading { .. })),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn truevolt_temperature() {
-    let pairs = [("CONF:TEMP FRTD,85", None), ("SYST:ERR?", OK), ("READ?", Some("+2.53120000E+01"))];
+    let pairs = [
+        ("CONF:TEMP FRTD,85", None),
+        ("SYST:ERR?", OK),
+        ("READ?", Some("+2.53120000E+01")),
+    ];
     let (base, handle) = base_with("irradiance-dmm", &pairs);
     let mut dmm = keysight::Truevolt::new(base, None, "module_back");
     let t = dmm.read_temperatures().await.expect("reading");
@@ -280,7 +361,10 @@ async fn truevolt_temperature() {
 
 #[tokio::test]
 async fn daq_scan() {
-    let sensors = vec![("module_back_1".to_string(), 101), ("ambient".to_string(), 106)];
+    let sensors = vec![
+        ("module_back_1".to_string(), 101),
+        ("ambient".to_string(), 106),
+    ];
     let setup = [
         ("CONF:TEMP FRTD,85,(@101,106)", None),
         ("ROUT:SCAN (@101,106)", None),
@@ -299,19 +383,36 @@ async fn daq_scan() {
     let mut pairs = setup.to_vec();
     pairs.push(("READ?", Some("+9.90000000E+37,101,+1.22700000E+01,106")));
     let (base, handle) = base_with("daq", &pairs);
-    let err = keysight::Daq970a::new(base, sensors.clone()).read_temperatures().await.expect_err("open");
+    let err = keysight::Daq970a::new(base, sensors.clone())
+        .read_temperatures()
+        .await
+        .expect_err("open");
     handle.finish().expect("transcript consumed");
-    assert!(err.to_string().contains("`module_back_1` (channel 101) reads overload"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`module_back_1` (channel 101) reads overload"),
+        "{err}"
+    );
 
     let mut pairs = setup.to_vec();
     pairs.push(("READ?", Some("+4.39700000E+01,102,+1.22700000E+01,106")));
     let (base, _) = base_with("daq", &pairs);
-    let err = keysight::Daq970a::new(base, sensors).read_temperatures().await.expect_err("wrong channel");
-    assert!(err.to_string().contains("channel 102 where 101 was expected"), "{err}");
+    let err = keysight::Daq970a::new(base, sensors)
+        .read_temperatures()
+        .await
+        .expect_err("wrong channel");
+    assert!(
+        err.to_string()
+            .contains("channel 102 where 101 was expected"),
+        "{err}"
+    );
 }
 
 fn hioki_setup() -> Vec<(&'static str, Option<&'static str>)> {
-    hioki::SETUP.iter().flat_map(|c| [(*c, None), ("*ESR?", Some("0"))]).collect()
+    hioki::SETUP
+        .iter()
+        .flat_map(|c| [(*c, None), ("*ESR?", Some("0"))])
+        .collect()
 }
 
 #[tokio::test]
@@ -333,13 +434,22 @@ async fn hioki_reading_and_sentinels() {
         pairs.push((":READ?", Some(reply)));
         pairs.push(("*ESR?", Some("0")));
         let (base, handle) = base_with("tester", &pairs);
-        let err = hioki::HiokiBt356x::new(base).read().await.expect_err("sentinel").to_string();
+        let err = hioki::HiokiBt356x::new(base)
+            .read()
+            .await
+            .expect_err("sentinel")
+            .to_string();
         handle.finish().expect("transcript consumed");
         assert!(err.contains(expected), "{reply}: {err}");
     }
 
     // A command error shows only in *ESR? on this family.
-    let pairs = [("*CLS", None), ("*ESR?", Some("0")), (":FUNC RV", None), ("*ESR?", Some("32"))];
+    let pairs = [
+        ("*CLS", None),
+        ("*ESR?", Some("0")),
+        (":FUNC RV", None),
+        ("*ESR?", Some("32")),
+    ];
     let (base, handle) = base_with("tester", &pairs);
     let err = hioki::HiokiBt356x::new(base).read().await.expect_err("esr");
     handle.finish().expect("transcript consumed");
@@ -361,7 +471,10 @@ async fn fluke_output_and_standby() {
         ("OPER?", Some("1")),
     ];
     let (base, handle) = base_with("calibrator", &pairs);
-    fluke::Fluke55xx::new(base).set_voltage(5.0).await.expect("output");
+    fluke::Fluke55xx::new(base)
+        .set_voltage(5.0)
+        .await
+        .expect("output");
     handle.finish().expect("transcript consumed");
 
     let pairs = [
@@ -372,15 +485,27 @@ async fn fluke_output_and_standby() {
         ("OPER?", Some("0")),
     ];
     let (base, handle) = base_with("calibrator", &pairs);
-    let err = fluke::Fluke55xx::new(base).set_voltage(50.0).await.expect_err("standby").to_string();
+    let err = fluke::Fluke55xx::new(base)
+        .set_voltage(50.0)
+        .await
+        .expect_err("standby")
+        .to_string();
     handle.finish().expect("transcript consumed");
     assert!(err.contains("stayed in standby"), "{err}");
 
     let (base, handle) = base_with("calibrator", &[("STBY", None)]);
-    fluke::Fluke55xx::new(base).safe_state().await.expect("standby");
+    fluke::Fluke55xx::new(base)
+        .safe_state()
+        .await
+        .expect("standby");
     handle.finish().expect("transcript consumed");
     let (base, _) = base_with("calibrator", &[]);
-    assert!(fluke::Fluke55xx::new(base).set_voltage(2000.0).await.is_err());
+    assert!(
+        fluke::Fluke55xx::new(base)
+            .set_voltage(2000.0)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -392,11 +517,21 @@ async fn switch_select_and_open() {
         ("ROUT:CLOS? (@2)", Some("1")),
     ];
     let (base, handle) = base_with("switch", &pairs);
-    switch::ScpiSwitch::new(base).select(Some(2)).await.expect("closed");
+    switch::ScpiSwitch::new(base)
+        .select(Some(2))
+        .await
+        .expect("closed");
     handle.finish().expect("transcript consumed");
-    let pairs = [("ROUT:OPEN:ALL", None), ("*OPC?", Some("1")), ("SYST:ERR?", OK)];
+    let pairs = [
+        ("ROUT:OPEN:ALL", None),
+        ("*OPC?", Some("1")),
+        ("SYST:ERR?", OK),
+    ];
     let (base, handle) = base_with("switch", &pairs);
-    switch::ScpiSwitch::new(base).safe_state().await.expect("open");
+    switch::ScpiSwitch::new(base)
+        .safe_state()
+        .await
+        .expect("open");
     handle.finish().expect("transcript consumed");
     let pairs = [
         ("ROUT:CLOS (@2)", None),
@@ -405,6 +540,10 @@ async fn switch_select_and_open() {
         ("ROUT:CLOS? (@2)", Some("0")),
     ];
     let (base, _) = base_with("switch", &pairs);
-    let err = switch::ScpiSwitch::new(base).select(Some(2)).await.expect_err("stuck relay").to_string();
+    let err = switch::ScpiSwitch::new(base)
+        .select(Some(2))
+        .await
+        .expect_err("stuck relay")
+        .to_string();
     assert!(err.contains("relay 2 reads back open"), "{err}");
 }

@@ -85,7 +85,9 @@ impl HiokiBt356x {
                 self.base.session.write(cmd).await?;
                 let reply = self.base.session.query("*ESR?").await?;
                 let esr: u8 = reply.trim().parse().map_err(|_| {
-                    self.base.session.parse_error("*ESR?", &reply, "expected 0..255".into())
+                    self.base
+                        .session
+                        .parse_error("*ESR?", &reply, "expected 0..255".into())
                 })?;
                 if let Some(first) = esr_errors(esr).into_iter().next() {
                     return Err(crate::scpi::ScpiError::Instrument {
@@ -103,7 +105,9 @@ impl HiokiBt356x {
             }
             return Ok(());
         }
-        Err(self.base.reading_error("the tester keeps rebooting (power-on event during setup); check its supply".into()))
+        Err(self.base.reading_error(
+            "the tester keeps rebooting (power-on event during setup); check its supply".into(),
+        ))
     }
 
     async fn reading(&mut self) -> Result<TesterReading> {

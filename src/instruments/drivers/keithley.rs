@@ -12,7 +12,9 @@
 use std::time::Duration;
 
 use super::{Base, on_off};
-use crate::instruments::roles::{BoxFuture, Instrument, IvTracer, Result, SweepMode, SweepSettings};
+use crate::instruments::roles::{
+    BoxFuture, Instrument, IvTracer, Result, SweepMode, SweepSettings,
+};
 use crate::model::{IvCurve, IvPoint, SweepDirection};
 use crate::scpi::block::{ByteOrder, block_payload, decode_real64};
 use crate::scpi::number::parse_number_list;
@@ -52,15 +54,30 @@ impl Keithley24xx {
         let vmax = p.range("max_voltage").unwrap_or(105.0);
         let imax = p.range("max_current").unwrap_or(7.35);
         let max_points = p.range("max_points").unwrap_or(1e6) as usize;
-        let (nmin, nmax) = (p.range("nplc_min").unwrap_or(0.01), p.range("nplc_max").unwrap_or(10.0));
-        let problem = if !(s.start.is_finite() && s.stop.is_finite()) || s.start.abs() > vmax || s.stop.abs() > vmax {
-            Some(format!("sweep {} V … {} V exceeds ±{vmax} V of the {}", s.start, s.stop, p.model))
+        let (nmin, nmax) = (
+            p.range("nplc_min").unwrap_or(0.01),
+            p.range("nplc_max").unwrap_or(10.0),
+        );
+        let problem = if !(s.start.is_finite() && s.stop.is_finite())
+            || s.start.abs() > vmax
+            || s.stop.abs() > vmax
+        {
+            Some(format!(
+                "sweep {} V … {} V exceeds ±{vmax} V of the {}",
+                s.start, s.stop, p.model
+            ))
         } else if s.start == s.stop {
             Some("sweep start and stop are equal; give a voltage span".into())
         } else if !(2..=max_points).contains(&s.points) {
-            Some(format!("{} points; the {} sweeps 2 … {max_points} points", s.points, p.model))
+            Some(format!(
+                "{} points; the {} sweeps 2 … {max_points} points",
+                s.points, p.model
+            ))
         } else if !(s.current_limit > 0.0 && s.current_limit <= imax) {
-            Some(format!("current limit {} A outside 0 … {imax} A of the {}", s.current_limit, p.model))
+            Some(format!(
+                "current limit {} A outside 0 … {imax} A of the {}",
+                s.current_limit, p.model
+            ))
         } else if !(nmin..=nmax).contains(&s.nplc) {
             Some(format!("NPLC {} outside {nmin} … {nmax}", s.nplc))
         } else if !(0.0..=10_000.0).contains(&s.delay) {
@@ -132,7 +149,8 @@ impl Keithley24xx {
             let block = session.query_bytes(&command).await;
             session.write(":FORM ASC").await?;
             let block = block?;
-            let payload = block_payload(&block, b"\n").map_err(|e| self.base.reading_error(format!("bad buffer block: {e}")))?;
+            let payload = block_payload(&block, b"\n")
+                .map_err(|e| self.base.reading_error(format!("bad buffer block: {e}")))?;
             decode_real64(payload, ByteOrder::LittleEndian)
                 .map_err(|e| self.base.reading_error(format!("bad buffer block: {e}")))?
         } else {

@@ -4,7 +4,8 @@
 
 use super::Base;
 use crate::instruments::roles::{
-    BoxFuture, Instrument, IrradianceMeter, IrradianceReading, Result, TemperatureReading, Thermometer,
+    BoxFuture, Instrument, IrradianceMeter, IrradianceReading, Result, TemperatureReading,
+    Thermometer,
 };
 use crate::instruments::station::ReferenceDevice;
 use crate::scpi::ScpiNumber;
@@ -29,7 +30,8 @@ pub fn irradiance_from_reference(
     alpha_rel: f64,
     cell_temperature: f64,
 ) -> f64 {
-    1000.0 * short_circuit_current / (calibration_value * (1.0 + alpha_rel * (cell_temperature - 25.0)))
+    1000.0 * short_circuit_current
+        / (calibration_value * (1.0 + alpha_rel * (cell_temperature - 25.0)))
 }
 
 /// Integration time of irradiance readings [PLC]: 1 PLC (20 ms) follows the sun's
@@ -55,11 +57,21 @@ impl Truevolt {
 
     async fn irradiance(&mut self, cell_temperature: f64) -> Result<IrradianceReading> {
         let Some(reference) = self.reference.clone() else {
-            return Err(self.base.invalid("no reference cell configured for this DMM".into()));
+            return Err(self
+                .base
+                .invalid("no reference cell configured for this DMM".into()));
         };
         let cv = reference.certificate.value;
-        let shunt = reference.parameters.get("shunt_resistance").copied().unwrap_or(f64::NAN);
-        let alpha = reference.parameters.get("alpha_rel").copied().unwrap_or(0.0);
+        let shunt = reference
+            .parameters
+            .get("shunt_resistance")
+            .copied()
+            .unwrap_or(f64::NAN);
+        let alpha = reference
+            .parameters
+            .get("alpha_rel")
+            .copied()
+            .unwrap_or(0.0);
         // Smallest range that holds the shunt voltage at 1500 W/m² (cloud enhancement).
         let full = 1.5 * cv * shunt;
         let range = [0.1, 1.0, 10.0, 100.0, 1000.0]
@@ -100,7 +112,9 @@ impl Truevolt {
     }
 
     async fn temperature(&mut self) -> Result<Vec<TemperatureReading>> {
-        self.base.configure(&["CONF:TEMP FRTD,85".to_string()], "CONF:TEMP").await?;
+        self.base
+            .configure(&["CONF:TEMP FRTD,85".to_string()], "CONF:TEMP")
+            .await?;
         let session = &mut self.base.session;
         let time = self.base.clock.now();
         let reply = session.query_once("READ?").await?;
@@ -131,7 +145,10 @@ impl Instrument for Truevolt {
 }
 
 impl IrradianceMeter for Truevolt {
-    fn read_irradiance(&mut self, cell_temperature: f64) -> BoxFuture<'_, Result<IrradianceReading>> {
+    fn read_irradiance(
+        &mut self,
+        cell_temperature: f64,
+    ) -> BoxFuture<'_, Result<IrradianceReading>> {
         Box::pin(self.irradiance(cell_temperature))
     }
 }
@@ -175,17 +192,29 @@ impl Daq970a {
         let fields: Vec<&str> = reply.split(',').collect();
         if fields.len() != 2 * self.sensors.len() {
             return Err(session
-                .parse_error("READ?", &reply, format!("expected {} reading,channel pairs", self.sensors.len()))
+                .parse_error(
+                    "READ?",
+                    &reply,
+                    format!("expected {} reading,channel pairs", self.sensors.len()),
+                )
                 .into());
         }
         let mut out = Vec::with_capacity(self.sensors.len());
         for (pair, (sensor, channel)) in fields.chunks_exact(2).zip(&self.sensors) {
             let reported: u32 = pair[1].trim().parse().map_err(|_| {
-                session.parse_error("READ?", &reply, format!("`{}` is not a channel number", pair[1]))
+                session.parse_error(
+                    "READ?",
+                    &reply,
+                    format!("`{}` is not a channel number", pair[1]),
+                )
             })?;
             if reported != *channel {
                 return Err(session
-                    .parse_error("READ?", &reply, format!("reading for channel {reported} where {channel} was expected"))
+                    .parse_error(
+                        "READ?",
+                        &reply,
+                        format!("reading for channel {reported} where {channel} was expected"),
+                    )
                     .into());
             }
             let temperature = match parse_number(pair[0]) {
@@ -195,7 +224,13 @@ impl Daq970a {
                         "sensor `{sensor}` (channel {channel}) reads overload: open or broken PT100 wiring"
                     )));
                 }
-                Err(e) => return Err(self.base.session.parse_error("READ?", &reply, e.to_string()).into()),
+                Err(e) => {
+                    return Err(self
+                        .base
+                        .session
+                        .parse_error("READ?", &reply, e.to_string())
+                        .into());
+                }
             };
             out.push(TemperatureReading {
                 sensor: sensor.clone(),

@@ -111,14 +111,24 @@ impl Base {
 
 /// Session configuration for a station entry: the profile's terminators, timeout, error
 /// policy and serial settings, overridden by the entry's.
-pub fn session_config(entry: &InstrumentEntry, profile: &Profile, resource: &str) -> Result<SessionConfig> {
+pub fn session_config(
+    entry: &InstrumentEntry,
+    profile: &Profile,
+    resource: &str,
+) -> Result<SessionConfig> {
     let resource = Resource::parse(resource).map_err(crate::scpi::ScpiError::from)?;
     let mut config = SessionConfig::new(&entry.name, resource);
     config.write_termination = super::profile::terminator_bytes(
-        entry.write_termination.as_deref().unwrap_or(&profile.write_termination),
+        entry
+            .write_termination
+            .as_deref()
+            .unwrap_or(&profile.write_termination),
     );
     config.read_termination = super::profile::terminator_bytes(
-        entry.read_termination.as_deref().unwrap_or(&profile.read_termination),
+        entry
+            .read_termination
+            .as_deref()
+            .unwrap_or(&profile.read_termination),
     );
     config.timeout = Duration::from_millis(entry.timeout_ms.unwrap_or(profile.timeout_ms));
     config.error_policy = profile.error_policy();
@@ -129,8 +139,16 @@ pub fn session_config(entry: &InstrumentEntry, profile: &Profile, resource: &str
 }
 
 /// Open a session for a station entry (connects on first use).
-pub fn open_session(entry: &InstrumentEntry, profile: &Profile, resource: &str, log: &IoLog) -> Result<Session> {
-    Ok(Session::new(session_config(entry, profile, resource)?, log.clone()))
+pub fn open_session(
+    entry: &InstrumentEntry,
+    profile: &Profile,
+    resource: &str,
+    log: &IoLog,
+) -> Result<Session> {
+    Ok(Session::new(
+        session_config(entry, profile, resource)?,
+        log.clone(),
+    ))
 }
 
 /// `ON` / `OFF`.
