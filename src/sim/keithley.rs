@@ -538,6 +538,11 @@ impl Keithley24xx {
             Cmd::SweepList => {
                 let index = number(params, 1.0, 1e6, 1.0)? as usize;
                 let delay = optional_number(params, 0.0, 10_000.0, 0.0)?.unwrap_or(0.0);
+                let count = optional_number(params, 0.0, 268_435_455.0, 1.0)?.unwrap_or(1.0);
+                let fail_abort = match optional_word(params)? {
+                    Some(w) => w == "ON" || w == "1",
+                    None => true,
+                };
                 if s.list.is_empty() || index > s.list.len() {
                     return Err(Error::custom(
                         -221,
@@ -546,8 +551,8 @@ impl Keithley24xx {
                 }
                 s.sweep = s.list[index - 1..].to_vec();
                 s.sweep_delay = delay;
-                s.sweep_count = 1;
-                s.fail_abort = true;
+                s.sweep_count = count.max(1.0) as u32;
+                s.fail_abort = fail_abort;
             }
             Cmd::Initiate => {
                 if self.busy_until.is_some_and(|b| b > self.now) {
