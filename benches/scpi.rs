@@ -22,10 +22,18 @@ use pvstation::sim::world::{World, WorldConfig};
 const QUERY: &[u8] = b"*IDN?\n";
 
 fn round_trip(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let world = Arc::new(World::new(WorldConfig::default()));
     let device = RelaySwitch::new("0001", 8, world.clone());
-    let instrument = Arc::new(SimInstrument::new("switch", Box::new(device), Wire::lf(), Vec::new()));
+    let instrument = Arc::new(SimInstrument::new(
+        "switch",
+        Box::new(device),
+        Wire::lf(),
+        Vec::new(),
+    ));
     let (sim_port, reply_len) = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -60,14 +68,17 @@ fn round_trip(c: &mut Criterion) {
     });
 
     let mut group = c.benchmark_group("query_round_trip");
-    let resource = Resource::parse(&format!("TCPIP::127.0.0.1::{sim_port}::SOCKET")).expect("resource");
+    let resource =
+        Resource::parse(&format!("TCPIP::127.0.0.1::{sim_port}::SOCKET")).expect("resource");
     let mut session = Session::new(SessionConfig::new("switch", resource), IoLog::new());
     rt.block_on(session.connect()).expect("connect");
     group.bench_function("session_query_idn_simulated_switch", |b| {
         b.iter(|| black_box(rt.block_on(session.query("*IDN?")).expect("reply")))
     });
     let mut raw = rt.block_on(async {
-        let s = TcpStream::connect(("127.0.0.1", echo_port)).await.expect("connect");
+        let s = TcpStream::connect(("127.0.0.1", echo_port))
+            .await
+            .expect("connect");
         s.set_nodelay(true).expect("nodelay");
         s
     });
@@ -103,7 +114,10 @@ fn block_decode(c: &mut Criterion) {
     group.bench_function("frame_and_decode_1e6_values", |b| {
         b.iter(|| {
             let mut framer = Framer::new(b"\n");
-            let len = framer.scan(black_box(&message)).expect("frames").expect("complete");
+            let len = framer
+                .scan(black_box(&message))
+                .expect("frames")
+                .expect("complete");
             let payload = block_payload(&message[..len], b"\n").expect("payload");
             black_box(decode_real64(payload, ByteOrder::LittleEndian).expect("values"))
         })
