@@ -85,42 +85,42 @@ pub fn block_payload<'a>(data: &'a [u8], terminator: &[u8]) -> Result<&'a [u8], 
     }
 }
 
-/// Decode REAL,64 values.
-pub fn decode_real64(payload: &[u8], order: ByteOrder) -> Result<Vec<f64>, BlockError> {
-    if !payload.len().is_multiple_of(8) {
+/// Decode fixed-size values, checking the payload is a whole number of them. Generic over
+/// the conversion so that each byte order compiles to its own tight loop.
+fn decode<const N: usize>(
+    payload: &[u8],
+    convert: impl Fn([u8; N]) -> f64,
+) -> Result<Vec<f64>, BlockError> {
+    if !payload.len().is_multiple_of(N) {
         return Err(BlockError::Ragged {
             len: payload.len(),
-            size: 8,
+            size: N,
         });
     }
-    let chunks = payload.chunks_exact(8);
-    Ok(match order {
-        ByteOrder::BigEndian => chunks
-            .map(|c| f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect(),
-        ByteOrder::LittleEndian => chunks
-            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect(),
-    })
+    Ok(payload
+        .chunks_exact(N)
+        .map(|c| {
+            let mut bytes = [0u8; N];
+            bytes.copy_from_slice(c);
+            convert(bytes)
+        })
+        .collect())
+}
+
+/// Decode REAL,64 values.
+pub fn decode_real64(payload: &[u8], order: ByteOrder) -> Result<Vec<f64>, BlockError> {
+    match order {
+        ByteOrder::BigEndian => decode(payload, f64::from_be_bytes),
+        ByteOrder::LittleEndian => decode(payload, f64::from_le_bytes),
+    }
 }
 
 /// Decode REAL,32 values (widened to `f64`).
 pub fn decode_real32(payload: &[u8], order: ByteOrder) -> Result<Vec<f64>, BlockError> {
-    if !payload.len().is_multiple_of(4) {
-        return Err(BlockError::Ragged {
-            len: payload.len(),
-            size: 4,
-        });
+    match order {
+        ByteOrder::BigEndian => decode(payload, |b| f64::from(f32::from_be_bytes(b))),
+        ByteOrder::LittleEndian => decode(payload, |b| f64::from(f32::from_le_bytes(b))),
     }
-    let chunks = payload.chunks_exact(4);
-    Ok(match order {
-        ByteOrder::BigEndian => chunks
-            .map(|c| f64::from(f32::from_be_bytes([c[0], c[1], c[2], c[3]])))
-            .collect(),
-        ByteOrder::LittleEndian => chunks
-            .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-            .collect(),
-    })
 }
 
 /// Encode values as a definite REAL,64 block (used by the simulators and tests).

@@ -322,16 +322,66 @@ mod tests {
     }
 }
 
-/// A simulated instrument whose dialect is parsed by the `scpi` crate's command tree.
-pub trait ScpiDevice: scpi::Device {
+/// A simulated instrument whose dialect is parsed by the `scpi` crate's command tree. Every
+/// such device is a [`SimDevice`] through the blanket implementation below; the hooks let a
+/// dialect add its quirks around the parser.
+pub trait ScpiDevice: scpi::Device + Send + Sized + 'static {
+    /// Delay replies until the operation in progress completes (a DMM's `READ?` answers when
+    /// its integration time has passed).
+    const REPLY_WAITS_FOR_OPERATION: bool = false;
+    /// The command tree.
+    fn tree() -> &'static scpi::tree::Node<'static, Self>;
     /// Status and error queue.
     fn core(&mut self) -> &mut ScpiCore;
     /// `*IDN?` reply.
     fn identity(&self) -> String;
     /// `*RST`: instrument defaults.
     fn reset(&mut self);
-    /// End of the operation in progress (sweep), simulated time.
-    fn busy_until(&self) -> Option<f64>;
+    /// Record the simulated time of the message being handled [s since epoch].
+    fn set_now(&mut self, now: f64);
+    /// The simulated time of the message being handled [s since epoch].
+    fn now(&self) -> f64;
+    /// End of the last triggered operation (sweep, scan, reading), simulated time.
+    fn operation_end(&self) -> Option<f64>;
+    /// End of the operation still in progress, if any.
+    fn busy_until(&self) -> Option<f64> {
+        self.operation_end().filter(|end| *end > self.now())
+    }
+    /// Handle a message before the parser sees it (dialect quirks); `Some` short-cuts.
+    fn intercept(&mut self, _message: &[u8]) -> Option<Reply> {
+        None
+    }
+    /// Adjust the reply after the parser ran.
+    fn finish(&mut self, reply: Reply) -> Reply {
+        reply
+    }
+}
+
+impl<D: ScpiDevice> SimDevice for D {
+    fn handle(&mut self, message: &[u8], now: f64) -> Reply {
+        self.set_now(now);
+        if let Some(reply) = self.intercept(message) {
+            return reply;
+        }
+        let mut reply = run_tree(D::tree(), self, message);
+        if D::REPLY_WAITS_FOR_OPERATION && reply.bytes.is_some() {
+            reply.hold_until = reply.hold_until.or(self.busy_until());
+        }
+        self.finish(reply)
+    }
+
+    fn power_cycle(&mut self) {
+        self.reset();
+        *self.core() = ScpiCore::power_on();
+    }
+
+    fn inject_error(&mut self, code: i32, message: &str) {
+        self.core().push(code, message);
+    }
+
+    fn busy(&self, now: f64) -> bool {
+        self.operation_end().is_some_and(|end| end > now)
+    }
 }
 
 /// IEEE 488.2 common commands and `SYSTem:ERRor` shared by the SCPI simulators.

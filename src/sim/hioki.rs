@@ -22,7 +22,7 @@ use scpi::parser::parameters::Parameters;
 use scpi::tree::Node;
 use scpi::{Branch, Leaf};
 
-use super::device::{Reply, ScpiCore, ScpiDevice, SimDevice, boolean, is, number, run_tree, word};
+use super::device::{Reply, ScpiCore, ScpiDevice, boolean, is, number, word};
 use super::world::World;
 
 /// One range of the tester and its fixed-width reply format.
@@ -440,6 +440,22 @@ impl HiokiBt356x {
 }
 
 impl ScpiDevice for HiokiBt356x {
+    fn tree() -> &'static Node<'static, Self> {
+        &TREE
+    }
+
+    fn set_now(&mut self, now: f64) {
+        self.now = now;
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn operation_end(&self) -> Option<f64> {
+        self.busy_until
+    }
+
     fn core(&mut self) -> &mut ScpiCore {
         &mut self.core
     }
@@ -458,43 +474,30 @@ impl ScpiDevice for HiokiBt356x {
         self.last = None;
         self.busy_until = None;
     }
-    fn busy_until(&self) -> Option<f64> {
-        self.busy_until.filter(|b| *b > self.now)
-    }
-}
 
-impl SimDevice for HiokiBt356x {
-    fn handle(&mut self, message: &[u8], now: f64) -> Reply {
-        self.now = now;
+    fn intercept(&mut self, message: &[u8]) -> Option<Reply> {
         // "A query error occurs if a query command is combined with an immediately
         // following semicolon and subsequent command": nothing of the message executes.
         if let Some(q) = message.iter().position(|b| *b == b'?')
             && message[q + 1..].contains(&b';')
         {
             self.core.esr |= 0x04;
-            return Reply::none();
+            return Some(Reply::none());
         }
-        let reply = run_tree(&TREE, self, message);
+        None
+    }
+
+    fn finish(&mut self, reply: Reply) -> Reply {
         // No error queue on this family: errors live only in the ESR bits.
         self.core.errors.clear();
         reply
-    }
-    fn power_cycle(&mut self) {
-        self.reset();
-        self.core = ScpiCore::power_on();
-    }
-    fn inject_error(&mut self, code: i32, message: &str) {
-        self.core.push(code, message);
-        self.core.errors.clear();
-    }
-    fn busy(&self, now: f64) -> bool {
-        self.busy_until.is_some_and(|b| b > now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::device::SimDevice;
     use crate::sim::world::WorldConfig;
 
     #[test]

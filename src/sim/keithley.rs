@@ -20,8 +20,7 @@ use scpi::tree::Node;
 use scpi::{Branch, Leaf};
 
 use super::device::{
-    Reply, ScpiCore, ScpiDevice, SimDevice, boolean, is, nr3, number, optional_number,
-    optional_word, run_tree, word,
+    Reply, ScpiCore, ScpiDevice, boolean, is, nr3, number, optional_number, optional_word, word,
 };
 use super::world::World;
 use crate::scpi::block::{ByteOrder, encode_real32_block, encode_real64_block};
@@ -639,6 +638,22 @@ impl Keithley24xx {
 const BINARY_MARKER: &str = "#BINARY-BLOCK#";
 
 impl ScpiDevice for Keithley24xx {
+    fn tree() -> &'static Node<'static, Self> {
+        &TREE
+    }
+
+    fn set_now(&mut self, now: f64) {
+        self.now = now;
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn operation_end(&self) -> Option<f64> {
+        self.busy_until
+    }
+
     fn core(&mut self) -> &mut ScpiCore {
         &mut self.core
     }
@@ -657,16 +672,8 @@ impl ScpiDevice for Keithley24xx {
         self.tripped = false;
     }
 
-    fn busy_until(&self) -> Option<f64> {
-        self.busy_until.filter(|b| *b > self.now)
-    }
-}
-
-impl SimDevice for Keithley24xx {
-    fn handle(&mut self, message: &[u8], now: f64) -> Reply {
-        self.now = now;
-        self.binary = None;
-        let mut reply = run_tree(&TREE, self, message);
+    fn finish(&mut self, mut reply: Reply) -> Reply {
+        // Splice the binary block in place of its marker.
         if let (Some(bytes), Some(block)) = (reply.bytes.as_mut(), self.binary.take()) {
             let marker = BINARY_MARKER.as_bytes();
             if let Some(at) = bytes.windows(marker.len()).position(|w| w == marker) {
@@ -675,24 +682,12 @@ impl SimDevice for Keithley24xx {
         }
         reply
     }
-
-    fn power_cycle(&mut self) {
-        self.reset();
-        self.core = ScpiCore::power_on();
-    }
-
-    fn inject_error(&mut self, code: i32, message: &str) {
-        self.core.push(code, message);
-    }
-
-    fn busy(&self, now: f64) -> bool {
-        self.busy_until.is_some_and(|b| b > now)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::device::SimDevice;
     use crate::sim::world::WorldConfig;
 
     fn smu() -> (Keithley24xx, f64) {

@@ -19,8 +19,8 @@ use scpi::tree::Node;
 use scpi::{Branch, Leaf};
 
 use super::device::{
-    Reply, ScpiCore, ScpiDevice, SimDevice, boolean, channel_list, is, nr3, number,
-    optional_channel_list, optional_word, run_tree, word,
+    ScpiCore, ScpiDevice, boolean, channel_list, is, nr3, number, optional_channel_list,
+    optional_word, word,
 };
 use super::world::World;
 
@@ -388,6 +388,24 @@ fn optional_word_or_number(params: &mut Parameters) -> Result<Option<RangeArg>, 
 }
 
 impl ScpiDevice for Keysight34465a {
+    const REPLY_WAITS_FOR_OPERATION: bool = true;
+
+    fn tree() -> &'static Node<'static, Self> {
+        &DMM_TREE
+    }
+
+    fn set_now(&mut self, now: f64) {
+        self.now = now;
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn operation_end(&self) -> Option<f64> {
+        self.busy_until
+    }
+
     fn core(&mut self) -> &mut ScpiCore {
         &mut self.core
     }
@@ -405,31 +423,6 @@ impl ScpiDevice for Keysight34465a {
         self.samples = 1;
         self.last.clear();
         self.busy_until = None;
-    }
-    fn busy_until(&self) -> Option<f64> {
-        self.busy_until.filter(|b| *b > self.now)
-    }
-}
-
-impl SimDevice for Keysight34465a {
-    fn handle(&mut self, message: &[u8], now: f64) -> Reply {
-        self.now = now;
-        let mut reply = run_tree(&DMM_TREE, self, message);
-        // A reading takes its integration time: the reply leaves when it is done.
-        if reply.bytes.is_some() {
-            reply.hold_until = reply.hold_until.or(self.busy_until.filter(|b| *b > now));
-        }
-        reply
-    }
-    fn power_cycle(&mut self) {
-        self.reset();
-        self.core = ScpiCore::power_on();
-    }
-    fn inject_error(&mut self, code: i32, message: &str) {
-        self.core.push(code, message);
-    }
-    fn busy(&self, now: f64) -> bool {
-        self.busy_until.is_some_and(|b| b > now)
     }
 }
 
@@ -750,6 +743,24 @@ impl Daq970a {
 }
 
 impl ScpiDevice for Daq970a {
+    const REPLY_WAITS_FOR_OPERATION: bool = true;
+
+    fn tree() -> &'static Node<'static, Self> {
+        &DAQ_TREE
+    }
+
+    fn set_now(&mut self, now: f64) {
+        self.now = now;
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn operation_end(&self) -> Option<f64> {
+        self.busy_until
+    }
+
     fn core(&mut self) -> &mut ScpiCore {
         &mut self.core
     }
@@ -771,35 +782,12 @@ impl ScpiDevice for Daq970a {
         self.readings.clear();
         self.busy_until = None;
     }
-    fn busy_until(&self) -> Option<f64> {
-        self.busy_until.filter(|b| *b > self.now)
-    }
-}
-
-impl SimDevice for Daq970a {
-    fn handle(&mut self, message: &[u8], now: f64) -> Reply {
-        self.now = now;
-        let mut reply = run_tree(&DAQ_TREE, self, message);
-        if reply.bytes.is_some() {
-            reply.hold_until = reply.hold_until.or(self.busy_until.filter(|b| *b > now));
-        }
-        reply
-    }
-    fn power_cycle(&mut self) {
-        self.reset();
-        self.core = ScpiCore::power_on();
-    }
-    fn inject_error(&mut self, code: i32, message: &str) {
-        self.core.push(code, message);
-    }
-    fn busy(&self, now: f64) -> bool {
-        self.busy_until.is_some_and(|b| b > now)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::device::SimDevice;
     use crate::sim::world::WorldConfig;
 
     fn world() -> (Arc<World>, f64) {

@@ -10,7 +10,7 @@ use scpi::parser::parameters::Parameters;
 use scpi::tree::Node;
 use scpi::{Branch, Leaf};
 
-use crate::sim::device::{Reply, ScpiCore, ScpiDevice, SimDevice, channel_list, run_tree};
+use crate::sim::device::{ScpiCore, ScpiDevice, channel_list};
 use crate::sim::world::World;
 
 /// Relay settling time [s].
@@ -126,6 +126,22 @@ impl RelaySwitch {
 }
 
 impl ScpiDevice for RelaySwitch {
+    fn tree() -> &'static Node<'static, Self> {
+        &TREE
+    }
+
+    fn set_now(&mut self, now: f64) {
+        self.now = now;
+    }
+
+    fn now(&self) -> f64 {
+        self.now
+    }
+
+    fn operation_end(&self) -> Option<f64> {
+        self.busy_until
+    }
+
     fn core(&mut self) -> &mut ScpiCore {
         &mut self.core
     }
@@ -136,31 +152,12 @@ impl ScpiDevice for RelaySwitch {
         self.world.close_switch(None);
         self.busy_until = None;
     }
-    fn busy_until(&self) -> Option<f64> {
-        self.busy_until.filter(|b| *b > self.now)
-    }
-}
-
-impl SimDevice for RelaySwitch {
-    fn handle(&mut self, message: &[u8], now: f64) -> Reply {
-        self.now = now;
-        run_tree(&TREE, self, message)
-    }
-    fn power_cycle(&mut self) {
-        self.reset();
-        self.core = ScpiCore::power_on();
-    }
-    fn inject_error(&mut self, code: i32, message: &str) {
-        self.core.push(code, message);
-    }
-    fn busy(&self, now: f64) -> bool {
-        self.busy_until.is_some_and(|b| b > now)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::device::SimDevice;
     use crate::sim::world::WorldConfig;
 
     fn text(dev: &mut dyn SimDevice, m: &str) -> Option<String> {
