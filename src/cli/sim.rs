@@ -11,7 +11,7 @@ pub struct Args {
     /// Station file (default: the built-in instruments/stations/demo-sim.toml).
     #[arg(long)]
     station: Option<PathBuf>,
-    /// Accepted for scripts: ports are always chosen by the system (ephemeral) and printed.
+    /// Let the system choose every TCP port (ignore ports pinned in the station file).
     #[arg(long)]
     ephemeral: bool,
     /// Clock acceleration: a simulated day passes in 86400/N seconds.
@@ -36,7 +36,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--speed {speed}: give a positive acceleration factor, e.g. --speed 60");
     }
-    let _ = args.ephemeral;
     let sim = SimulatedStation::start(
         &station,
         &SimOptions {
@@ -45,6 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             start: None,
             faults: args.faults,
             serial_over_tcp: args.serial_over_tcp,
+            ephemeral: args.ephemeral,
         },
     )
     .await?;

@@ -24,6 +24,7 @@ use crate::instruments::bench::Resources;
 use crate::instruments::profile::{Dialect, Role};
 use crate::instruments::roles::Clock;
 use crate::instruments::station::{InstrumentEntry, Station};
+use crate::scpi::Resource;
 
 /// How to start the simulation.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +39,8 @@ pub struct SimOptions {
     pub faults: Option<String>,
     /// Serve serial instruments over TCP instead of pseudo-terminals.
     pub serial_over_tcp: bool,
+    /// Let the system choose every TCP port, ignoring ports pinned in the station file.
+    pub ephemeral: bool,
 }
 
 /// One served instrument, as `pvstation sim` prints it.
@@ -163,12 +166,24 @@ fn device_for(
 }
 
 impl SimulatedStation {
-    /// Start every `sim` instrument of `station`. Must run inside a tokio runtime.
+    /// Start every instrument of a simulated `station`. Must run inside a tokio runtime.
+    ///
+    /// An instrument whose resource is `sim` gets a port chosen by the system (or a
+    /// pseudo-terminal if it is a serial model); one whose resource is a loopback TCP socket
+    /// (`TCPIP::127.0.0.1::5025::SOCKET`) is served on that port, so that scripts and other
+    /// programs can rely on it, unless `options.ephemeral`.
     pub async fn start(
         station: &Station,
         options: &SimOptions,
     ) -> Result<SimulatedStation, InstrumentsError> {
         let info = &station.file.station;
+        if !info.simulated {
+            return Err(station.fail(
+                "station.simulated".into(),
+                "this station drives real instruments; set `simulated = true` to simulate it"
+                    .into(),
+            ));
+        }
         let seed = options.seed.or(info.seed).unwrap_or(1);
         let defaults = WorldConfig::default();
         let world = Arc::new(World::new(WorldConfig {
@@ -198,12 +213,7 @@ impl SimulatedStation {
         let mut served = Vec::new();
         let mut tasks = Vec::new();
         let mut ptys = Vec::new();
-        for entry in station
-            .file
-            .instrument
-            .iter()
-            .filter(|e| e.resource == "sim")
-        {
+        for entry in &station.file.instrument {
             let profile = station.profile_of(entry)?;
             let mut faults = Vec::new();
             for spec in &entry.faults {
@@ -233,9 +243,22 @@ impl SimulatedStation {
                 ptys.push(slave);
                 format!("ASRL{path}::INSTR")
             } else {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                let pinned = match Resource::parse(&entry.resource) {
+                    Ok(Resource::Tcp { host, port })
+                        if !options.ephemeral && (host == "127.0.0.1" || host == "localhost") =>
+                    {
+                        port
+                    }
+                    _ => 0,
+                };
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", pinned))
                     .await
-                    .map_err(io)?;
+                    .map_err(|e| {
+                        io(std::io::Error::new(
+                            e.kind(),
+                            format!("port {pinned}: {e}; another program holds it (use --ephemeral for free ports)"),
+                        ))
+                    })?;
                 let port = listener.local_addr().map_err(io)?.port();
                 tasks.push(tokio::spawn(serve_tcp(listener, instrument, world.clone())));
                 format!("TCPIP::127.0.0.1::{port}::SOCKET")

@@ -225,3 +225,44 @@ async fn serial_instruments_also_over_tcp() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_ports_new_profiles_and_real_stations() {
+    within(async {
+        // A station directory of its own, with a profile that is not built in: a new model of
+        // a known dialect needs only its profile file.
+        let dir = crate::cli::tempdir("profiles");
+        std::fs::create_dir_all(dir.join("stations")).expect("dirs");
+        let profile = include_str!("../../instruments/keithley-2460.toml")
+            .replace("id = \"keithley-2460\"", "id = \"lab-smu\"");
+        std::fs::write(dir.join("lab-smu.toml"), profile).expect("profile");
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let station_text = DEMO_SIM_STATION.replacen(
+            "profile = \"keithley-2460\"\nrole = \"iv_tracer\"\nresource = \"sim\"",
+            &format!("profile = \"lab-smu\"\nrole = \"iv_tracer\"\nresource = \"TCPIP::127.0.0.1::{free}::SOCKET\""),
+            1,
+        );
+        assert_ne!(station_text, DEMO_SIM_STATION);
+        let path = dir.join("stations").join("lab.toml");
+        std::fs::write(&path, &station_text).expect("station");
+        let station = Station::load(&path).expect("loads with the directory's profile");
+        assert_eq!(station.profile_of(&station.file.instrument[0]).expect("profile").source, dir.join("lab-smu.toml").display().to_string());
+
+        let sim = SimulatedStation::start(&station, &SimOptions::default()).await.expect("sim");
+        assert_eq!(sim.served[0].resource, format!("TCPIP::127.0.0.1::{free}::SOCKET"));
+        let ephemeral = SimulatedStation::start(&station, &SimOptions { ephemeral: true, ..SimOptions::default() })
+            .await
+            .expect("sim");
+        assert_ne!(ephemeral.served[0].resource, sim.served[0].resource);
+        // The pinned port is taken now: a clear error, not a panic.
+        let err = SimulatedStation::start(&station, &SimOptions::default()).await.err().expect("port taken").to_string();
+        assert!(err.contains(&format!("port {free}")) && err.contains("--ephemeral"), "{err}");
+
+        let real = station_text.replacen("simulated = true", "simulated = false", 1).replace("resource = \"sim\"", "resource = \"TCPIP::192.0.2.1::5025::SOCKET\"");
+        std::fs::write(&path, real).expect("station");
+        let station = Station::load(&path).expect("valid real station");
+        let err = SimulatedStation::start(&station, &SimOptions::default()).await.err().expect("not simulated").to_string();
+        assert!(err.contains("station.simulated"), "{err}");
+    })
+    .await;
+}
