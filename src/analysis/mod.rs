@@ -8,7 +8,9 @@
 
 pub mod curve;
 pub mod extract;
+pub mod iec60891;
 pub mod linalg;
+pub mod module;
 
 /// Errors of the metrology core.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

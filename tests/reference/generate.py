@@ -1,0 +1,164 @@
+"""Reference data for the metrology core, generated with pvlib (PyPI `pvlib` 0.16.1).
+
+Run from the repository root with pvlib installed:
+
+    python3 tests/reference/generate.py
+
+Writes (all small CSV/TOML/JSON fixtures, committed):
+- cs5p_220m/*.csv: curves of the CEC module Canadian_Solar_Inc__CS5P_220M from
+  `calcparams_cec` + `i_from_v` on `linspace(0, v_oc, 301)` (the recipe of standards.md §1.11):
+  the 800 W/m² / 45 °C curve to correct, the procedure-3 pairs, an irradiance series at 25 °C
+  (400..1000 W/m²) and a temperature series at 1000 W/m² (25..70 °C) for parameter fitting.
+- cs5p_220m/module.toml: the module file (α, β from the CEC record; IEC 60891 parameters of
+  standards.md §1.11).
+- cs5p_220m/reference.json: truth at STC and the procedure-4 Rs from `fit_sandia_simple`.
+- extraction_curves.csv + extraction_expected.csv: 120 curves of different technologies,
+  noise levels and point counts with `astm_e1036(*rectify_iv_curve(v, i))` results.
+
+Only pvlib's outputs are committed, never its code.
+"""
+
+import json
+import os
+
+import numpy as np
+import pvlib
+from pvlib import pvsystem
+from pvlib.ivtools.sde import fit_sandia_simple
+from pvlib.ivtools.utils import astm_e1036, rectify_iv_curve
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CEC = pvsystem.retrieve_sam("CECMod")
+
+
+def cec_curve(mod, g, t, points=301, v_lo=0.0, v_hi_factor=1.0):
+    il, i0, rs, rsh, nnsvth = pvsystem.calcparams_cec(
+        g, t, mod["alpha_sc"], mod["a_ref"], mod["I_L_ref"], mod["I_o_ref"],
+        mod["R_sh_ref"], mod["R_s"], mod["Adjust"],
+    )
+    voc = pvsystem.singlediode(il, i0, rs, rsh, nnsvth)["v_oc"]
+    v = np.linspace(v_lo, voc * v_hi_factor, points)
+    i = pvsystem.i_from_v(v, il, i0, rs, rsh, nnsvth)
+    return v, np.asarray(i), (il, i0, rs, rsh, nnsvth)
+
+
+def write_curve(path, v, i, g, t):
+    with open(path, "w") as f:
+        f.write("voltage,current,irradiance,temperature\n")
+        for vv, ii in zip(v, i):
+            f.write(f"{vv!r},{ii!r},{g!r},{t!r}\n")
+
+
+def cs5p():
+    out = os.path.join(HERE, "cs5p_220m")
+    os.makedirs(out, exist_ok=True)
+    mod = CEC["Canadian_Solar_Inc__CS5P_220M"]
+    curves = {"g800_t45": (800, 45)}
+    for g in (400, 500, 600, 700, 800, 900, 1000, 1100):
+        curves[f"g{g}_t25"] = (g, 25)
+    for t in (30, 35, 40, 45, 50, 55, 60, 65, 70):
+        curves[f"g1000_t{t}"] = (1000, t)
+    for name, (g, t) in curves.items():
+        v, i, _ = cec_curve(mod, g, t)
+        write_curve(os.path.join(out, name + ".csv"), v, i, g, t)
+    il, i0, rs, rsh, nnsvth = pvsystem.calcparams_cec(
+        1000, 25, mod["alpha_sc"], mod["a_ref"], mod["I_L_ref"], mod["I_o_ref"],
+        mod["R_sh_ref"], mod["R_s"], mod["Adjust"],
+    )
+    truth = pvsystem.singlediode(il, i0, rs, rsh, nnsvth)
+    v, i, _ = cec_curve(mod, 800, 45)
+    p4_rs = float(fit_sandia_simple(v, i)[2])
+    v_ref, i_ref, _ = cec_curve(mod, 800, 45, points=201)
+    e = astm_e1036(*rectify_iv_curve(v_ref, i_ref))
+    reference = {
+        "pvlib_version": pvlib.__version__,
+        "stc_truth": {k: float(truth[k]) for k in ("p_mp", "v_oc", "i_sc", "v_mp", "i_mp")},
+        "procedure4_rs_fit_sandia_simple": p4_rs,
+        "astm_e1036_800_45_201_points": {k: float(e[k]) for k in ("pmp", "voc", "isc", "ff")},
+        "alpha_sc": float(mod["alpha_sc"]),
+        "beta_oc": float(mod["beta_oc"]),
+        "cells_in_series": int(mod["N_s"]),
+    }
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump(reference, f, indent=2)
+    with open(os.path.join(out, "module.toml"), "w") as f:
+        f.write(f"""# Canadian Solar CS5P-220M (CEC record Canadian_Solar_Inc__CS5P_220M, pvlib {pvlib.__version__});
+# IEC 60891 parameters from standards.md §1.11 (fitted per §1.8 on these curves).
+name = "CS5P-220M"
+cells_in_series = {int(mod["N_s"])}
+alpha_isc = {float(mod["alpha_sc"])!r}     # A/K
+beta_voc = {float(mod["beta_oc"])!r}     # V/K
+isc_stc = {float(truth["i_sc"])!r}      # A
+voc_stc = {float(truth["v_oc"])!r}      # V
+p_mp_stc = 220.0
+
+[procedure1]
+rs = 1.290
+kappa = 0.0093
+
+[procedure2]
+a = 0.046
+rs = 1.080
+kappa = 0.0177
+
+[procedure4]
+epsilon = 1.232
+rs = {p4_rs!r}   # from fit_sandia_simple on the 800 W/m2 / 45 C curve, as ivcorrection does
+""")
+
+
+def extraction_set():
+    rng = np.random.default_rng(20261127)
+    # Equal shares of the five technologies of the CEC database (CdTe and CIGS are rare
+    # there: 20 and 8 records).
+    technologies = ["Mono-c-Si", "Multi-c-Si", "Thin Film", "CdTe", "CIGS"]
+    by_tech = {t: list(CEC.columns[CEC.loc["Technology"] == t]) for t in technologies}
+    curves = []
+    expected = []
+    k = 0
+    while len(expected) < 120:
+        names = by_tech[technologies[len(expected) % len(technologies)]]
+        mod = CEC[names[rng.integers(len(names))]]
+        g = float(rng.uniform(200, 1200))
+        t = float(rng.uniform(5, 70))
+        points = int(rng.choice([40, 60, 100, 200, 300]))
+        noise = float(rng.choice([0.0, 0.0005, 0.002]))
+        v_lo = float(rng.choice([0.0, -0.01]))
+        v_hi = float(rng.choice([1.0, 1.03]))
+        try:
+            v, i, _ = cec_curve(mod, g, t, points=points, v_hi_factor=v_hi)
+        except Exception:
+            continue
+        v = v + v_lo * v.max()
+        isc = i.max()
+        i = i + rng.normal(0.0, noise * isc, i.shape)
+        v = np.array([float(f"{x:.12g}") for x in v])
+        i = np.array([float(f"{x:.12g}") for x in i])
+        try:
+            e = astm_e1036(*rectify_iv_curve(v, i))
+        except Exception:
+            continue
+        if not np.isfinite(e["pmp"]):
+            continue
+        cid = f"c{k:03d}"
+        k += 1
+        curves.append((cid, v, i))
+        expected.append((cid, mod["Technology"], points, noise, e))
+    with open(os.path.join(HERE, "extraction_curves.csv"), "w") as f:
+        f.write("curve_id,voltage,current\n")
+        for cid, v, i in curves:
+            for vv, ii in zip(v, i):
+                # 12 significant digits keep the file small; the expected values are
+                # computed from these rounded numbers, so nothing is lost.
+                f.write(f"{cid},{vv:.12g},{ii:.12g}\n")
+    with open(os.path.join(HERE, "extraction_expected.csv"), "w") as f:
+        f.write("curve_id,technology,points,noise,i_sc,v_oc,i_mp,v_mp,p_mp,ff\n")
+        for cid, techname, points, noise, e in expected:
+            vals = ",".join(repr(float(e[k])) for k in ("isc", "voc", "imp", "vmp", "pmp", "ff"))
+            f.write(f"{cid},{techname},{points},{noise},{vals}\n")
+
+
+if __name__ == "__main__":
+    cs5p()
+    extraction_set()
+    print("reference data written")
