@@ -8,3 +8,4 @@ mod faults;
 mod fuzz;
 mod layering;
 mod transcripts;
+mod metrology;

@@ -46,7 +46,7 @@ def write_curve(path, v, i, g, t):
     with open(path, "w") as f:
         f.write("voltage,current,irradiance,temperature\n")
         for vv, ii in zip(v, i):
-            f.write(f"{vv!r},{ii!r},{g!r},{t!r}\n")
+            f.write(f"{float(vv)!r},{float(ii)!r},{float(g)!r},{float(t)!r}\n")
 
 
 def cs5p():

@@ -1,0 +1,95 @@
+//! The metrology core against independent references: pvlib-generated curves
+//! (`tests/reference/generate.py`, pvlib 0.16.1) and the CS5P_220M regression vectors of
+//! standards.md §1.11.
+
+use std::path::PathBuf;
+
+use pvstation::analysis::curve::{IvData, parse_csv};
+use pvstation::analysis::extract::extract;
+use pvstation::analysis::iec60891::{BetaTerm, Conditions, Method, procedure3_two, translate_and_extract};
+use pvstation::analysis::module::Module;
+
+pub fn reference(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference").join(path)
+}
+
+pub fn cs5p_curve(name: &str) -> IvData {
+    let text = std::fs::read_to_string(reference(&format!("cs5p_220m/{name}.csv"))).expect("fixture");
+    parse_csv(&text).expect("valid").remove(0).data
+}
+
+pub fn cs5p_module() -> Module {
+    Module::from_toml(&std::fs::read_to_string(reference("cs5p_220m/module.toml")).expect("fixture")).expect("module")
+}
+
+#[test]
+fn extraction_agrees_with_pvlib_astm_e1036_on_120_curves() {
+    let curves = parse_csv(&std::fs::read_to_string(reference("extraction_curves.csv")).expect("fixture")).expect("curves");
+    let expected = std::fs::read_to_string(reference("extraction_expected.csv")).expect("fixture");
+    let mut checked = 0;
+    let mut worst: f64 = 0.0;
+    for (line, curve) in expected.lines().skip(1).zip(&curves) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[0], curve.id);
+        let want: Vec<f64> = f[4..10].iter().map(|x| x.parse().expect("number")).collect();
+        let got = extract(&curve.data).unwrap_or_else(|e| panic!("{}: {e}", curve.id));
+        for (name, g, w) in [("i_sc", got.i_sc, want[0]), ("v_oc", got.v_oc, want[1]), ("i_mp", got.i_mp, want[2]), ("v_mp", got.v_mp, want[3]), ("p_mp", got.p_mp, want[4]), ("ff", got.ff, want[5])] {
+            let rel = ((g - w) / w).abs();
+            worst = worst.max(rel);
+            assert!(rel < 1e-4, "{} ({}, {} points, noise {}): {name} {g} vs pvlib {w}", curve.id, f[1], f[2], f[3]);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 100, "{checked}");
+    eprintln!("largest relative difference from pvlib: {worst:.2e}");
+}
+
+#[test]
+fn cs5p_220m_regression_vectors() {
+    let module = cs5p_module();
+    let curve = cs5p_curve("g800_t45");
+    let from = Some(Conditions { irradiance: 800.0, temperature: 45.0 });
+    let p = |method: Method| translate_and_extract(&curve, &method, from, Conditions::STC).expect("translates").1.p_mp;
+    let (alpha, beta) = (module.alpha(), module.beta());
+    let cases = [
+        ("P1 Rs 1.290 κ 0.0093", p(Method::P1 { alpha, beta, rs: 1.290, kappa: 0.0093 }), 219.831),
+        ("P1 Rs 0 κ 0", p(Method::P1 { alpha, beta, rs: 0.0, kappa: 0.0 }), 221.401),
+        ("P2 Ed. 2", p(Method::from_module(&module, 2, BetaTerm::TimesF).expect("p2")), 221.639),
+        (
+            "P2 Ed. 3 (IVC)",
+            p(Method::P2Ed3 {
+                alpha_rel: module.alpha_rel().expect("alpha_rel"),
+                beta_rel: module.beta_rel().expect("beta_rel"),
+                voc_stc: module.voc_stc.expect("voc_stc"),
+                b1: 0.04429,
+                b2: 0.00208,
+                rs: 1.290,
+                kappa: 0.0093,
+                beta_term: BetaTerm::TimesF,
+            }),
+            218.583,
+        ),
+        ("P4 (Rs from fit_sandia_simple)", p(Method::from_module(&module, 4, BetaTerm::TimesF).expect("p4")), 218.010),
+    ];
+    let mut report = String::new();
+    for (name, got, want) in cases {
+        report.push_str(&format!("{name}: {got:.3} W (standards.md {want})\n"));
+    }
+    eprint!("{report}");
+    for (name, got, want) in cases {
+        assert!((got - want).abs() < 0.01, "{name}: {got:.4} vs {want}\n{report}");
+    }
+    for (a, b, want) in [("g600_t25", "g900_t25", 219.940), ("g800_t25", "g1100_t25", 219.894)] {
+        let ga: f64 = a[1..4].parse().expect("g");
+        let gb: f64 = b[1..].split('_').next().and_then(|g| g.parse().ok()).expect("g");
+        let (curve, _, _, _) = procedure3_two(
+            (&cs5p_curve(a), Conditions { irradiance: ga, temperature: 25.0 }),
+            (&cs5p_curve(b), Conditions { irradiance: gb, temperature: 25.0 }),
+            Conditions::STC,
+        )
+        .expect("interpolates");
+        let got = extract(&curve).expect("extracts").p_mp;
+        eprintln!("P3 {a} & {b} → STC: {got:.3} W (standards.md {want})");
+        assert!((got - want).abs() < 0.01, "P3 {a} & {b}: {got:.4} vs {want}");
+    }
+}
