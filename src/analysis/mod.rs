@@ -11,6 +11,7 @@ pub mod extract;
 pub mod iec60891;
 pub mod linalg;
 pub mod module;
+pub mod params;
 
 /// Errors of the metrology core.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
