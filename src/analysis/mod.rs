@@ -9,6 +9,7 @@
 pub mod curve;
 pub mod extract;
 pub mod iec60891;
+pub mod irradiance;
 pub mod linalg;
 pub mod module;
 pub mod params;

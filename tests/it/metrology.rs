@@ -134,3 +134,15 @@ fn procedure1_parameters_from_series_reproduce_the_reference_fit() {
     assert!((tc.beta_voc.value + 0.2429).abs() < 0.002 && tc.beta_voc.u < 0.001, "{:?}", tc.beta_voc);
     assert!(tc.gamma_pmp.relative < -0.003 && tc.gamma_pmp.relative > -0.006);
 }
+
+#[test]
+fn spectral_mismatch_agrees_with_pvlib() {
+    use pvstation::analysis::irradiance::{Spectrum, spectral_mismatch};
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reference("spectral_mismatch.json")).expect("fixture")).expect("json");
+    let list = |k: &str| -> Vec<f64> { v[k].as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect() };
+    let sr = Spectrum::new(list("sr_wavelength"), list("sr")).expect("sr");
+    let sun = Spectrum::new(list("sun_wavelength"), list("sun")).expect("sun");
+    let smm = spectral_mismatch(&sun, &Spectrum::am15g(), &sr, None).expect("smm");
+    let want = v["smm"].as_f64().expect("smm");
+    assert!((smm - want).abs() < 1e-12, "{smm} vs pvlib {want}");
+}

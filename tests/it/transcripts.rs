@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use pvstation::instruments::InstrumentsError;
-use pvstation::instruments::drivers::keysight::irradiance_from_reference;
+use pvstation::analysis::irradiance::irradiance_from_reference;
 use pvstation::instruments::drivers::{
     Base, fluke, hioki, keithley, keysight, session_config, switch,
 };
@@ -324,7 +324,7 @@ async fn truevolt_irradiance() {
     let mut dmm = keysight::Truevolt::new(base, reference.clone(), "dmm");
     let r = dmm.read_irradiance(31.0).await.expect("reading");
     handle.finish().expect("transcript consumed");
-    let expected = irradiance_from_reference(0.121324260 / 1.0002, 0.1213, 0.0005, 31.0);
+    let expected = irradiance_from_reference(0.121324260 / 1.0002, 0.1213, 0.0005, 31.0, 1.0);
     assert!(
         (r.irradiance - expected).abs() < 1e-9,
         "{} vs {expected}",

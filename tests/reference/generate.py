@@ -158,7 +158,40 @@ def extraction_set():
             f.write(f"{cid},{techname},{points},{noise},{vals}\n")
 
 
+def spectra():
+    """The AM1.5G reference spectrum shipped with the product, and a spectral-mismatch
+    reference value from pvlib's `calc_spectral_mismatch_field`."""
+    s = pvlib.spectrum.get_reference_spectra(standard="ASTM G173-03")
+    path = os.path.join(HERE, "..", "..", "data", "astm_g173_03_global.csv")
+    with open(path, "w") as f:
+        f.write("# ASTM G173-03 reference spectrum, global tilt (37 deg), AM1.5: the IEC 60904-3 shape\n")
+        f.write("# (IEC tabulates the same SMARTS 2.9.2 spectrum slightly scaled down; the scale cancels\n")
+        f.write("# in the spectral mismatch factor). Extracted with pvlib %s\n" % pvlib.__version__)
+        f.write("# spectrum.get_reference_spectra(standard='ASTM G173-03') from NREL's public G173 table.\n")
+        f.write("# 2002 rows, 280-4000 nm; trapezoid integral 1000.371 W/m2.\n")
+        f.write("wavelength,global\n")
+        for wl, g in zip(s.index, s["global"]):
+            f.write(f"{float(wl)!r},{float(g)!r}\n")
+    # A c-Si-like relative spectral responsivity and a red-shifted measured spectrum.
+    wl_sr = np.arange(300.0, 1201.0, 10.0)
+    sr = np.clip((wl_sr - 300.0) / 700.0, 0, None) * np.where(wl_sr < 1000, 1.0, np.clip((1200 - wl_sr) / 200, 0, 1))
+    wl_sun = np.arange(300.0, 1800.5, 5.0)
+    ref = np.interp(wl_sun, s.index, s["global"])
+    e_sun = ref * (1.0 + 0.25 * (wl_sun - 800.0) / 1000.0)
+    import pandas as pd
+    smm = pvlib.spectrum.calc_spectral_mismatch_field(pd.Series(sr, index=wl_sr), pd.Series(e_sun, index=wl_sun))
+    with open(os.path.join(HERE, "spectral_mismatch.json"), "w") as f:
+        json.dump({
+            "pvlib_version": pvlib.__version__,
+            "function": "pvlib.spectrum.calc_spectral_mismatch_field(sr, e_sun) (broadband reference)",
+            "sr_wavelength": wl_sr.tolist(), "sr": sr.tolist(),
+            "sun_wavelength": wl_sun.tolist(), "sun": e_sun.tolist(),
+            "smm": float(smm),
+        }, f)
+
+
 if __name__ == "__main__":
     cs5p()
     extraction_set()
+    spectra()
     print("reference data written")

@@ -3,6 +3,7 @@
 //! (instruments.md §3).
 
 use super::Base;
+use crate::analysis::irradiance::irradiance_from_reference;
 use crate::instruments::roles::{
     BoxFuture, Instrument, IrradianceMeter, IrradianceReading, Result, TemperatureReading,
     Thermometer,
@@ -10,29 +11,6 @@ use crate::instruments::roles::{
 use crate::instruments::station::ReferenceDevice;
 use crate::scpi::ScpiNumber;
 use crate::scpi::number::parse_number;
-
-/// Irradiance from a reference device's short-circuit current
-/// (standards.md §3.1, [R] — standard practice consistent with IEC 60891 / 60904-1 / 60904-2):
-///
-/// ```text
-/// G = G_STC · I_sc,meas / ( CV · [1 + α_rel·(T_ref − 25 °C)] )
-/// ```
-///
-/// * `short_circuit_current` I_sc,meas [A] (shunt voltage / shunt resistance),
-/// * `calibration_value` CV [A]: the certificate's Isc at STC (1000 W/m², 25 °C, AM1.5G),
-/// * `alpha_rel` α_rel [1/K], `cell_temperature` T_ref [°C]; returns G [W/m²], G_STC = 1000.
-///
-/// # Deviations
-/// No spectral mismatch here: the metrology core applies SMM (IEC 60904-7) where needed.
-pub fn irradiance_from_reference(
-    short_circuit_current: f64,
-    calibration_value: f64,
-    alpha_rel: f64,
-    cell_temperature: f64,
-) -> f64 {
-    1000.0 * short_circuit_current
-        / (calibration_value * (1.0 + alpha_rel * (cell_temperature - 25.0)))
-}
 
 /// Integration time of irradiance readings [PLC]: 1 PLC (20 ms) follows the sun's
 /// fluctuations closely enough for a sweep of ~1–3 s while averaging mains pickup.
@@ -95,7 +73,9 @@ impl Truevolt {
             Err(e) => return Err(session.parse_error("READ?", &reply, e.to_string()).into()),
         };
         let isc = volts / shunt;
-        let irradiance = irradiance_from_reference(isc, cv, alpha, cell_temperature);
+        // Spectrally matched reference assumed here (SMM = 1): the metrology core applies the
+        // spectral mismatch factor where the run provides one.
+        let irradiance = irradiance_from_reference(isc, cv, alpha, cell_temperature, 1.0);
         if !irradiance.is_finite() || irradiance < -5.0 {
             return Err(self.base.reading_error(format!(
                 "irradiance {irradiance:.1} W/m² from shunt voltage {volts} V is not plausible; check the reference cell's polarity and wiring"
@@ -258,19 +238,5 @@ impl Instrument for Daq970a {
 impl Thermometer for Daq970a {
     fn read_temperatures(&mut self) -> BoxFuture<'_, Result<Vec<TemperatureReading>>> {
         Box::pin(self.scan())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn irradiance_equation() {
-        // At 25 °C the correction vanishes: G = 1000·Isc/CV.
-        assert!((irradiance_from_reference(0.1213, 0.1213, 0.0005, 25.0) - 1000.0).abs() < 1e-9);
-        // A warm cell overstates Isc by α·ΔT; the correction removes it.
-        let isc = 0.1213 * 0.8 * (1.0 + 0.0005 * 20.0);
-        assert!((irradiance_from_reference(isc, 0.1213, 0.0005, 45.0) - 800.0).abs() < 1e-9);
     }
 }
