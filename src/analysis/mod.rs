@@ -11,8 +11,10 @@ pub mod extract;
 pub mod iec60891;
 pub mod irradiance;
 pub mod linalg;
+pub mod matrix;
 pub mod module;
 pub mod params;
+pub mod validity;
 
 /// Errors of the metrology core.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
