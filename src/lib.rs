@@ -14,5 +14,7 @@ pub mod analysis;
 pub mod cli;
 pub mod instruments;
 pub mod model;
+pub mod report;
 pub mod scpi;
 pub mod sim;
+pub mod store;

@@ -73,40 +73,70 @@ impl IvData {
                 self.current.len()
             )));
         }
-        for (name, column) in [("voltage", Some(&self.voltage)), ("current", Some(&self.current)), ("irradiance", self.irradiance.as_ref()), ("temperature", self.temperature.as_ref())] {
-            if let Some(c) = column {
-                if let Some(k) = c.iter().position(|v| !v.is_finite()) {
-                    return Err(AnalysisError::NotFinite { column: name, index: k });
-                }
+        for (name, column) in [
+            ("voltage", Some(&self.voltage)),
+            ("current", Some(&self.current)),
+            ("irradiance", self.irradiance.as_ref()),
+            ("temperature", self.temperature.as_ref()),
+        ] {
+            if let Some(k) = column.and_then(|c| c.iter().position(|v| !v.is_finite())) {
+                return Err(AnalysisError::NotFinite {
+                    column: name,
+                    index: k,
+                });
             }
         }
         if let Some(g) = &self.irradiance
             && let Some(k) = g.iter().position(|v| *v < 0.0)
         {
-            return Err(AnalysisError::NegativeIrradiance { index: k, value: g[k] });
+            return Err(AnalysisError::NegativeIrradiance {
+                index: k,
+                value: g[k],
+            });
         }
         if n < MIN_POINTS {
-            return Err(AnalysisError::TooFewPoints { points: n, needed: MIN_POINTS });
+            return Err(AnalysisError::TooFewPoints {
+                points: n,
+                needed: MIN_POINTS,
+            });
         }
         let (vmin, vmax) = range(&self.voltage);
         if vmax - vmin <= 0.0 {
-            return Err(AnalysisError::Invalid("all points have the same voltage; a curve needs a voltage span".into()));
+            return Err(AnalysisError::Invalid(
+                "all points have the same voltage; a curve needs a voltage span".into(),
+            ));
         }
-        let imax = self.current.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let imax = self
+            .current
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         if imax <= 0.0 {
             return Err(AnalysisError::Invalid(
                 "no point delivers power (current ≤ 0 everywhere); check the sign convention and the connection".into(),
             ));
         }
         // Isc: the sweep must start within 20 % of the voltage span from V = 0.
-        let v_nearest_zero = self.voltage.iter().map(|v| v.abs()).fold(f64::INFINITY, f64::min);
+        let v_nearest_zero = self
+            .voltage
+            .iter()
+            .map(|v| v.abs())
+            .fold(f64::INFINITY, f64::min);
         if v_nearest_zero > 0.2 * vmax.abs().max(vmin.abs()) {
-            return Err(AnalysisError::NeverReachesIsc { nearest_voltage: v_nearest_zero });
+            return Err(AnalysisError::NeverReachesIsc {
+                nearest_voltage: v_nearest_zero,
+            });
         }
         // Voc: some point must come within 20 % of the largest current from I = 0.
-        let i_nearest_zero = self.current.iter().map(|i| i.abs()).fold(f64::INFINITY, f64::min);
+        let i_nearest_zero = self
+            .current
+            .iter()
+            .map(|i| i.abs())
+            .fold(f64::INFINITY, f64::min);
         if i_nearest_zero > 0.2 * imax {
-            return Err(AnalysisError::NeverReachesVoc { nearest_current: i_nearest_zero });
+            return Err(AnalysisError::NeverReachesVoc {
+                nearest_current: i_nearest_zero,
+            });
         }
         Ok(())
     }
@@ -138,7 +168,10 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 fn range(v: &[f64]) -> (f64, f64) {
-    v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        })
 }
 
 /// pvlib `ivtools.utils.rectify_iv_curve` (0.16.1) semantics: drop non-finite points and
@@ -174,7 +207,10 @@ pub fn rectify_into(voltage: &[f64], current: &[f64], v_out: &mut Vec<f64>, i_ou
 
 /// [`rectify_into`] returning new vectors.
 pub fn rectify(voltage: &[f64], current: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let (mut v, mut i) = (Vec::with_capacity(voltage.len()), Vec::with_capacity(current.len()));
+    let (mut v, mut i) = (
+        Vec::with_capacity(voltage.len()),
+        Vec::with_capacity(current.len()),
+    );
     rectify_into(voltage, current, &mut v, &mut i);
     (v, i)
 }
@@ -205,7 +241,11 @@ pub fn hysteresis(forward: &IvData, reverse: &IvData) -> Result<Hysteresis, Anal
         }
         let j = rv.partition_point(|x| x < v).min(rv.len() - 1).max(1);
         let (v0, v1, i0, i1) = (rv[j - 1], rv[j], ri[j - 1], ri[j]);
-        let interp = if v1 > v0 { i0 + (i1 - i0) * (v - v0) / (v1 - v0) } else { i0 };
+        let interp = if v1 > v0 {
+            i0 + (i1 - i0) * (v - v0) / (v1 - v0)
+        } else {
+            i0
+        };
         max_diff = max_diff.max((i - interp).abs());
     }
     let mean = 0.5 * (f.p_mp + r.p_mp);
@@ -230,11 +270,17 @@ pub struct NamedCurve {
 /// Several curves come back when a `curve_id` column is present (in order of first
 /// appearance).
 pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else {
         return Err(AnalysisError::Empty);
     };
-    let names: Vec<String> = header.split(',').map(|h| h.trim().trim_matches('"').to_ascii_lowercase()).collect();
+    let names: Vec<String> = header
+        .split(',')
+        .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
     let column = |name: &str| names.iter().position(|n| n == name);
     let missing = |name: &str| AnalysisError::MissingColumn {
         column: name.to_string(),
@@ -250,22 +296,33 @@ pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (k, line) in lines {
         let line_no = k + 1;
-        let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+        let fields: Vec<&str> = line
+            .split(',')
+            .map(|f| f.trim().trim_matches('"'))
+            .collect();
         let value = |col: usize, name: &'static str| -> Result<f64, AnalysisError> {
             let raw = fields.get(col).copied().unwrap_or("");
             if raw.is_empty() {
-                return Err(AnalysisError::AtLine { line: line_no, problem: format!("`{name}` is empty") });
+                return Err(AnalysisError::AtLine {
+                    line: line_no,
+                    problem: format!("`{name}` is empty"),
+                });
             }
             let v: f64 = raw.parse().map_err(|_| AnalysisError::AtLine {
                 line: line_no,
                 problem: format!("`{name}` value `{raw}` is not a number"),
             })?;
             if !v.is_finite() {
-                return Err(AnalysisError::AtLine { line: line_no, problem: format!("`{name}` is {raw}; every value must be a finite number") });
+                return Err(AnalysisError::AtLine {
+                    line: line_no,
+                    problem: format!("`{name}` is {raw}; every value must be a finite number"),
+                });
             }
             Ok(v)
         };
-        let id = id_col.map(|c| fields.get(c).copied().unwrap_or("").to_string()).unwrap_or_default();
+        let id = id_col
+            .map(|c| fields.get(c).copied().unwrap_or("").to_string())
+            .unwrap_or_default();
         let slot = *index.entry(id.clone()).or_insert_with(|| {
             curves.push(NamedCurve {
                 id: id.clone(),
@@ -284,7 +341,10 @@ pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
         if let Some(g) = g
             && g < 0.0
         {
-            return Err(AnalysisError::AtLine { line: line_no, problem: format!("negative irradiance {g} W/m²") });
+            return Err(AnalysisError::AtLine {
+                line: line_no,
+                problem: format!("negative irradiance {g} W/m²"),
+            });
         }
         let t = t_col.map(|c| value(c, "temperature")).transpose()?;
         let time = time_col.map(|c| value(c, "time")).transpose()?;
@@ -302,7 +362,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
         }
     }
     if curves.is_empty() {
-        return Err(AnalysisError::Invalid("the file has a header but no data rows".into()));
+        return Err(AnalysisError::Invalid(
+            "the file has a header but no data rows".into(),
+        ));
     }
     Ok(curves)
 }
@@ -313,7 +375,10 @@ mod tests {
 
     #[test]
     fn rectify_matches_pvlib_semantics() {
-        let (v, i) = rectify(&[0.3, -0.1, 0.1, 0.2, 0.2, f64::NAN, 0.4], &[1.0, 2.0, 3.0, 2.0, 4.0, 1.0, -0.1]);
+        let (v, i) = rectify(
+            &[0.3, -0.1, 0.1, 0.2, 0.2, f64::NAN, 0.4],
+            &[1.0, 2.0, 3.0, 2.0, 4.0, 1.0, -0.1],
+        );
         assert_eq!(v, vec![0.1, 0.2, 0.3]);
         assert_eq!(i, vec![3.0, 3.0, 1.0]);
     }
@@ -323,10 +388,17 @@ mod tests {
         let err = |text: &str| parse_csv(text).expect_err("invalid").to_string();
         assert!(err("").contains("empty"));
         assert!(err("voltage,amps\n1,2\n").contains("missing column `current`"));
-        assert!(err("voltage,current\n0,1\n0.5,abc\n").contains("line 3: `current` value `abc` is not a number"));
+        assert!(
+            err("voltage,current\n0,1\n0.5,abc\n")
+                .contains("line 3: `current` value `abc` is not a number")
+        );
         assert!(err("voltage,current\n0,1\n0.5,NaN\n").contains("line 3: `current` is NaN"));
-        assert!(err("voltage,current,irradiance\n0,1,800\n0.5,1,-3\n").contains("line 3: negative irradiance"));
-        let curves = parse_csv("curve_id,voltage,current,extra\na,0,1,x\nb,0,2,y\na,1,0,z\n").expect("valid");
+        assert!(
+            err("voltage,current,irradiance\n0,1,800\n0.5,1,-3\n")
+                .contains("line 3: negative irradiance")
+        );
+        let curves = parse_csv("curve_id,voltage,current,extra\na,0,1,x\nb,0,2,y\na,1,0,z\n")
+            .expect("valid");
         assert_eq!(curves.len(), 2);
         assert_eq!(curves[0].data.voltage, vec![0.0, 1.0]);
     }

@@ -98,13 +98,22 @@ pub struct Workspace {
 }
 
 /// Extract from raw voltage/current (rectified first).
-pub fn extract_with(voltage: &[f64], current: &[f64], options: &ExtractOptions) -> Result<IvParameters, AnalysisError> {
+pub fn extract_with(
+    voltage: &[f64],
+    current: &[f64],
+    options: &ExtractOptions,
+) -> Result<IvParameters, AnalysisError> {
     let mut ws = Workspace::default();
     extract_in(&mut ws, voltage, current, options)
 }
 
 /// [`extract_with`] reusing `ws`'s buffers.
-pub fn extract_in(ws: &mut Workspace, voltage: &[f64], current: &[f64], options: &ExtractOptions) -> Result<IvParameters, AnalysisError> {
+pub fn extract_in(
+    ws: &mut Workspace,
+    voltage: &[f64],
+    current: &[f64],
+    options: &ExtractOptions,
+) -> Result<IvParameters, AnalysisError> {
     let Workspace { v, i, wv, wp } = ws;
     rectify_into(voltage, current, v, i);
     extract_rectified(v, i, wv, wp, options)
@@ -125,9 +134,18 @@ fn smallest_k(values: &[f64], k: usize, key: impl Fn(f64) -> f64) -> Vec<usize> 
     best
 }
 
-fn extract_rectified(v: &[f64], i: &[f64], wv: &mut Vec<f64>, wp: &mut Vec<f64>, o: &ExtractOptions) -> Result<IvParameters, AnalysisError> {
+fn extract_rectified(
+    v: &[f64],
+    i: &[f64],
+    wv: &mut Vec<f64>,
+    wp: &mut Vec<f64>,
+    o: &ExtractOptions,
+) -> Result<IvParameters, AnalysisError> {
     let n = v.len();
-    let needed = (o.mp_fit_order + 1).max(o.voc_points).max(o.isc_points).max(3);
+    let needed = (o.mp_fit_order + 1)
+        .max(o.voc_points)
+        .max(o.isc_points)
+        .max(3);
     if n < needed {
         return Err(AnalysisError::TooFewPoints { points: n, needed });
     }
@@ -146,7 +164,11 @@ fn extract_rectified(v: &[f64], i: &[f64], wv: &mut Vec<f64>, wp: &mut Vec<f64>,
     let v_oc = if i[i_min].abs() <= isc_est * 0.001 {
         voc_est
     } else {
-        voc_line.ok_or(AnalysisError::Invalid("cannot fit a line near Voc (points share one current)".into()))?.at(0.0)
+        voc_line
+            .ok_or(AnalysisError::Invalid(
+                "cannot fit a line near Voc (points share one current)".into(),
+            ))?
+            .at(0.0)
     };
     let near_isc = smallest_k(v, o.isc_points, f64::abs);
     let (xi, yi): (Vec<f64>, Vec<f64>) = near_isc.iter().map(|&k| (v[k], i[k])).unzip();
@@ -154,35 +176,69 @@ fn extract_rectified(v: &[f64], i: &[f64], wv: &mut Vec<f64>, wp: &mut Vec<f64>,
     let i_sc = if v[v_min].abs() <= voc_est * 0.005 {
         isc_est
     } else {
-        isc_line.ok_or(AnalysisError::Invalid("cannot fit a line near Isc (points share one voltage)".into()))?.at(0.0)
+        isc_line
+            .ok_or(AnalysisError::Invalid(
+                "cannot fit a line near Isc (points share one voltage)".into(),
+            ))?
+            .at(0.0)
     };
     // Extrapolation flags (standards.md §1.8 practical notes: a sweep starting above 2–3 %
     // of Voc makes Isc an extrapolation).
     if v[v_min].abs() > 0.02 * v_oc.abs() {
-        flags.push(format!("isc_extrapolated: first point at {:.3} V ({:.1} % of Voc)", v[v_min], 100.0 * v[v_min] / v_oc));
+        flags.push(format!(
+            "isc_extrapolated: first point at {:.3} V ({:.1} % of Voc)",
+            v[v_min],
+            100.0 * v[v_min] / v_oc
+        ));
     }
     if i[i_min].abs() > 0.02 * i_sc.abs() {
-        flags.push(format!("voc_extrapolated: smallest current {:.4} A ({:.1} % of Isc)", i[i_min], 100.0 * i[i_min] / i_sc));
+        flags.push(format!(
+            "voc_extrapolated: smallest current {:.4} A ({:.1} % of Isc)",
+            i[i_min],
+            100.0 * i[i_min] / i_sc
+        ));
     }
 
-    let max_index = (0..n).fold(0, |best, k| if v[k] * i[k] > v[best] * i[best] { k } else { best });
+    let max_index = (0..n).fold(0, |best, k| {
+        if v[k] * i[k] > v[best] * i[best] {
+            k
+        } else {
+            best
+        }
+    });
     let (vm, im) = (v[max_index], i[max_index]);
     wv.clear();
     wp.clear();
     for k in 0..n {
-        if i[k] >= o.imax_limits.0 * im && i[k] <= o.imax_limits.1 * im && v[k] >= o.vmax_limits.0 * vm && v[k] <= o.vmax_limits.1 * vm {
+        if i[k] >= o.imax_limits.0 * im
+            && i[k] <= o.imax_limits.1 * im
+            && v[k] >= o.vmax_limits.0 * vm
+            && v[k] <= o.vmax_limits.1 * vm
+        {
             wv.push(v[k]);
             wp.push(v[k] * i[k]);
         }
     }
     if wv.len() < o.mp_fit_order + 1 {
-        return Err(AnalysisError::SparseMaximum { points: wv.len(), needed: o.mp_fit_order + 1 });
+        return Err(AnalysisError::SparseMaximum {
+            points: wv.len(),
+            needed: o.mp_fit_order + 1,
+        });
     }
     if wv.len() < 2 * (o.mp_fit_order + 1) {
-        flags.push(format!("few_mpp_points: {} points in the maximum-power window", wv.len()));
+        flags.push(format!(
+            "few_mpp_points: {} points in the maximum-power window",
+            wv.len()
+        ));
     }
-    let fit = polyfit(wv, wp, o.mp_fit_order).ok_or(AnalysisError::Invalid("the maximum-power fit is singular".into()))?;
-    let (lo, hi) = wv.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+    let fit = polyfit(wv, wp, o.mp_fit_order).ok_or(AnalysisError::Invalid(
+        "the maximum-power fit is singular".into(),
+    ))?;
+    let (lo, hi) = wv
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
     let roots = fit.stationary_points(lo, hi);
     let v_mp = roots
         .iter()
@@ -192,7 +248,13 @@ fn extract_rectified(v: &[f64], i: &[f64], wv: &mut Vec<f64>, wp: &mut Vec<f64>,
     let p_mp = fit.eval(v_mp);
     let i_mp = p_mp / v_mp;
     let ff = p_mp / (v_oc * i_sc);
-    let residual = (wv.iter().zip(wp.iter()).map(|(x, p)| (p - fit.eval(*x)).powi(2)).sum::<f64>() / wv.len() as f64).sqrt();
+    let residual = (wv
+        .iter()
+        .zip(wp.iter())
+        .map(|(x, p)| (p - fit.eval(*x)).powi(2))
+        .sum::<f64>()
+        / wv.len() as f64)
+        .sqrt();
     Ok(IvParameters {
         i_sc,
         v_oc,
@@ -215,8 +277,13 @@ mod tests {
     /// An ideal-diode-like curve I = Isc·(1 − exp((V − Voc)/a)) sampled densely.
     fn synthetic(points: usize) -> IvData {
         let (isc, voc, a) = (5.0, 40.0, 2.0);
-        let v: Vec<f64> = (0..points).map(|k| voc * k as f64 / (points - 1) as f64).collect();
-        let i = v.iter().map(|v| isc * (1.0 - ((v - voc) / a).exp())).collect();
+        let v: Vec<f64> = (0..points)
+            .map(|k| voc * k as f64 / (points - 1) as f64)
+            .collect();
+        let i = v
+            .iter()
+            .map(|v| isc * (1.0 - ((v - voc) / a).exp()))
+            .collect();
         IvData::new(v, i)
     }
 
@@ -245,6 +312,9 @@ mod tests {
         d.voltage.truncate(9);
         d.current.truncate(9);
         assert!(extract(&d).is_err());
-        assert!(matches!(extract(&IvData::new(vec![1.0], vec![1.0])), Err(AnalysisError::TooFewPoints { .. })));
+        assert!(matches!(
+            extract(&IvData::new(vec![1.0], vec![1.0])),
+            Err(AnalysisError::TooFewPoints { .. })
+        ));
     }
 }

@@ -117,22 +117,44 @@ pub enum Method {
 impl Method {
     /// The procedure from a module file: `procedure` 1, 2 or 4. Procedure 2 uses the Ed. 2 form
     /// when `a` is given, else the Ed. 3 form with `b1`, `b2`.
-    pub fn from_module(module: &Module, procedure: u8, beta_term: BetaTerm) -> Result<Method, AnalysisError> {
-        let missing = |what: &str| AnalysisError::Invalid(format!("module `{}` has no {what}", module.name));
+    pub fn from_module(
+        module: &Module,
+        procedure: u8,
+        beta_term: BetaTerm,
+    ) -> Result<Method, AnalysisError> {
+        let missing =
+            |what: &str| AnalysisError::Invalid(format!("module `{}` has no {what}", module.name));
         match procedure {
             1 => {
-                let p = module.procedure1.ok_or_else(|| missing("[procedure1] rs, kappa"))?;
-                Ok(Method::P1 { alpha: module.alpha(), beta: module.beta(), rs: p.rs, kappa: p.kappa })
+                let p = module
+                    .procedure1
+                    .ok_or_else(|| missing("[procedure1] rs, kappa"))?;
+                Ok(Method::P1 {
+                    alpha: module.alpha(),
+                    beta: module.beta(),
+                    rs: p.rs,
+                    kappa: p.kappa,
+                })
             }
             2 => {
-                let p = module.procedure2.ok_or_else(|| missing("[procedure2] parameters"))?;
+                let p = module
+                    .procedure2
+                    .ok_or_else(|| missing("[procedure2] parameters"))?;
                 let (alpha_rel, beta_rel) = (module.alpha_rel()?, module.beta_rel()?);
                 match (p.a, p.b1, p.b2) {
-                    (Some(a), _, _) => Ok(Method::P2Ed2 { alpha_rel, beta_rel, a, rs: p.rs, kappa: p.kappa }),
+                    (Some(a), _, _) => Ok(Method::P2Ed2 {
+                        alpha_rel,
+                        beta_rel,
+                        a,
+                        rs: p.rs,
+                        kappa: p.kappa,
+                    }),
                     (None, Some(b1), Some(b2)) => Ok(Method::P2Ed3 {
                         alpha_rel,
                         beta_rel,
-                        voc_stc: module.voc_stc.ok_or_else(|| missing("voc_stc (needed by the Ed. 3 procedure 2)"))?,
+                        voc_stc: module
+                            .voc_stc
+                            .ok_or_else(|| missing("voc_stc (needed by the Ed. 3 procedure 2)"))?,
                         b1,
                         b2,
                         rs: p.rs,
@@ -143,15 +165,28 @@ impl Method {
                 }
             }
             4 => {
-                let p = module.procedure4.unwrap_or(super::module::Procedure4Parameters { epsilon: 1.232, rs: None });
-                let rs = p
-                    .rs
-                    .or(module.procedure1.map(|p1| p1.rs))
-                    .ok_or_else(|| missing("[procedure4] rs (or [procedure1] rs)"))?;
-                Ok(Method::P4 { alpha: module.alpha(), epsilon: p.epsilon, cells_in_series: module.cells_in_series, rs })
+                let p = module
+                    .procedure4
+                    .unwrap_or(super::module::Procedure4Parameters {
+                        epsilon: 1.232,
+                        rs: None,
+                    });
+                let rs =
+                    p.rs.or(module.procedure1.map(|p1| p1.rs))
+                        .ok_or_else(|| missing("[procedure4] rs (or [procedure1] rs)"))?;
+                Ok(Method::P4 {
+                    alpha: module.alpha(),
+                    epsilon: p.epsilon,
+                    cells_in_series: module.cells_in_series,
+                    rs,
+                })
             }
-            3 => Err(AnalysisError::Invalid("procedure 3 interpolates between measured curves; give two or three curves".into())),
-            other => Err(AnalysisError::Invalid(format!("procedure {other} does not exist; IEC 60891:2021 has procedures 1, 2, 3 and 4"))),
+            3 => Err(AnalysisError::Invalid(
+                "procedure 3 interpolates between measured curves; give two or three curves".into(),
+            )),
+            other => Err(AnalysisError::Invalid(format!(
+                "procedure {other} does not exist; IEC 60891:2021 has procedures 1, 2, 3 and 4"
+            ))),
         }
     }
 
@@ -181,19 +216,29 @@ pub struct Translation {
 }
 
 /// Per-point source conditions.
-fn point_conditions(data: &IvData, from: Option<Conditions>) -> Result<(Vec<f64>, Vec<f64>, Conditions), AnalysisError> {
+fn point_conditions(
+    data: &IvData,
+    from: Option<Conditions>,
+) -> Result<(Vec<f64>, Vec<f64>, Conditions), AnalysisError> {
     let n = data.len();
     match from {
         Some(c) => Ok((vec![c.irradiance; n], vec![c.temperature; n], c)),
         None => {
             let g = data.irradiance.clone().ok_or_else(|| {
-                AnalysisError::Invalid("no measured irradiance: give --from G,T or an `irradiance` column".into())
+                AnalysisError::Invalid(
+                    "no measured irradiance: give --from G,T or an `irradiance` column".into(),
+                )
             })?;
             let t = data.temperature.clone().ok_or_else(|| {
-                AnalysisError::Invalid("no measured temperature: give --from G,T or a `temperature` column".into())
+                AnalysisError::Invalid(
+                    "no measured temperature: give --from G,T or a `temperature` column".into(),
+                )
             })?;
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-            let c = Conditions { irradiance: mean(&g), temperature: mean(&t) };
+            let c = Conditions {
+                irradiance: mean(&g),
+                temperature: mean(&t),
+            };
             Ok((g, t, c))
         }
     }
@@ -218,19 +263,40 @@ fn point_conditions(data: &IvData, from: Option<Conditions>) -> Result<(Vec<f64>
 /// # References
 /// IEC 60891:2021 (paywalled); Sandia MATLAB PV_LIB `pvl_translate_IV_curve_IEC60891_1/2.m`
 /// (Ed. 2); LBNL `ivcorrection` 0.1.1 `get_corrected_IV_P1/P2/P4` (Ed. 3 as implemented).
-pub fn translate(data: &IvData, method: &Method, from: Option<Conditions>, to: Conditions) -> Result<Translation, AnalysisError> {
+pub fn translate(
+    data: &IvData,
+    method: &Method,
+    from: Option<Conditions>,
+    to: Conditions,
+) -> Result<Translation, AnalysisError> {
     data.validate()?;
-    if !(to.irradiance > 0.0 && to.irradiance.is_finite() && to.temperature.is_finite()) {
-        return Err(AnalysisError::Invalid(format!("target irradiance {} W/m² must be > 0", to.irradiance)));
+    if to.irradiance.is_nan()
+        || to.irradiance <= 0.0
+        || !to.irradiance.is_finite()
+        || !to.temperature.is_finite()
+    {
+        return Err(AnalysisError::Invalid(format!(
+            "target irradiance {} W/m² must be > 0",
+            to.irradiance
+        )));
     }
     let (g1, t1, mean_from) = point_conditions(data, from)?;
-    if let Some(k) = g1.iter().position(|g| !(*g > 0.0)) {
-        return Err(AnalysisError::Invalid(format!("point {k}: measured irradiance {} W/m² must be > 0 to translate", g1[k])));
+    if let Some(k) = g1.iter().position(|g| g.is_nan() || *g <= 0.0) {
+        return Err(AnalysisError::Invalid(format!(
+            "point {k}: measured irradiance {} W/m² must be > 0 to translate",
+            g1[k]
+        )));
     }
     let measured = extract(data)?;
     let isc1 = measured.i_sc;
     // Irradiance belonging to the extracted Isc: that of the point nearest V = 0.
-    let k0 = (0..data.len()).fold(0, |b, k| if data.voltage[k].abs() < data.voltage[b].abs() { k } else { b });
+    let k0 = (0..data.len()).fold(0, |b, k| {
+        if data.voltage[k].abs() < data.voltage[b].abs() {
+            k
+        } else {
+            b
+        }
+    });
     let g_isc = g1[k0];
     let (g2, t2) = (to.irradiance, to.temperature);
     let n = data.len();
@@ -240,15 +306,40 @@ pub fn translate(data: &IvData, method: &Method, from: Option<Conditions>, to: C
         let (v1, i1, gk, tk) = (data.voltage[k], data.current[k], g1[k], t1[k]);
         let dt = t2 - tk;
         let (i2, v2) = match *method {
-            Method::P1 { alpha, beta, rs, kappa } => {
+            Method::P1 {
+                alpha,
+                beta,
+                rs,
+                kappa,
+            } => {
                 let i2 = i1 + isc1 * (g2 - gk) / g_isc + alpha * dt;
                 (i2, v1 - rs * (i2 - i1) - kappa * i2 * dt + beta * dt)
             }
-            Method::P2Ed2 { alpha_rel, beta_rel, a, rs, kappa } => {
+            Method::P2Ed2 {
+                alpha_rel,
+                beta_rel,
+                a,
+                rs,
+                kappa,
+            } => {
                 let i2 = i1 * (1.0 + alpha_rel * dt) * g2 / gk;
-                (i2, v1 + measured.v_oc * (beta_rel * dt + a * (g2 / gk).ln()) - rs * (i2 - i1) - kappa * i2 * dt)
+                (
+                    i2,
+                    v1 + measured.v_oc * (beta_rel * dt + a * (g2 / gk).ln())
+                        - rs * (i2 - i1)
+                        - kappa * i2 * dt,
+                )
             }
-            Method::P2Ed3 { alpha_rel, beta_rel, voc_stc, b1, b2, rs, kappa, beta_term } => {
+            Method::P2Ed3 {
+                alpha_rel,
+                beta_rel,
+                voc_stc,
+                b1,
+                b2,
+                rs,
+                kappa,
+                beta_term,
+            } => {
                 let f = |g: f64| {
                     let x = (1000.0 / g).ln();
                     1.0 + b1 * x + b2 * x * x
@@ -262,13 +353,22 @@ pub fn translate(data: &IvData, method: &Method, from: Option<Conditions>, to: C
                     voc_stc * (1.0 / fg + beta_rel * beta_factor * (t - 25.0))
                 };
                 let r = |t: f64| rs + kappa * (t - 25.0);
-                let i2 = i1 * (g2 / gk) * (1.0 + alpha_rel * (t2 - 25.0)) / (1.0 + alpha_rel * (tk - 25.0));
+                let i2 = i1 * (g2 / gk) * (1.0 + alpha_rel * (t2 - 25.0))
+                    / (1.0 + alpha_rel * (tk - 25.0));
                 (i2, v1 + r(tk) * i1 - r(t2) * i2 + voc(g2, t2) - voc(gk, tk))
             }
-            Method::P4 { alpha, epsilon, cells_in_series, rs } => {
+            Method::P4 {
+                alpha,
+                epsilon,
+                cells_in_series,
+                rs,
+            } => {
                 let ip = i1 + isc1 * (g2 - gk) / g_isc;
                 let vp = v1 - rs * (ip - i1);
-                (ip + alpha * dt, vp + dt / (tk + 273.15) * (vp - epsilon * f64::from(cells_in_series)))
+                (
+                    ip + alpha * dt,
+                    vp + dt / (tk + 273.15) * (vp - epsilon * f64::from(cells_in_series)),
+                )
             }
         };
         v_out.push(v2);
@@ -280,7 +380,8 @@ pub fn translate(data: &IvData, method: &Method, from: Option<Conditions>, to: C
     {
         // The corrected point with I2 = 0 comes from I1 = −Isc1·(G2/G1 − 1) − α·(T2 − T1) < 0
         // (standards.md §1.4): the sweep must reach that far into the fourth quadrant.
-        let needed = -isc1 * (g2 / mean_from.irradiance - 1.0) - alpha * (t2 - mean_from.temperature);
+        let needed =
+            -isc1 * (g2 / mean_from.irradiance - 1.0) - alpha * (t2 - mean_from.temperature);
         let lowest = data.current.iter().copied().fold(f64::INFINITY, f64::min);
         if lowest > needed {
             warnings.push(format!(
@@ -299,7 +400,12 @@ pub fn translate(data: &IvData, method: &Method, from: Option<Conditions>, to: C
 }
 
 /// Translate, then extract the translated curve's parameters (rectified, ASTM E1036).
-pub fn translate_and_extract(data: &IvData, method: &Method, from: Option<Conditions>, to: Conditions) -> Result<(Translation, IvParameters), AnalysisError> {
+pub fn translate_and_extract(
+    data: &IvData,
+    method: &Method,
+    from: Option<Conditions>,
+    to: Conditions,
+) -> Result<(Translation, IvParameters), AnalysisError> {
     let t = translate(data, method, from, to)?;
     let p = extract(&t.data)?;
     Ok((t, p))
@@ -309,7 +415,11 @@ pub fn translate_and_extract(data: &IvData, method: &Method, from: Option<Condit
 /// `a`: points are paired so that I2 − I1 = Isc2 − Isc1 (equal offset from each curve's own
 /// Isc), then V3 = V1 + a·(V2 − V1), I3 = I1 + a·(Isc2 − Isc1). 0 ≤ a ≤ 1 interpolates;
 /// outside, extrapolation distorts the curve (XU23) and a warning says so.
-pub fn interpolate_pair(c1: &IvData, c2: &IvData, a: f64) -> Result<(IvData, Vec<String>), AnalysisError> {
+pub fn interpolate_pair(
+    c1: &IvData,
+    c2: &IvData,
+    a: f64,
+) -> Result<(IvData, Vec<String>), AnalysisError> {
     c1.validate()?;
     c2.validate()?;
     let p1 = extract(c1)?;
@@ -322,16 +432,22 @@ pub fn interpolate_pair(c1: &IvData, c2: &IvData, a: f64) -> Result<(IvData, Vec
     for (v1, i1) in v1s.iter().zip(&i1s) {
         let target = i1 + offset;
         // Curve 2's voltage at that current: I decreases with V on a rectified curve.
-        let Some(v2) = voltage_at_current(&v2s, &i2s, target) else { continue };
+        let Some(v2) = voltage_at_current(&v2s, &i2s, target) else {
+            continue;
+        };
         v_out.push(v1 + a * (v2 - v1));
         i_out.push(i1 + a * offset);
     }
     if v_out.len() < super::curve::MIN_POINTS {
-        return Err(AnalysisError::Invalid("the two curves overlap in too few points to pair them (procedure 3)".into()));
+        return Err(AnalysisError::Invalid(
+            "the two curves overlap in too few points to pair them (procedure 3)".into(),
+        ));
     }
     let mut warnings = Vec::new();
     if !(0.0..=1.0).contains(&a) {
-        warnings.push(format!("procedure 3 extrapolates (a = {a:.3}); extrapolation distorts curves (Xu et al. 2023)"));
+        warnings.push(format!(
+            "procedure 3 extrapolates (a = {a:.3}); extrapolation distorts curves (Xu et al. 2023)"
+        ));
     }
     Ok((IvData::new(v_out, i_out), warnings))
 }
@@ -341,7 +457,11 @@ fn voltage_at_current(v: &[f64], i: &[f64], target: f64) -> Option<f64> {
     for k in 1..v.len() {
         let (ia, ib) = (i[k - 1], i[k]);
         if (ia >= target && ib <= target) || (ia <= target && ib >= target) {
-            return Some(if ia == ib { v[k - 1] } else { v[k - 1] + (v[k] - v[k - 1]) * (target - ia) / (ib - ia) });
+            return Some(if ia == ib {
+                v[k - 1]
+            } else {
+                v[k - 1] + (v[k] - v[k - 1]) * (target - ia) / (ib - ia)
+            });
         }
     }
     None
@@ -349,7 +469,11 @@ fn voltage_at_current(v: &[f64], i: &[f64], target: f64) -> Option<f64> {
 
 /// Procedure 3 with two curves to target `to`: a from irradiance (if the curves differ in G)
 /// or temperature; the other variable must then fall on the line between the curves.
-pub fn procedure3_two(c1: (&IvData, Conditions), c2: (&IvData, Conditions), to: Conditions) -> Result<(IvData, Conditions, f64, Vec<String>), AnalysisError> {
+pub fn procedure3_two(
+    c1: (&IvData, Conditions),
+    c2: (&IvData, Conditions),
+    to: Conditions,
+) -> Result<(IvData, Conditions, f64, Vec<String>), AnalysisError> {
     let (d1, k1) = c1;
     let (d2, k2) = c2;
     let dg = k2.irradiance - k1.irradiance;
@@ -361,8 +485,13 @@ pub fn procedure3_two(c1: (&IvData, Conditions), c2: (&IvData, Conditions), to: 
     } else {
         return Err(AnalysisError::Invalid("the two curves have the same irradiance and temperature; procedure 3 needs them to differ".into()));
     };
-    let reached = Conditions { irradiance: k1.irradiance + a * dg, temperature: k1.temperature + a * dt };
-    if (reached.irradiance - to.irradiance).abs() > 0.01 * to.irradiance || (reached.temperature - to.temperature).abs() > 0.5 {
+    let reached = Conditions {
+        irradiance: k1.irradiance + a * dg,
+        temperature: k1.temperature + a * dt,
+    };
+    if (reached.irradiance - to.irradiance).abs() > 0.01 * to.irradiance
+        || (reached.temperature - to.temperature).abs() > 0.5
+    {
         return Err(AnalysisError::Invalid(format!(
             "with two curves procedure 3 reaches only conditions on the line between them: a = {a:.3} gives {:.0} W/m², {:.1} °C instead of {:.0} W/m², {:.1} °C; give a third curve for independent G and T",
             reached.irradiance, reached.temperature, to.irradiance, to.temperature
@@ -375,16 +504,25 @@ pub fn procedure3_two(c1: (&IvData, Conditions), c2: (&IvData, Conditions), to: 
 /// Procedure 3 with three curves for independent G and T: first interpolate in irradiance
 /// between the two curves closest in temperature, then in temperature between that result
 /// and the third curve (the rule applied twice, standards.md §1.6 [R]).
-pub fn procedure3_three(curves: [(&IvData, Conditions); 3], to: Conditions) -> Result<(IvData, Conditions, Vec<String>), AnalysisError> {
+pub fn procedure3_three(
+    curves: [(&IvData, Conditions); 3],
+    to: Conditions,
+) -> Result<(IvData, Conditions, Vec<String>), AnalysisError> {
     let pairs = [(0, 1, 2), (0, 2, 1), (1, 2, 0)];
     let &(i, j, k) = pairs
         .iter()
         .filter(|(i, j, _)| (curves[*i].1.irradiance - curves[*j].1.irradiance).abs() > 1.0)
         .min_by(|a, b| {
-            let dt = |p: &(usize, usize, usize)| (curves[p.0].1.temperature - curves[p.1].1.temperature).abs();
+            let dt = |p: &(usize, usize, usize)| {
+                (curves[p.0].1.temperature - curves[p.1].1.temperature).abs()
+            };
             dt(a).total_cmp(&dt(b))
         })
-        .ok_or_else(|| AnalysisError::Invalid("procedure 3 with three curves needs two of them at different irradiance".into()))?;
+        .ok_or_else(|| {
+            AnalysisError::Invalid(
+                "procedure 3 with three curves needs two of them at different irradiance".into(),
+            )
+        })?;
     let (ci, cj, ck) = (curves[i], curves[j], curves[k]);
     let a1 = (to.irradiance - ci.1.irradiance) / (cj.1.irradiance - ci.1.irradiance);
     let (step1, mut warnings) = interpolate_pair(ci.0, cj.0, a1)?;

@@ -18,7 +18,10 @@ impl ScaledPolynomial {
     /// Value at `x`.
     pub fn eval(&self, x: f64) -> f64 {
         let t = (x - self.offset) / self.scale;
-        self.coefficients.iter().rev().fold(0.0, |acc, c| acc * t + c)
+        self.coefficients
+            .iter()
+            .rev()
+            .fold(0.0, |acc, c| acc * t + c)
     }
 
     /// First derivative with respect to `x` at `x`.
@@ -43,7 +46,13 @@ impl ScaledPolynomial {
 
     /// Real roots of the first derivative strictly inside `(lo, hi)`, ascending.
     pub fn stationary_points(&self, lo: f64, hi: f64) -> Vec<f64> {
-        real_roots_in(|x| self.derivative(x), |x| self.second_derivative(x), lo, hi, self.coefficients.len().saturating_sub(2))
+        real_roots_in(
+            |x| self.derivative(x),
+            |x| self.second_derivative(x),
+            lo,
+            hi,
+            self.coefficients.len().saturating_sub(2),
+        )
     }
 }
 
@@ -55,7 +64,11 @@ pub fn polyfit(x: &[f64], y: &[f64], degree: usize) -> Option<ScaledPolynomial> 
     if x.len() != y.len() || x.len() < n || n > 8 {
         return None;
     }
-    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
     let offset = 0.5 * (lo + hi);
     let scale = if hi > lo { 0.5 * (hi - lo) } else { 1.0 };
     // Normal equations on the scaled abscissa: sums of t^k (k ≤ 2·degree) and y·t^k.
@@ -98,8 +111,9 @@ fn solve(a: &mut [[f64; 9]; 8], n: usize) -> Option<[f64; 8]> {
         for row in col + 1..n {
             let f = a[row][col] / a[col][col];
             if f != 0.0 {
-                for k in col..=n {
-                    a[row][k] -= f * a[col][k];
+                let pivot_row = a[col];
+                for (cell, p) in a[row][col..=n].iter_mut().zip(&pivot_row[col..=n]) {
+                    *cell -= f * p;
                 }
             }
         }
@@ -162,8 +176,16 @@ pub fn line_fit(x: &[f64], y: &[f64]) -> Option<LineFit> {
     }
     let slope = sxy / sxx;
     let intercept = my - slope * mx;
-    let ss_res: f64 = x.iter().zip(y).map(|(xi, yi)| (yi - intercept - slope * xi).powi(2)).sum();
-    let residual_sd = if n > 2 { (ss_res / (n - 2) as f64).sqrt() } else { 0.0 };
+    let ss_res: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(xi, yi)| (yi - intercept - slope * xi).powi(2))
+        .sum();
+    let residual_sd = if n > 2 {
+        (ss_res / (n - 2) as f64).sqrt()
+    } else {
+        0.0
+    };
     let u_slope = residual_sd / sxx.sqrt();
     let u_intercept = residual_sd * (1.0 / n as f64 + mx * mx / sxx).sqrt();
     Some(LineFit {
@@ -180,8 +202,14 @@ pub fn line_fit(x: &[f64], y: &[f64]) -> Option<LineFit> {
 /// `degree` (≤ 3) with derivative `df`. The interval is split at the roots of `df` (found the
 /// same way, recursively in degree) so that `f` is monotone on each piece; each sign change is
 /// then bracketed and refined by bisection to full precision.
-pub fn real_roots_in(f: impl Fn(f64) -> f64 + Copy, df: impl Fn(f64) -> f64 + Copy, lo: f64, hi: f64, degree: usize) -> Vec<f64> {
-    if !(hi > lo) || degree == 0 {
+pub fn real_roots_in(
+    f: impl Fn(f64) -> f64 + Copy,
+    df: impl Fn(f64) -> f64 + Copy,
+    lo: f64,
+    hi: f64,
+    degree: usize,
+) -> Vec<f64> {
+    if hi.is_nan() || lo.is_nan() || hi <= lo || degree == 0 {
         return Vec::new();
     }
     let mut breaks = vec![lo];
@@ -247,7 +275,13 @@ pub fn bisect(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
 /// Minimise a function of one variable on `[lo, hi]`: a coarse scan of `grid` points, then
 /// golden-section search in the best bracket. Robust for the non-smooth spread objectives of
 /// IEC 60891 parameter determination (max |deviation|), where derivative-based methods fail.
-pub fn minimise_1d(f: impl Fn(f64) -> f64, lo: f64, hi: f64, grid: usize, tolerance: f64) -> (f64, f64) {
+pub fn minimise_1d(
+    f: impl Fn(f64) -> f64,
+    lo: f64,
+    hi: f64,
+    grid: usize,
+    tolerance: f64,
+) -> (f64, f64) {
     let grid = grid.max(3);
     let step = (hi - lo) / (grid - 1) as f64;
     let (mut best_x, mut best_f) = (lo, f(lo));
@@ -282,7 +316,11 @@ pub fn minimise_1d(f: impl Fn(f64) -> f64, lo: f64, hi: f64, grid: usize, tolera
     }
     let x = 0.5 * (a + b);
     let fx = f(x);
-    if fx <= best_f { (x, fx) } else { (best_x, best_f) }
+    if fx <= best_f {
+        (x, fx)
+    } else {
+        (best_x, best_f)
+    }
 }
 
 #[cfg(test)]
@@ -296,7 +334,10 @@ mod tests {
         let y: Vec<f64> = x.iter().map(|v| truth(*v)).collect();
         let p = polyfit(&x, &y, 4).expect("fit");
         for v in [30.0, 37.3, 44.5] {
-            assert!((p.eval(v) - truth(v)).abs() < 1e-9 * truth(v).abs().max(1.0), "{v}");
+            assert!(
+                (p.eval(v) - truth(v)).abs() < 1e-9 * truth(v).abs().max(1.0),
+                "{v}"
+            );
         }
         let d = |v: f64| -2.0 + 0.6 * v - 0.012 * v * v + 4e-5 * v.powi(3);
         assert!((p.derivative(40.0) - d(40.0)).abs() < 1e-9);

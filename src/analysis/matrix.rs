@@ -54,7 +54,12 @@ pub struct MatrixCell {
 }
 
 /// Bin `curves` (each with its measured conditions) onto the grid.
-pub fn power_matrix(curves: &[(&IvData, Conditions)], method: Option<&Method>, irradiance_tolerance: f64, temperature_tolerance: f64) -> Result<Vec<MatrixCell>, AnalysisError> {
+pub fn power_matrix(
+    curves: &[(&IvData, Conditions)],
+    method: Option<&Method>,
+    irradiance_tolerance: f64,
+    temperature_tolerance: f64,
+) -> Result<Vec<MatrixCell>, AnalysisError> {
     let mut cells = Vec::new();
     for &t in &TEMPERATURES {
         for &g in &IRRADIANCES {
@@ -63,11 +68,25 @@ pub fn power_matrix(curves: &[(&IvData, Conditions)], method: Option<&Method>, i
             }
             let mut values = Vec::new();
             for (data, c) in curves {
-                if (c.irradiance - g).abs() > irradiance_tolerance * g || (c.temperature - t).abs() > temperature_tolerance {
+                if (c.irradiance - g).abs() > irradiance_tolerance * g
+                    || (c.temperature - t).abs() > temperature_tolerance
+                {
                     continue;
                 }
                 let p = match method {
-                    Some(m) => translate_and_extract(data, m, Some(*c), Conditions { irradiance: g, temperature: t })?.1.p_mp,
+                    Some(m) => {
+                        translate_and_extract(
+                            data,
+                            m,
+                            Some(*c),
+                            Conditions {
+                                irradiance: g,
+                                temperature: t,
+                            },
+                        )?
+                        .1
+                        .p_mp
+                    }
                     None => extract(data)?.p_mp,
                 };
                 values.push(p);
@@ -78,7 +97,13 @@ pub fn power_matrix(curves: &[(&IvData, Conditions)], method: Option<&Method>, i
                 let m = mean.unwrap_or(0.0);
                 (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
             });
-            cells.push(MatrixCell { irradiance: g, temperature: t, curves: n, p_mp: mean, p_mp_sd: sd });
+            cells.push(MatrixCell {
+                irradiance: g,
+                temperature: t,
+                curves: n,
+                p_mp: mean,
+                p_mp_sd: sd,
+            });
         }
     }
     Ok(cells)
@@ -90,7 +115,10 @@ mod tests {
 
     #[test]
     fn the_grid_has_22_points() {
-        let n = TEMPERATURES.iter().map(|t| IRRADIANCES.iter().filter(|g| in_grid(**g, *t)).count()).sum::<usize>();
+        let n = TEMPERATURES
+            .iter()
+            .map(|t| IRRADIANCES.iter().filter(|g| in_grid(**g, *t)).count())
+            .sum::<usize>();
         assert_eq!(n, 22);
     }
 }

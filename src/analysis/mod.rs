@@ -23,7 +23,9 @@ pub enum AnalysisError {
     #[error("the curve is empty")]
     Empty,
     /// A required column is missing.
-    #[error("missing column `{column}` (header: `{header}`); a curve file needs `voltage` and `current`")]
+    #[error(
+        "missing column `{column}` (header: `{header}`); a curve file needs `voltage` and `current`"
+    )]
     MissingColumn {
         /// The column.
         column: String,
@@ -63,19 +65,25 @@ pub enum AnalysisError {
         needed: usize,
     },
     /// The curve does not approach V = 0.
-    #[error("the curve never reaches Isc: the point nearest to V = 0 is at {nearest_voltage} V; sweep from (slightly below) 0 V")]
+    #[error(
+        "the curve never reaches Isc: the point nearest to V = 0 is at {nearest_voltage} V; sweep from (slightly below) 0 V"
+    )]
     NeverReachesIsc {
         /// Smallest |V| [V].
         nearest_voltage: f64,
     },
     /// The curve does not approach I = 0.
-    #[error("the curve never reaches Voc: the smallest current is {nearest_current} A; sweep to (beyond) open circuit")]
+    #[error(
+        "the curve never reaches Voc: the smallest current is {nearest_current} A; sweep to (beyond) open circuit"
+    )]
     NeverReachesVoc {
         /// Smallest |I| [A].
         nearest_current: f64,
     },
     /// Too few points around the maximum-power point.
-    #[error("only {points} point(s) in the maximum-power window; the fit needs {needed}: measure more points near the knee")]
+    #[error(
+        "only {points} point(s) in the maximum-power window; the fit needs {needed}: measure more points near the knee"
+    )]
     SparseMaximum {
         /// Points in the window.
         points: usize,
@@ -83,7 +91,9 @@ pub enum AnalysisError {
         needed: usize,
     },
     /// The P(V) fit has no maximum inside the window.
-    #[error("the power fit has no maximum inside the maximum-power window (noisy or distorted curve)")]
+    #[error(
+        "the power fit has no maximum inside the maximum-power window (noisy or distorted curve)"
+    )]
     NoMaximum,
     /// Anything else, with its explanation.
     #[error("{0}")]

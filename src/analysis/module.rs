@@ -112,40 +112,59 @@ pub struct Module {
 impl Module {
     /// Parse and check a module file's text.
     pub fn from_toml(text: &str) -> Result<Module, AnalysisError> {
-        let m: Module = toml::from_str(text).map_err(|e| AnalysisError::Invalid(e.to_string().trim_end().to_string()))?;
+        let m: Module = toml::from_str(text)
+            .map_err(|e| AnalysisError::Invalid(e.to_string().trim_end().to_string()))?;
         if m.cells_in_series == 0 {
-            return Err(AnalysisError::Invalid("cells_in_series must be at least 1".into()));
+            return Err(AnalysisError::Invalid(
+                "cells_in_series must be at least 1".into(),
+            ));
         }
         if m.alpha_isc.is_none() && (m.alpha_isc_rel.is_none() || m.isc_stc.is_none()) {
-            return Err(AnalysisError::Invalid("give alpha_isc [A/K], or alpha_isc_rel [1/K] with isc_stc [A]".into()));
+            return Err(AnalysisError::Invalid(
+                "give alpha_isc [A/K], or alpha_isc_rel [1/K] with isc_stc [A]".into(),
+            ));
         }
         if m.beta_voc.is_none() && (m.beta_voc_rel.is_none() || m.voc_stc.is_none()) {
-            return Err(AnalysisError::Invalid("give beta_voc [V/K], or beta_voc_rel [1/K] with voc_stc [V]".into()));
+            return Err(AnalysisError::Invalid(
+                "give beta_voc [V/K], or beta_voc_rel [1/K] with voc_stc [V]".into(),
+            ));
         }
         Ok(m)
     }
 
     /// α [A/K].
     pub fn alpha(&self) -> f64 {
-        self.alpha_isc.or_else(|| Some(self.alpha_isc_rel? * self.isc_stc?)).unwrap_or(0.0)
+        self.alpha_isc
+            .or_else(|| Some(self.alpha_isc_rel? * self.isc_stc?))
+            .unwrap_or(0.0)
     }
 
     /// β [V/K].
     pub fn beta(&self) -> f64 {
-        self.beta_voc.or_else(|| Some(self.beta_voc_rel? * self.voc_stc?)).unwrap_or(0.0)
+        self.beta_voc
+            .or_else(|| Some(self.beta_voc_rel? * self.voc_stc?))
+            .unwrap_or(0.0)
     }
 
     /// α_rel [1/K] (from α / Isc,STC when only the absolute value is given).
     pub fn alpha_rel(&self) -> Result<f64, AnalysisError> {
         self.alpha_isc_rel
             .or_else(|| Some(self.alpha_isc? / self.isc_stc?))
-            .ok_or_else(|| AnalysisError::Invalid("procedure 2 needs alpha_isc_rel, or alpha_isc with isc_stc".into()))
+            .ok_or_else(|| {
+                AnalysisError::Invalid(
+                    "procedure 2 needs alpha_isc_rel, or alpha_isc with isc_stc".into(),
+                )
+            })
     }
 
     /// β_rel [1/K].
     pub fn beta_rel(&self) -> Result<f64, AnalysisError> {
         self.beta_voc_rel
             .or_else(|| Some(self.beta_voc? / self.voc_stc?))
-            .ok_or_else(|| AnalysisError::Invalid("procedure 2 needs beta_voc_rel, or beta_voc with voc_stc".into()))
+            .ok_or_else(|| {
+                AnalysisError::Invalid(
+                    "procedure 2 needs beta_voc_rel, or beta_voc with voc_stc".into(),
+                )
+            })
     }
 }

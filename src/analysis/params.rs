@@ -61,8 +61,16 @@ pub fn spread(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    let median = if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) };
-    values.iter().map(|v| (v - median).abs()).fold(0.0, f64::max) / median.abs()
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+    };
+    values
+        .iter()
+        .map(|v| (v - median).abs())
+        .fold(0.0, f64::max)
+        / median.abs()
 }
 
 fn need(series: &[SeriesCurve], what: &str) -> Result<(), AnalysisError> {
@@ -85,7 +93,12 @@ fn target_by(series: &[SeriesCurve], key: impl Fn(&Conditions) -> f64) -> Condit
 
 /// Spread of translated Pmax (or Voc) of a series for one method; a curve that fails to
 /// translate makes the candidate infinitely bad.
-fn translated_spread(series: &[SeriesCurve], method: &Method, to: Conditions, use_voc: bool) -> f64 {
+fn translated_spread(
+    series: &[SeriesCurve],
+    method: &Method,
+    to: Conditions,
+    use_voc: bool,
+) -> f64 {
     let mut values = Vec::with_capacity(series.len());
     for c in series {
         match translate_and_extract(c.data, method, Some(c.conditions), to) {
@@ -103,18 +116,38 @@ fn resistance_scale(series: &[SeriesCurve]) -> Result<f64, AnalysisError> {
 }
 
 /// Procedure 1 Rs from an irradiance series (κ = 0).
-pub fn fit_p1_rs(series: &[SeriesCurve], alpha: f64, beta: f64) -> Result<ParameterFit, AnalysisError> {
+pub fn fit_p1_rs(
+    series: &[SeriesCurve],
+    alpha: f64,
+    beta: f64,
+) -> Result<ParameterFit, AnalysisError> {
     need(series, "Rs determination")?;
     let to = target_by(series, |c| c.irradiance);
     let scale = resistance_scale(series)?;
     let (rs, s) = minimise_1d(
-        |rs| translated_spread(series, &Method::P1 { alpha, beta, rs, kappa: 0.0 }, to, false),
+        |rs| {
+            translated_spread(
+                series,
+                &Method::P1 {
+                    alpha,
+                    beta,
+                    rs,
+                    kappa: 0.0,
+                },
+                to,
+                false,
+            )
+        },
         0.0,
         0.5 * scale,
         201,
         1e-7 * scale,
     );
-    Ok(ParameterFit { value: rs, spread: s, curves: series.len() })
+    Ok(ParameterFit {
+        value: rs,
+        spread: s,
+        curves: series.len(),
+    })
 }
 
 /// The series curve closest to `temperature` [°C], or to 25 °C.
@@ -125,22 +158,49 @@ fn temperature_target(series: &[SeriesCurve], temperature: Option<f64>) -> Condi
 
 /// Procedure 1 κ from a temperature series with known Rs, translating towards the curve
 /// closest to `target_temperature` (default 25 °C) [°C].
-pub fn fit_p1_kappa(series: &[SeriesCurve], alpha: f64, beta: f64, rs: f64, target_temperature: Option<f64>) -> Result<ParameterFit, AnalysisError> {
+pub fn fit_p1_kappa(
+    series: &[SeriesCurve],
+    alpha: f64,
+    beta: f64,
+    rs: f64,
+    target_temperature: Option<f64>,
+) -> Result<ParameterFit, AnalysisError> {
     need(series, "κ determination")?;
     let to = temperature_target(series, target_temperature);
-    let span = series.iter().map(|c| (c.conditions.temperature - to.temperature).abs()).fold(0.0, f64::max);
+    let span = series
+        .iter()
+        .map(|c| (c.conditions.temperature - to.temperature).abs())
+        .fold(0.0, f64::max);
     if span < 5.0 {
-        return Err(AnalysisError::Invalid(format!("κ needs a temperature span; the series spans only {span:.1} K")));
+        return Err(AnalysisError::Invalid(format!(
+            "κ needs a temperature span; the series spans only {span:.1} K"
+        )));
     }
     let scale = resistance_scale(series)? / span;
     let (kappa, s) = minimise_1d(
-        |kappa| translated_spread(series, &Method::P1 { alpha, beta, rs, kappa }, to, false),
+        |kappa| {
+            translated_spread(
+                series,
+                &Method::P1 {
+                    alpha,
+                    beta,
+                    rs,
+                    kappa,
+                },
+                to,
+                false,
+            )
+        },
         -0.5 * scale,
         0.5 * scale,
         201,
         1e-8 * scale,
     );
-    Ok(ParameterFit { value: kappa, spread: s, curves: series.len() })
+    Ok(ParameterFit {
+        value: kappa,
+        spread: s,
+        curves: series.len(),
+    })
 }
 
 /// Procedure 2 (Ed. 2) parameters.
@@ -155,12 +215,30 @@ pub struct Procedure2Fit {
 }
 
 /// Procedure 2 (Ed. 2): a, R's from an irradiance series, κ' from a temperature series.
-pub fn fit_p2(irradiance_series: &[SeriesCurve], temperature_series: &[SeriesCurve], alpha_rel: f64, beta_rel: f64) -> Result<Procedure2Fit, AnalysisError> {
+pub fn fit_p2(
+    irradiance_series: &[SeriesCurve],
+    temperature_series: &[SeriesCurve],
+    alpha_rel: f64,
+    beta_rel: f64,
+) -> Result<Procedure2Fit, AnalysisError> {
     need(irradiance_series, "a and R's determination")?;
     need(temperature_series, "κ' determination")?;
     let to = target_by(irradiance_series, |c| c.irradiance);
     let (a, sa) = minimise_1d(
-        |a| translated_spread(irradiance_series, &Method::P2Ed2 { alpha_rel, beta_rel, a, rs: 0.0, kappa: 0.0 }, to, true),
+        |a| {
+            translated_spread(
+                irradiance_series,
+                &Method::P2Ed2 {
+                    alpha_rel,
+                    beta_rel,
+                    a,
+                    rs: 0.0,
+                    kappa: 0.0,
+                },
+                to,
+                true,
+            )
+        },
         -0.2,
         0.3,
         201,
@@ -168,26 +246,68 @@ pub fn fit_p2(irradiance_series: &[SeriesCurve], temperature_series: &[SeriesCur
     );
     let scale = resistance_scale(irradiance_series)?;
     let (rs, srs) = minimise_1d(
-        |rs| translated_spread(irradiance_series, &Method::P2Ed2 { alpha_rel, beta_rel, a, rs, kappa: 0.0 }, to, false),
+        |rs| {
+            translated_spread(
+                irradiance_series,
+                &Method::P2Ed2 {
+                    alpha_rel,
+                    beta_rel,
+                    a,
+                    rs,
+                    kappa: 0.0,
+                },
+                to,
+                false,
+            )
+        },
         0.0,
         0.5 * scale,
         201,
         1e-7 * scale,
     );
     let to_t = temperature_target(temperature_series, None);
-    let span = temperature_series.iter().map(|c| (c.conditions.temperature - to_t.temperature).abs()).fold(0.0, f64::max).max(1.0);
+    let span = temperature_series
+        .iter()
+        .map(|c| (c.conditions.temperature - to_t.temperature).abs())
+        .fold(0.0, f64::max)
+        .max(1.0);
     let kscale = scale / span;
     let (kappa, sk) = minimise_1d(
-        |kappa| translated_spread(temperature_series, &Method::P2Ed2 { alpha_rel, beta_rel, a, rs, kappa }, to_t, false),
+        |kappa| {
+            translated_spread(
+                temperature_series,
+                &Method::P2Ed2 {
+                    alpha_rel,
+                    beta_rel,
+                    a,
+                    rs,
+                    kappa,
+                },
+                to_t,
+                false,
+            )
+        },
         -0.5 * kscale,
         0.5 * kscale,
         201,
         1e-8 * kscale,
     );
     Ok(Procedure2Fit {
-        a: ParameterFit { value: a, spread: sa, curves: irradiance_series.len() },
-        rs: ParameterFit { value: rs, spread: srs, curves: irradiance_series.len() },
-        kappa: ParameterFit { value: kappa, spread: sk, curves: temperature_series.len() },
+        a: ParameterFit {
+            value: a,
+            spread: sa,
+            curves: irradiance_series.len(),
+        },
+        rs: ParameterFit {
+            value: rs,
+            spread: srs,
+            curves: irradiance_series.len(),
+        },
+        kappa: ParameterFit {
+            value: kappa,
+            spread: sk,
+            curves: temperature_series.len(),
+        },
     })
 }
 
@@ -224,19 +344,36 @@ pub struct TemperatureCoefficients {
 /// Linear regression of Isc, Voc and Pmp against temperature (OLS slope and its standard
 /// uncertainty; relative coefficients divided by the fitted value at 25 °C, with the
 /// uncertainty of the slope only — the intercept's correlation is small near 25 °C).
-pub fn temperature_coefficients(series: &[SeriesCurve]) -> Result<TemperatureCoefficients, AnalysisError> {
+pub fn temperature_coefficients(
+    series: &[SeriesCurve],
+) -> Result<TemperatureCoefficients, AnalysisError> {
     need(series, "temperature coefficients")?;
     let t: Vec<f64> = series.iter().map(|c| c.conditions.temperature).collect();
-    let (tmin, tmax) = t.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+    let (tmin, tmax) = t
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
     if tmax - tmin < 5.0 {
-        return Err(AnalysisError::Invalid(format!("temperature coefficients need a temperature span; the series spans {:.1} K", tmax - tmin)));
+        return Err(AnalysisError::Invalid(format!(
+            "temperature coefficients need a temperature span; the series spans {:.1} K",
+            tmax - tmin
+        )));
     }
-    let params: Vec<_> = series.iter().map(|c| extract(c.data)).collect::<Result<_, _>>()?;
+    let params: Vec<_> = series
+        .iter()
+        .map(|c| extract(c.data))
+        .collect::<Result<_, _>>()?;
     let g: Vec<f64> = series.iter().map(|c| c.conditions.irradiance).collect();
     let coefficient = |y: Vec<f64>| -> Result<Coefficient, AnalysisError> {
         let f = line_fit(&t, &y).ok_or(AnalysisError::Invalid("regression failed".into()))?;
         let at25 = f.at(25.0);
-        Ok(Coefficient { value: f.slope, u: f.u_slope, relative: f.slope / at25, u_relative: f.u_slope / at25.abs() })
+        Ok(Coefficient {
+            value: f.slope,
+            u: f.u_slope,
+            relative: f.slope / at25,
+            u_relative: f.u_slope / at25.abs(),
+        })
     };
     Ok(TemperatureCoefficients {
         alpha_isc: coefficient(params.iter().map(|p| p.i_sc).collect())?,

@@ -75,16 +75,54 @@ pub fn check(o: &Observation, l: &ValidityLimits) -> Vec<Check> {
     if !o.sweep_irradiance.is_empty() {
         let n = o.sweep_irradiance.len() as f64;
         let mean = o.sweep_irradiance.iter().sum::<f64>() / n;
-        let min = o.sweep_irradiance.iter().copied().fold(f64::INFINITY, f64::min);
-        out.push(Check { name: "minimum_irradiance", value: min, limit: l.min_irradiance, unit: "W/m²", passed: min >= l.min_irradiance, confidence: "R", source: "IEC 60904-1 Ed. 2 practice; confirm in IEC 60904-1:2020" });
-        let variation = o.sweep_irradiance.iter().map(|g| (g - mean).abs()).fold(0.0, f64::max) / mean;
-        out.push(Check { name: "irradiance_variation_during_sweep", value: variation, limit: l.max_sweep_variation, unit: "1", passed: variation <= l.max_sweep_variation, confidence: "R", source: "IEC 60904-1 Ed. 2 practice (±1 %)" });
+        let min = o
+            .sweep_irradiance
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        out.push(Check {
+            name: "minimum_irradiance",
+            value: min,
+            limit: l.min_irradiance,
+            unit: "W/m²",
+            passed: min >= l.min_irradiance,
+            confidence: "R",
+            source: "IEC 60904-1 Ed. 2 practice; confirm in IEC 60904-1:2020",
+        });
+        let variation = o
+            .sweep_irradiance
+            .iter()
+            .map(|g| (g - mean).abs())
+            .fold(0.0, f64::max)
+            / mean;
+        out.push(Check {
+            name: "irradiance_variation_during_sweep",
+            value: variation,
+            limit: l.max_sweep_variation,
+            unit: "1",
+            passed: variation <= l.max_sweep_variation,
+            confidence: "R",
+            source: "IEC 60904-1 Ed. 2 practice (±1 %)",
+        });
     }
     if let (Some(first), Some(last)) = (o.before.first(), o.before.last()) {
         let covered = last.0 - first.0;
-        let window: Vec<f64> = o.before.iter().filter(|(t, _)| last.0 - t <= l.stability_duration).map(|(_, g)| *g).collect();
-        let (lo, hi) = window.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), g| (a.min(*g), b.max(*g)));
-        let half_range = if window.is_empty() { f64::INFINITY } else { 0.5 * (hi - lo) };
+        let window: Vec<f64> = o
+            .before
+            .iter()
+            .filter(|(t, _)| last.0 - t <= l.stability_duration)
+            .map(|(_, g)| *g)
+            .collect();
+        let (lo, hi) = window
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), g| {
+                (a.min(*g), b.max(*g))
+            });
+        let half_range = if window.is_empty() {
+            f64::INFINITY
+        } else {
+            0.5 * (hi - lo)
+        };
         out.push(Check {
             name: "irradiance_stability_before_sweep",
             value: half_range,
@@ -96,11 +134,32 @@ pub fn check(o: &Observation, l: &ValidityLimits) -> Vec<Check> {
         });
     }
     if o.module_temperatures.len() >= 2 {
-        let (lo, hi) = o.module_temperatures.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| (a.min(*t), b.max(*t)));
-        out.push(Check { name: "module_temperature_uniformity", value: hi - lo, limit: l.max_temperature_spread, unit: "K", passed: hi - lo <= l.max_temperature_spread, confidence: "R", source: "IEC 60904-1 (uniform device temperature; numeric limit not public)" });
+        let (lo, hi) = o
+            .module_temperatures
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
+                (a.min(*t), b.max(*t))
+            });
+        out.push(Check {
+            name: "module_temperature_uniformity",
+            value: hi - lo,
+            limit: l.max_temperature_spread,
+            unit: "K",
+            passed: hi - lo <= l.max_temperature_spread,
+            confidence: "R",
+            source: "IEC 60904-1 (uniform device temperature; numeric limit not public)",
+        });
     }
     if let Some(age) = o.temperature_age {
-        out.push(Check { name: "temperature_reading_timing", value: age.abs(), limit: l.max_temperature_age, unit: "s", passed: age.abs() <= l.max_temperature_age, confidence: "V-vendor", source: "PVPM practice: temperature within 1 s of the sweep" });
+        out.push(Check {
+            name: "temperature_reading_timing",
+            value: age.abs(),
+            limit: l.max_temperature_age,
+            unit: "s",
+            passed: age.abs() <= l.max_temperature_age,
+            confidence: "V-vendor",
+            source: "PVPM practice: temperature within 1 s of the sweep",
+        });
     }
     out
 }
@@ -111,13 +170,35 @@ mod tests {
 
     #[test]
     fn checks_pass_and_fail_at_their_limits() {
-        let before: Vec<(f64, f64)> = (0..=12).map(|k| (k as f64, 905.0 + (k % 3) as f64)).collect();
-        let o = Observation { sweep_irradiance: &[900.0, 905.0, 910.0], before: &before, module_temperatures: &[44.0, 45.5], temperature_age: Some(0.4) };
+        let before: Vec<(f64, f64)> = (0..=12)
+            .map(|k| (k as f64, 905.0 + (k % 3) as f64))
+            .collect();
+        let o = Observation {
+            sweep_irradiance: &[900.0, 905.0, 910.0],
+            before: &before,
+            module_temperatures: &[44.0, 45.5],
+            temperature_age: Some(0.4),
+        };
         let checks = check(&o, &ValidityLimits::default());
         assert_eq!(checks.len(), 5);
         assert!(checks.iter().all(|c| c.passed), "{checks:?}");
-        let o = Observation { sweep_irradiance: &[780.0, 800.0, 820.0], module_temperatures: &[40.0, 43.0], ..Observation::default() };
-        let failed: Vec<&str> = check(&o, &ValidityLimits::default()).iter().filter(|c| !c.passed).map(|c| c.name).collect();
-        assert_eq!(failed, ["minimum_irradiance", "irradiance_variation_during_sweep", "module_temperature_uniformity"]);
+        let o = Observation {
+            sweep_irradiance: &[780.0, 800.0, 820.0],
+            module_temperatures: &[40.0, 43.0],
+            ..Observation::default()
+        };
+        let failed: Vec<&str> = check(&o, &ValidityLimits::default())
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                "minimum_irradiance",
+                "irradiance_variation_during_sweep",
+                "module_temperature_uniformity"
+            ]
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 mod demo;
 mod instruments;
+mod iv;
 mod scpi;
 mod sim;
 
@@ -35,6 +36,11 @@ enum Command {
     },
     /// Send SCPI commands to a resource and print the replies (bench debugging).
     Scpi(scpi::Args),
+    /// I-V curve analysis: parameters, IEC 60891 translation, parameter fits, batches, plots.
+    Iv {
+        #[command(subcommand)]
+        command: iv::Command,
+    },
 }
 
 /// Entry point of the binary.
@@ -56,6 +62,7 @@ pub fn main() -> ExitCode {
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,
             Command::Scpi(args) => scpi::run(args).await,
+            Command::Iv { command } => iv::run(command),
         }
     });
     // Servers of a simulated station may still hold tasks: do not wait for them.

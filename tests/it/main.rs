@@ -7,5 +7,5 @@ mod e2e;
 mod faults;
 mod fuzz;
 mod layering;
-mod transcripts;
 mod metrology;
+mod transcripts;

@@ -6,37 +6,64 @@ use std::path::PathBuf;
 
 use pvstation::analysis::curve::{IvData, parse_csv};
 use pvstation::analysis::extract::extract;
-use pvstation::analysis::iec60891::{BetaTerm, Conditions, Method, procedure3_two, translate_and_extract};
+use pvstation::analysis::iec60891::{
+    BetaTerm, Conditions, Method, procedure3_two, translate_and_extract,
+};
 use pvstation::analysis::module::Module;
 
 pub fn reference(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/reference")
+        .join(path)
 }
 
 pub fn cs5p_curve(name: &str) -> IvData {
-    let text = std::fs::read_to_string(reference(&format!("cs5p_220m/{name}.csv"))).expect("fixture");
+    let text =
+        std::fs::read_to_string(reference(&format!("cs5p_220m/{name}.csv"))).expect("fixture");
     parse_csv(&text).expect("valid").remove(0).data
 }
 
 pub fn cs5p_module() -> Module {
-    Module::from_toml(&std::fs::read_to_string(reference("cs5p_220m/module.toml")).expect("fixture")).expect("module")
+    Module::from_toml(
+        &std::fs::read_to_string(reference("cs5p_220m/module.toml")).expect("fixture"),
+    )
+    .expect("module")
 }
 
 #[test]
 fn extraction_agrees_with_pvlib_astm_e1036_on_120_curves() {
-    let curves = parse_csv(&std::fs::read_to_string(reference("extraction_curves.csv")).expect("fixture")).expect("curves");
+    let curves =
+        parse_csv(&std::fs::read_to_string(reference("extraction_curves.csv")).expect("fixture"))
+            .expect("curves");
     let expected = std::fs::read_to_string(reference("extraction_expected.csv")).expect("fixture");
     let mut checked = 0;
     let mut worst: f64 = 0.0;
     for (line, curve) in expected.lines().skip(1).zip(&curves) {
         let f: Vec<&str> = line.split(',').collect();
         assert_eq!(f[0], curve.id);
-        let want: Vec<f64> = f[4..10].iter().map(|x| x.parse().expect("number")).collect();
+        let want: Vec<f64> = f[4..10]
+            .iter()
+            .map(|x| x.parse().expect("number"))
+            .collect();
         let got = extract(&curve.data).unwrap_or_else(|e| panic!("{}: {e}", curve.id));
-        for (name, g, w) in [("i_sc", got.i_sc, want[0]), ("v_oc", got.v_oc, want[1]), ("i_mp", got.i_mp, want[2]), ("v_mp", got.v_mp, want[3]), ("p_mp", got.p_mp, want[4]), ("ff", got.ff, want[5])] {
+        for (name, g, w) in [
+            ("i_sc", got.i_sc, want[0]),
+            ("v_oc", got.v_oc, want[1]),
+            ("i_mp", got.i_mp, want[2]),
+            ("v_mp", got.v_mp, want[3]),
+            ("p_mp", got.p_mp, want[4]),
+            ("ff", got.ff, want[5]),
+        ] {
             let rel = ((g - w) / w).abs();
             worst = worst.max(rel);
-            assert!(rel < 1e-4, "{} ({}, {} points, noise {}): {name} {g} vs pvlib {w}", curve.id, f[1], f[2], f[3]);
+            assert!(
+                rel < 1e-4,
+                "{} ({}, {} points, noise {}): {name} {g} vs pvlib {w}",
+                curve.id,
+                f[1],
+                f[2],
+                f[3]
+            );
         }
         checked += 1;
     }
@@ -48,13 +75,43 @@ fn extraction_agrees_with_pvlib_astm_e1036_on_120_curves() {
 fn cs5p_220m_regression_vectors() {
     let module = cs5p_module();
     let curve = cs5p_curve("g800_t45");
-    let from = Some(Conditions { irradiance: 800.0, temperature: 45.0 });
-    let p = |method: Method| translate_and_extract(&curve, &method, from, Conditions::STC).expect("translates").1.p_mp;
+    let from = Some(Conditions {
+        irradiance: 800.0,
+        temperature: 45.0,
+    });
+    let p = |method: Method| {
+        translate_and_extract(&curve, &method, from, Conditions::STC)
+            .expect("translates")
+            .1
+            .p_mp
+    };
     let (alpha, beta) = (module.alpha(), module.beta());
     let cases = [
-        ("P1 Rs 1.290 κ 0.0093", p(Method::P1 { alpha, beta, rs: 1.290, kappa: 0.0093 }), 219.831),
-        ("P1 Rs 0 κ 0", p(Method::P1 { alpha, beta, rs: 0.0, kappa: 0.0 }), 221.401),
-        ("P2 Ed. 2", p(Method::from_module(&module, 2, BetaTerm::TimesF).expect("p2")), 221.639),
+        (
+            "P1 Rs 1.290 κ 0.0093",
+            p(Method::P1 {
+                alpha,
+                beta,
+                rs: 1.290,
+                kappa: 0.0093,
+            }),
+            219.831,
+        ),
+        (
+            "P1 Rs 0 κ 0",
+            p(Method::P1 {
+                alpha,
+                beta,
+                rs: 0.0,
+                kappa: 0.0,
+            }),
+            221.401,
+        ),
+        (
+            "P2 Ed. 2",
+            p(Method::from_module(&module, 2, BetaTerm::TimesF).expect("p2")),
+            221.639,
+        ),
         (
             "P2 Ed. 3 (IVC)",
             p(Method::P2Ed3 {
@@ -69,7 +126,11 @@ fn cs5p_220m_regression_vectors() {
             }),
             218.583,
         ),
-        ("P4 (Rs from fit_sandia_simple)", p(Method::from_module(&module, 4, BetaTerm::TimesF).expect("p4")), 218.010),
+        (
+            "P4 (Rs from fit_sandia_simple)",
+            p(Method::from_module(&module, 4, BetaTerm::TimesF).expect("p4")),
+            218.010,
+        ),
     ];
     let mut report = String::new();
     for (name, got, want) in cases {
@@ -77,20 +138,45 @@ fn cs5p_220m_regression_vectors() {
     }
     eprint!("{report}");
     for (name, got, want) in cases {
-        assert!((got - want).abs() < 0.01, "{name}: {got:.4} vs {want}\n{report}");
+        assert!(
+            (got - want).abs() < 0.01,
+            "{name}: {got:.4} vs {want}\n{report}"
+        );
     }
-    for (a, b, want) in [("g600_t25", "g900_t25", 219.940), ("g800_t25", "g1100_t25", 219.894)] {
+    for (a, b, want) in [
+        ("g600_t25", "g900_t25", 219.940),
+        ("g800_t25", "g1100_t25", 219.894),
+    ] {
         let ga: f64 = a[1..4].parse().expect("g");
-        let gb: f64 = b[1..].split('_').next().and_then(|g| g.parse().ok()).expect("g");
+        let gb: f64 = b[1..]
+            .split('_')
+            .next()
+            .and_then(|g| g.parse().ok())
+            .expect("g");
         let (curve, _, _, _) = procedure3_two(
-            (&cs5p_curve(a), Conditions { irradiance: ga, temperature: 25.0 }),
-            (&cs5p_curve(b), Conditions { irradiance: gb, temperature: 25.0 }),
+            (
+                &cs5p_curve(a),
+                Conditions {
+                    irradiance: ga,
+                    temperature: 25.0,
+                },
+            ),
+            (
+                &cs5p_curve(b),
+                Conditions {
+                    irradiance: gb,
+                    temperature: 25.0,
+                },
+            ),
             Conditions::STC,
         )
         .expect("interpolates");
         let got = extract(&curve).expect("extracts").p_mp;
         eprintln!("P3 {a} & {b} → STC: {got:.3} W (standards.md {want})");
-        assert!((got - want).abs() < 0.01, "P3 {a} & {b}: {got:.4} vs {want}");
+        assert!(
+            (got - want).abs() < 0.01,
+            "P3 {a} & {b}: {got:.4} vs {want}"
+        );
     }
 }
 
@@ -99,7 +185,10 @@ fn series(names: &[&str]) -> Vec<(IvData, Conditions)> {
         .iter()
         .map(|n| {
             let d = cs5p_curve(n);
-            let c = Conditions { irradiance: d.mean_irradiance().expect("g"), temperature: d.mean_temperature().expect("t") };
+            let c = Conditions {
+                irradiance: d.mean_irradiance().expect("g"),
+                temperature: d.mean_temperature().expect("t"),
+            };
             (d, c)
         })
         .collect()
@@ -107,39 +196,100 @@ fn series(names: &[&str]) -> Vec<(IvData, Conditions)> {
 
 #[test]
 fn procedure1_parameters_from_series_reproduce_the_reference_fit() {
-    use pvstation::analysis::params::{SeriesCurve, fit_p1_kappa, fit_p1_rs, temperature_coefficients};
+    use pvstation::analysis::params::{
+        SeriesCurve, fit_p1_kappa, fit_p1_rs, temperature_coefficients,
+    };
     let module = cs5p_module();
-    let irr = series(&["g400_t25", "g500_t25", "g600_t25", "g700_t25", "g800_t25", "g900_t25", "g1000_t25"]);
-    let irr: Vec<SeriesCurve> = irr.iter().map(|(d, c)| SeriesCurve { data: d, conditions: *c }).collect();
+    let irr = series(&[
+        "g400_t25",
+        "g500_t25",
+        "g600_t25",
+        "g700_t25",
+        "g800_t25",
+        "g900_t25",
+        "g1000_t25",
+    ]);
+    let irr: Vec<SeriesCurve> = irr
+        .iter()
+        .map(|(d, c)| SeriesCurve {
+            data: d,
+            conditions: *c,
+        })
+        .collect();
     let rs = fit_p1_rs(&irr, module.alpha(), module.beta()).expect("rs");
     eprintln!("Rs = {:.4} Ω, spread {:.4} %", rs.value, rs.spread * 100.0);
     // standards.md §1.11: Rs 1.290 Ω with spread 0.010 %.
     assert!((rs.value - 1.290).abs() < 0.005, "{rs:?}");
     assert!(rs.spread < 0.0002, "{rs:?}");
-    let names = ["g1000_t25", "g1000_t30", "g1000_t35", "g1000_t40", "g1000_t45", "g1000_t50", "g1000_t55", "g1000_t60", "g1000_t65", "g1000_t70"];
+    let names = [
+        "g1000_t25",
+        "g1000_t30",
+        "g1000_t35",
+        "g1000_t40",
+        "g1000_t45",
+        "g1000_t50",
+        "g1000_t55",
+        "g1000_t60",
+        "g1000_t65",
+        "g1000_t70",
+    ];
     let temp = series(&names);
-    let temp: Vec<SeriesCurve> = temp.iter().map(|(d, c)| SeriesCurve { data: d, conditions: *c }).collect();
+    let temp: Vec<SeriesCurve> = temp
+        .iter()
+        .map(|(d, c)| SeriesCurve {
+            data: d,
+            conditions: *c,
+        })
+        .collect();
     let kappa = fit_p1_kappa(&temp, module.alpha(), module.beta(), 1.290, None).expect("kappa");
-    eprintln!("κ = {:.5} Ω/K, spread {:.4} %", kappa.value, kappa.spread * 100.0);
+    eprintln!(
+        "κ = {:.5} Ω/K, spread {:.4} %",
+        kappa.value,
+        kappa.spread * 100.0
+    );
     // standards.md §1.11: κ 0.0093 Ω/K with spread 0.026 %.
     assert!((kappa.value - 0.0093).abs() < 0.0005, "{kappa:?}");
     assert!(kappa.spread < 0.0003, "{kappa:?}");
     let tc = temperature_coefficients(&temp).expect("tempco");
-    eprintln!("α = {:.6} ± {:.6} A/K, β = {:.5} ± {:.5} V/K, γ = {:.4} %/K", tc.alpha_isc.value, tc.alpha_isc.u, tc.beta_voc.value, tc.beta_voc.u, tc.gamma_pmp.relative * 100.0);
+    eprintln!(
+        "α = {:.6} ± {:.6} A/K, β = {:.5} ± {:.5} V/K, γ = {:.4} %/K",
+        tc.alpha_isc.value,
+        tc.alpha_isc.u,
+        tc.beta_voc.value,
+        tc.beta_voc.u,
+        tc.gamma_pmp.relative * 100.0
+    );
     // CEC = De Soto with alpha_sc·(1 − Adjust/100) (standards.md §2.2): the curves' Isc slope
     // is 0.004539·(1 − 8.87/100) = 0.004136 A/K, not the record's 0.004539.
-    assert!((tc.alpha_isc.value - 0.004539 * (1.0 - 0.0887)).abs() < 2e-5, "{:?}", tc.alpha_isc);
+    assert!(
+        (tc.alpha_isc.value - 0.004539 * (1.0 - 0.0887)).abs() < 2e-5,
+        "{:?}",
+        tc.alpha_isc
+    );
     // The single-diode model does not reproduce the record's β_oc exactly (−0.2222 V/K); the
     // curves' own Voc slope is what the regression must find, within its uncertainty band.
-    assert!((tc.beta_voc.value + 0.2429).abs() < 0.002 && tc.beta_voc.u < 0.001, "{:?}", tc.beta_voc);
+    assert!(
+        (tc.beta_voc.value + 0.2429).abs() < 0.002 && tc.beta_voc.u < 0.001,
+        "{:?}",
+        tc.beta_voc
+    );
     assert!(tc.gamma_pmp.relative < -0.003 && tc.gamma_pmp.relative > -0.006);
 }
 
 #[test]
 fn spectral_mismatch_agrees_with_pvlib() {
     use pvstation::analysis::irradiance::{Spectrum, spectral_mismatch};
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reference("spectral_mismatch.json")).expect("fixture")).expect("json");
-    let list = |k: &str| -> Vec<f64> { v[k].as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect() };
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reference("spectral_mismatch.json")).expect("fixture"),
+    )
+    .expect("json");
+    let list = |k: &str| -> Vec<f64> {
+        v[k].as_array()
+            .expect("array")
+            .iter()
+            .map(|x| x.as_f64().expect("number"))
+            .collect()
+    };
     let sr = Spectrum::new(list("sr_wavelength"), list("sr")).expect("sr");
     let sun = Spectrum::new(list("sun_wavelength"), list("sun")).expect("sun");
     let smm = spectral_mismatch(&sun, &Spectrum::am15g(), &sr, None).expect("smm");

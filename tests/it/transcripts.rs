@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use pvstation::instruments::InstrumentsError;
 use pvstation::analysis::irradiance::irradiance_from_reference;
+use pvstation::instruments::InstrumentsError;
 use pvstation::instruments::drivers::{
     Base, fluke, hioki, keithley, keysight, session_config, switch,
 };

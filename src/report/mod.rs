@@ -1,0 +1,3 @@
+//! Reports and their graphics. For now: the plots.
+
+pub mod plot;
