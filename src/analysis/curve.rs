@@ -142,17 +142,18 @@ impl IvData {
     }
 
     /// Flip the current to the generator convention if the data are in the load convention
-    /// (an SMU sinking a PV generator's current reads it negative). Decided by the sign of
-    /// the largest-magnitude power point. Returns whether the current was flipped.
+    /// (an SMU sinking a PV generator's current reads it negative). Decided by the sign of the
+    /// current at the point nearest V = 0, i.e. of Isc: the largest |V·I| is no guide, since
+    /// beyond Voc a conducting diode can draw more power than the module delivers at its
+    /// maximum. Returns whether the current was flipped.
     pub fn normalise_sign(&mut self) -> bool {
-        let extreme = self
+        let nearest = self
             .voltage
             .iter()
             .zip(&self.current)
-            .map(|(v, i)| v * i)
-            .filter(|p| p.is_finite())
-            .max_by(|a, b| a.abs().total_cmp(&b.abs()));
-        if extreme.is_some_and(|p| p < 0.0) {
+            .filter(|(v, i)| v.is_finite() && i.is_finite())
+            .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()));
+        if nearest.is_some_and(|(_, i)| *i < 0.0) {
             for i in &mut self.current {
                 *i = -*i;
             }

@@ -9,3 +9,4 @@ mod fuzz;
 mod layering;
 mod metrology;
 mod transcripts;
+mod iv_cli;
