@@ -10,3 +10,4 @@ mod layering;
 mod metrology;
 mod transcripts;
 mod iv_cli;
+mod properties;
