@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::analysis::curve::IvData;
 use crate::analysis::extract::{IvParameters, extract};
 use crate::analysis::iec60891::{
     BetaTerm, Conditions, Method, procedure3_three, procedure3_two, translate,
-    translate_and_extract,
 };
 use crate::analysis::module::Module;
 use crate::analysis::params::{
@@ -21,7 +19,7 @@ use crate::analysis::params::{
 };
 use crate::report::plot::{Trace, plot_iv};
 use crate::store::curves::{read_curves, read_single_curve, write_curve_csv};
-use crate::store::table::{BatchRow, write_batch_parquet};
+use crate::store::batch::run_batch;
 
 /// `pvstation iv …`.
 #[derive(Debug, clap::Subcommand)]
@@ -120,6 +118,9 @@ pub struct BatchArgs {
     /// Target conditions `G,T`.
     #[arg(long, value_parser = parse_conditions)]
     to: Option<Conditions>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// Arguments of `iv plot`.
@@ -529,70 +530,36 @@ fn tempco(files: &[PathBuf], json_out: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One curve of a batch.
-fn batch_one(
-    id: String,
-    mut data: IvData,
-    method: Option<&Method>,
-    to: Option<Conditions>,
-) -> BatchRow {
-    let mut row = BatchRow {
-        curve_id: id,
-        points: data.len(),
-        irradiance: data.mean_irradiance(),
-        temperature: data.mean_temperature(),
-        ..BatchRow::default()
-    };
-    data.normalise_sign();
-    let result = data.validate().and_then(|()| match (method, to) {
-        (Some(m), Some(to)) => translate_and_extract(&data, m, None, to).map(|(_, p)| p),
-        _ => extract(&data),
-    });
-    match result {
-        Ok(p) => row.values = Some([p.i_sc, p.v_oc, p.i_mp, p.v_mp, p.p_mp, p.ff]),
-        Err(e) => row.error = Some(e.to_string()),
-    }
-    row
-}
-
 fn batch(a: BatchArgs) -> anyhow::Result<ExitCode> {
     let method = match (a.procedure, &a.module) {
         (Some(p), Some(m)) => Some(Method::from_module(&load_module(m)?, p, BetaTerm::TimesF)?),
         _ => None,
     };
-    let curves = read_curves(&a.input)?;
-    let total = curves.len() as u64;
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} curves  {per_sec}  ETA {eta}",
-        ) {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} curves  {per_sec}  ETA {eta}") {
             bar.set_style(style);
         }
-        Some(bar)
-    } else {
-        None
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
     };
-    let rows: Vec<BatchRow> = curves
-        .into_par_iter()
-        .map(|c| {
-            let row = batch_one(c.id, c.data, method.as_ref(), a.to);
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-            row
-        })
-        .collect();
+    let threads = a.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+    let summary = pool.install(|| run_batch(&a.input, &a.out, method.as_ref(), a.to, &progress))?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    write_batch_parquet(&a.out, &rows)?;
-    let failed = rows.iter().filter(|r| r.error.is_some()).count();
     eprintln!(
-        "{} curves, {} failed (see the `error` column), written to {}",
-        rows.len(),
-        failed,
-        a.out.display()
+        "{} curves, {} failed (see the `error` column), written to {} in {:.2} s",
+        summary.curves,
+        summary.failed,
+        a.out.display(),
+        summary.seconds
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Storage: curve files (CSV, Parquet) and tabular batch I/O. (The run database of the
 //! procedure engine will live here too.)
 
+pub mod batch;
 pub mod curves;
 pub mod table;
 
