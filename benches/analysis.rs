@@ -19,7 +19,9 @@ use pvstation::sim::diode::SingleDiode;
 fn curve(g: f64, t: f64, points: usize) -> IvData {
     let d = SingleDiode::cs5p_220m().at(g, t);
     let voc = d.open_circuit_voltage();
-    let v: Vec<f64> = (0..points).map(|k| 1.02 * voc * k as f64 / (points - 1) as f64).collect();
+    let v: Vec<f64> = (0..points)
+        .map(|k| 1.02 * voc * k as f64 / (points - 1) as f64)
+        .collect();
     let i = v.iter().map(|v| d.current(*v)).collect();
     let mut c = IvData::new(v, i);
     c.irradiance = Some(vec![g; points]);
@@ -34,14 +36,35 @@ fn extraction(c: &mut Criterion) {
     let mut group = c.benchmark_group("metrology");
     group.throughput(Throughput::Elements(1));
     group.bench_function("astm_e1036_200_points", |b| {
-        b.iter(|| black_box(extract_in(&mut ws, black_box(&data.voltage), black_box(&data.current), &options).expect("extracts")))
+        b.iter(|| {
+            black_box(
+                extract_in(
+                    &mut ws,
+                    black_box(&data.voltage),
+                    black_box(&data.current),
+                    &options,
+                )
+                .expect("extracts"),
+            )
+        })
     });
-    let method = Method::P1 { alpha: 0.004539, beta: -0.222156, rs: 1.29, kappa: 0.0093 };
-    let from = Some(Conditions { irradiance: 800.0, temperature: 45.0 });
+    let method = Method::P1 {
+        alpha: 0.004539,
+        beta: -0.222156,
+        rs: 1.29,
+        kappa: 0.0093,
+    };
+    let from = Some(Conditions {
+        irradiance: 800.0,
+        temperature: 45.0,
+    });
     group.bench_function("p1_translate_and_extract_200_points", |b| {
         b.iter(|| {
-            let t = translate(black_box(&data), &method, from, Conditions::STC).expect("translates");
-            black_box(extract_in(&mut ws, &t.data.voltage, &t.data.current, &options).expect("extracts"))
+            let t =
+                translate(black_box(&data), &method, from, Conditions::STC).expect("translates");
+            black_box(
+                extract_in(&mut ws, &t.data.voltage, &t.data.current, &options).expect("extracts"),
+            )
         })
     });
     group.finish();
@@ -55,7 +78,9 @@ fn batch_input() -> PathBuf {
         return path;
     }
     std::fs::create_dir_all(&dir).expect("dir");
-    let base: Vec<IvData> = (0..50).map(|k| curve(400.0 + 16.0 * k as f64, 15.0 + (k % 10) as f64 * 5.0, 200)).collect();
+    let base: Vec<IvData> = (0..50)
+        .map(|k| curve(400.0 + 16.0 * k as f64, 15.0 + (k % 10) as f64 * 5.0, 200))
+        .collect();
     let n = 100_000usize;
     let mut ids = Vec::with_capacity(n * 200);
     let mut v = Vec::with_capacity(n * 200);
@@ -88,7 +113,10 @@ fn batch(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(100_000));
     group.bench_function("parquet_100k_curves_extract_all_cores", |b| {
-        b.iter(|| pvstation::store::batch::run_batch(&input, &output, None, None, &|_, _| {}).expect("batch"))
+        b.iter(|| {
+            pvstation::store::batch::run_batch(&input, &output, None, None, &|_, _| {})
+                .expect("batch")
+        })
     });
     group.finish();
 }

@@ -182,6 +182,26 @@ fn range(v: &[f64]) -> (f64, f64) {
 pub fn rectify_into(voltage: &[f64], current: &[f64], v_out: &mut Vec<f64>, i_out: &mut Vec<f64>) {
     v_out.clear();
     i_out.clear();
+    // Fast path: the usual sweep, already strictly ascending in voltage: keep the first-quadrant
+    // points in order, no sorting or merging needed.
+    let mut last = f64::NEG_INFINITY;
+    let mut ascending = true;
+    for (v, i) in voltage.iter().zip(current) {
+        if v.is_finite() && i.is_finite() && *v >= 0.0 && *i >= 0.0 {
+            if *v <= last {
+                ascending = false;
+                break;
+            }
+            last = *v;
+            v_out.push(*v);
+            i_out.push(*i);
+        }
+    }
+    if ascending {
+        return;
+    }
+    v_out.clear();
+    i_out.clear();
     let mut pairs: Vec<(f64, f64)> = voltage
         .iter()
         .zip(current)

@@ -79,7 +79,63 @@ pub struct IvParameters {
     /// Points in the MPP window.
     pub mp_points: usize,
     /// Warnings about the data (extrapolation, sparse windows).
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
+}
+
+/// A warning about the data behind an extraction. Formatted only when shown (extraction runs
+/// in tight loops: batches, Monte Carlo).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Flag {
+    /// Isc is extrapolated: the point nearest V = 0 is at `voltage` [V], `fraction` of Voc.
+    IscExtrapolated {
+        /// [V]
+        voltage: f64,
+        /// [1]
+        fraction: f64,
+    },
+    /// Voc is extrapolated: the smallest current is `current` [A], `fraction` of Isc.
+    VocExtrapolated {
+        /// [A]
+        current: f64,
+        /// [1]
+        fraction: f64,
+    },
+    /// Few points in the maximum-power window.
+    FewMppPoints {
+        /// Points.
+        points: usize,
+    },
+}
+
+impl std::fmt::Display for Flag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flag::IscExtrapolated { voltage, fraction } => {
+                write!(
+                    f,
+                    "isc_extrapolated: first point at {voltage:.3} V ({:.1} % of Voc)",
+                    100.0 * fraction
+                )
+            }
+            Flag::VocExtrapolated { current, fraction } => {
+                write!(
+                    f,
+                    "voc_extrapolated: smallest current {current:.4} A ({:.1} % of Isc)",
+                    100.0 * fraction
+                )
+            }
+            Flag::FewMppPoints { points } => write!(
+                f,
+                "few_mpp_points: {points} points in the maximum-power window"
+            ),
+        }
+    }
+}
+
+impl Serialize for Flag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Extract with default options from raw data (rectified first, as pvlib's recipe
@@ -122,30 +178,56 @@ pub fn extract_in(
 /// Indices of the `k` smallest values of `key` (first occurrences first on ties, as
 /// pandas `nsmallest`).
 fn smallest_k(values: &[f64], k: usize, key: impl Fn(f64) -> f64) -> Vec<usize> {
-    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+    const MAX_K: usize = 16;
+    if k > MAX_K {
+        let mut idx: Vec<usize> = (0..values.len()).collect();
+        idx.sort_by(|a, b| key(values[*a]).total_cmp(&key(values[*b])).then(a.cmp(b)));
+        idx.truncate(k);
+        return idx;
+    }
+    let mut keys = [f64::INFINITY; MAX_K];
+    let mut best = [usize::MAX; MAX_K];
+    let mut len = 0;
     for (idx, v) in values.iter().enumerate() {
         let kv = key(*v);
-        let pos = best.partition_point(|&j| key(values[j]) <= kv);
-        if pos < k {
-            best.insert(pos, idx);
-            best.truncate(k);
+        // Most points are no better than the current k-th: one comparison. Ties keep the
+        // earlier point, as pandas `nsmallest(keep="first")`.
+        if len == k && kv >= keys[k - 1] {
+            continue;
         }
+        let mut pos = len.min(k - 1);
+        while pos > 0 && keys[pos - 1] > kv {
+            keys[pos] = keys[pos - 1];
+            best[pos] = best[pos - 1];
+            pos -= 1;
+        }
+        keys[pos] = kv;
+        best[pos] = idx;
+        len = (len + 1).min(k);
     }
-    best
+    best[..len].to_vec()
 }
 
-fn extract_rectified(
-    v: &[f64],
-    i: &[f64],
-    wv: &mut Vec<f64>,
-    wp: &mut Vec<f64>,
-    o: &ExtractOptions,
-) -> Result<IvParameters, AnalysisError> {
+/// Isc and Voc of a rectified curve by the ASTM E1036 rules, with the line fits near the axes
+/// and the extrapolation flags.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Axes {
+    /// Short-circuit current [A].
+    pub i_sc: f64,
+    /// Open-circuit voltage [V].
+    pub v_oc: f64,
+    /// Slope estimate of Rs near Voc [Ω].
+    pub r_s: f64,
+    /// Slope estimate of Rsh near Isc [Ω].
+    pub r_sh: f64,
+    /// Extrapolation warnings.
+    pub flags: Vec<Flag>,
+}
+
+/// [`Axes`] of a rectified curve (voltage ascending, first quadrant).
+pub fn axes(v: &[f64], i: &[f64], o: &ExtractOptions) -> Result<Axes, AnalysisError> {
     let n = v.len();
-    let needed = (o.mp_fit_order + 1)
-        .max(o.voc_points)
-        .max(o.isc_points)
-        .max(3);
+    let needed = o.voc_points.max(o.isc_points).max(3);
     if n < needed {
         return Err(AnalysisError::TooFewPoints { points: n, needed });
     }
@@ -185,20 +267,48 @@ fn extract_rectified(
     // Extrapolation flags (standards.md §1.8 practical notes: a sweep starting above 2–3 %
     // of Voc makes Isc an extrapolation).
     if v[v_min].abs() > 0.02 * v_oc.abs() {
-        flags.push(format!(
-            "isc_extrapolated: first point at {:.3} V ({:.1} % of Voc)",
-            v[v_min],
-            100.0 * v[v_min] / v_oc
-        ));
+        flags.push(Flag::IscExtrapolated {
+            voltage: v[v_min],
+            fraction: v[v_min] / v_oc,
+        });
     }
     if i[i_min].abs() > 0.02 * i_sc.abs() {
-        flags.push(format!(
-            "voc_extrapolated: smallest current {:.4} A ({:.1} % of Isc)",
-            i[i_min],
-            100.0 * i[i_min] / i_sc
-        ));
+        flags.push(Flag::VocExtrapolated {
+            current: i[i_min],
+            fraction: i[i_min] / i_sc,
+        });
     }
+    Ok(Axes {
+        i_sc,
+        v_oc,
+        r_s: voc_line.map(|l| -l.slope).unwrap_or(f64::NAN),
+        r_sh: isc_line.map(|l| -1.0 / l.slope).unwrap_or(f64::NAN),
+        flags,
+    })
+}
 
+fn extract_rectified(
+    v: &[f64],
+    i: &[f64],
+    wv: &mut Vec<f64>,
+    wp: &mut Vec<f64>,
+    o: &ExtractOptions,
+) -> Result<IvParameters, AnalysisError> {
+    let n = v.len();
+    let needed = (o.mp_fit_order + 1)
+        .max(o.voc_points)
+        .max(o.isc_points)
+        .max(3);
+    if n < needed {
+        return Err(AnalysisError::TooFewPoints { points: n, needed });
+    }
+    let Axes {
+        i_sc,
+        v_oc,
+        r_s,
+        r_sh,
+        mut flags,
+    } = axes(v, i, o)?;
     let max_index = (0..n).fold(0, |best, k| {
         if v[k] * i[k] > v[best] * i[best] {
             k
@@ -226,10 +336,7 @@ fn extract_rectified(
         });
     }
     if wv.len() < 2 * (o.mp_fit_order + 1) {
-        flags.push(format!(
-            "few_mpp_points: {} points in the maximum-power window",
-            wv.len()
-        ));
+        flags.push(Flag::FewMppPoints { points: wv.len() });
     }
     let fit = polyfit(wv, wp, o.mp_fit_order).ok_or(AnalysisError::Invalid(
         "the maximum-power fit is singular".into(),
@@ -262,8 +369,8 @@ fn extract_rectified(
         v_mp,
         p_mp,
         ff,
-        r_s: voc_line.map(|l| -l.slope).unwrap_or(f64::NAN),
-        r_sh: isc_line.map(|l| -1.0 / l.slope).unwrap_or(f64::NAN),
+        r_s,
+        r_sh,
         mp_fit_residual: residual,
         mp_points: wv.len(),
         flags,

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::AnalysisError;
 use super::curve::{IvData, rectify};
-use super::extract::{IvParameters, extract};
+use super::extract::{Axes, ExtractOptions, IvParameters, axes, extract};
 use super::module::Module;
 
 /// Irradiance and device temperature.
@@ -200,6 +200,65 @@ impl Method {
     }
 }
 
+/// A warning about a translation, formatted only when shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Warning {
+    /// Translating up in irradiance needs fourth-quadrant data the curve lacks
+    /// (standards.md §1.4): translated Voc is an extrapolation.
+    MissingFourthQuadrant {
+        /// Mean measured irradiance [W/m²].
+        from: f64,
+        /// Target irradiance [W/m²].
+        to: f64,
+        /// Current the sweep must reach [A].
+        needed: f64,
+        /// Lowest current of the curve [A].
+        lowest: f64,
+    },
+    /// Procedure 3 extrapolates with weight `a`.
+    Extrapolation {
+        /// The weight.
+        a: f64,
+    },
+    /// The third curve of procedure 3 pulls the result off the target irradiance.
+    OffTarget {
+        /// Irradiance reached [W/m²].
+        reached: f64,
+        /// Target [W/m²].
+        target: f64,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Warning::MissingFourthQuadrant {
+                from,
+                to,
+                needed,
+                lowest,
+            } => write!(
+                f,
+                "translated Voc is extrapolated: translating up from {from:.0} to {to:.0} W/m² needs data down to I = {needed:.3} A (fourth quadrant), the curve reaches only {lowest:.3} A; sweep beyond Voc"
+            ),
+            Warning::Extrapolation { a } => write!(
+                f,
+                "procedure 3 extrapolates (a = {a:.3}); extrapolation distorts curves (Xu et al. 2023)"
+            ),
+            Warning::OffTarget { reached, target } => write!(
+                f,
+                "the third curve's irradiance differs from the target: the result is at {reached:.0} W/m² instead of {target:.0} W/m²"
+            ),
+        }
+    }
+}
+
+impl Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A translated curve.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Translation {
@@ -209,10 +268,10 @@ pub struct Translation {
     pub from: Conditions,
     /// Target conditions.
     pub to: Conditions,
-    /// Parameters of the measured curve.
-    pub measured: IvParameters,
+    /// Isc and Voc of the measured curve (ASTM E1036 axis rules) used by the correction.
+    pub measured: Axes,
     /// Warnings (e.g. missing fourth-quadrant data).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Per-point source conditions.
@@ -263,13 +322,26 @@ fn point_conditions(
 /// # References
 /// IEC 60891:2021 (paywalled); Sandia MATLAB PV_LIB `pvl_translate_IV_curve_IEC60891_1/2.m`
 /// (Ed. 2); LBNL `ivcorrection` 0.1.1 `get_corrected_IV_P1/P2/P4` (Ed. 3 as implemented).
+///
+/// The caller validates the curve ([`IvData::validate`]); non-finite points simply drop out
+/// of the re-extraction.
 pub fn translate(
     data: &IvData,
     method: &Method,
     from: Option<Conditions>,
     to: Conditions,
 ) -> Result<Translation, AnalysisError> {
-    data.validate()?;
+    let n = data.len();
+    let same_length = |c: &Option<Vec<f64>>| c.as_ref().is_none_or(|c| c.len() == n);
+    if data.current.len() != n || !same_length(&data.irradiance) || !same_length(&data.temperature)
+    {
+        return Err(AnalysisError::Invalid(
+            "the curve's columns have different lengths".into(),
+        ));
+    }
+    if n == 0 {
+        return Err(AnalysisError::Empty);
+    }
     if to.irradiance.is_nan()
         || to.irradiance <= 0.0
         || !to.irradiance.is_finite()
@@ -287,7 +359,8 @@ pub fn translate(
             g1[k]
         )));
     }
-    let measured = extract(data)?;
+    let (v_rect, i_rect) = rectify(&data.voltage, &data.current);
+    let measured = axes(&v_rect, &i_rect, &ExtractOptions::default())?;
     let isc1 = measured.i_sc;
     // Irradiance belonging to the extracted Isc: that of the point nearest V = 0.
     let k0 = (0..data.len()).fold(0, |b, k| {
@@ -299,7 +372,6 @@ pub fn translate(
     });
     let g_isc = g1[k0];
     let (g2, t2) = (to.irradiance, to.temperature);
-    let n = data.len();
     let mut v_out = Vec::with_capacity(n);
     let mut i_out = Vec::with_capacity(n);
     for k in 0..n {
@@ -384,10 +456,12 @@ pub fn translate(
             -isc1 * (g2 / mean_from.irradiance - 1.0) - alpha * (t2 - mean_from.temperature);
         let lowest = data.current.iter().copied().fold(f64::INFINITY, f64::min);
         if lowest > needed {
-            warnings.push(format!(
-                "translated Voc is extrapolated: translating up from {:.0} to {:.0} W/m² needs data down to I = {:.3} A (fourth quadrant), the curve reaches only {:.3} A; sweep beyond Voc",
-                mean_from.irradiance, g2, needed, lowest
-            ));
+            warnings.push(Warning::MissingFourthQuadrant {
+                from: mean_from.irradiance,
+                to: g2,
+                needed,
+                lowest,
+            });
         }
     }
     Ok(Translation {
@@ -419,7 +493,7 @@ pub fn interpolate_pair(
     c1: &IvData,
     c2: &IvData,
     a: f64,
-) -> Result<(IvData, Vec<String>), AnalysisError> {
+) -> Result<(IvData, Vec<Warning>), AnalysisError> {
     c1.validate()?;
     c2.validate()?;
     let p1 = extract(c1)?;
@@ -445,9 +519,7 @@ pub fn interpolate_pair(
     }
     let mut warnings = Vec::new();
     if !(0.0..=1.0).contains(&a) {
-        warnings.push(format!(
-            "procedure 3 extrapolates (a = {a:.3}); extrapolation distorts curves (Xu et al. 2023)"
-        ));
+        warnings.push(Warning::Extrapolation { a });
     }
     Ok((IvData::new(v_out, i_out), warnings))
 }
@@ -473,7 +545,7 @@ pub fn procedure3_two(
     c1: (&IvData, Conditions),
     c2: (&IvData, Conditions),
     to: Conditions,
-) -> Result<(IvData, Conditions, f64, Vec<String>), AnalysisError> {
+) -> Result<(IvData, Conditions, f64, Vec<Warning>), AnalysisError> {
     let (d1, k1) = c1;
     let (d2, k2) = c2;
     let dg = k2.irradiance - k1.irradiance;
@@ -507,7 +579,7 @@ pub fn procedure3_two(
 pub fn procedure3_three(
     curves: [(&IvData, Conditions); 3],
     to: Conditions,
-) -> Result<(IvData, Conditions, Vec<String>), AnalysisError> {
+) -> Result<(IvData, Conditions, Vec<Warning>), AnalysisError> {
     let pairs = [(0, 1, 2), (0, 2, 1), (1, 2, 0)];
     let &(i, j, k) = pairs
         .iter()
@@ -542,10 +614,10 @@ pub fn procedure3_three(
         temperature: to.temperature,
     };
     if (reached.irradiance - to.irradiance).abs() > 0.01 * to.irradiance {
-        warnings.push(format!(
-            "the third curve's irradiance differs from the target: the result is at {:.0} W/m² instead of {:.0} W/m²",
-            reached.irradiance, to.irradiance
-        ));
+        warnings.push(Warning::OffTarget {
+            reached: reached.irradiance,
+            target: to.irradiance,
+        });
     }
     Ok((curve, reached, warnings))
 }

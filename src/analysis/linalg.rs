@@ -250,6 +250,85 @@ pub fn real_roots_in(
     roots
 }
 
+/// Real roots of the cubic `d0 + d1·t + d2·t² + d3·t³` strictly inside `(lo, hi)`, ascending.
+/// The interval is split at the roots of the derivative (quadratic formula) into pieces on
+/// which the cubic is monotone; each sign change is solved by Newton's method kept inside its
+/// bracket (bisection when a step leaves it), which converges in a handful of steps.
+pub fn cubic_roots_in(d: [f64; 4], lo: f64, hi: f64) -> Vec<f64> {
+    let f = |t: f64| ((d[3] * t + d[2]) * t + d[1]) * t + d[0];
+    let df = |t: f64| (3.0 * d[3] * t + 2.0 * d[2]) * t + d[1];
+    let mut breaks = [lo, hi, hi, hi];
+    let mut nb = 1;
+    // Roots of df: 3·d3·t² + 2·d2·t + d1 = 0.
+    let (a, b, c) = (3.0 * d[3], 2.0 * d[2], d[1]);
+    let mut crit = [f64::NAN; 2];
+    if a.abs() > 1e-300 {
+        let disc = b * b - 4.0 * a * c;
+        if disc >= 0.0 {
+            // Numerically stable quadratic roots.
+            let q = -0.5 * (b + b.signum() * disc.sqrt());
+            crit = [q / a, if q != 0.0 { c / q } else { f64::NAN }];
+        }
+    } else if b.abs() > 1e-300 {
+        crit[0] = -c / b;
+    }
+    if crit[0] > crit[1] {
+        crit.swap(0, 1);
+    }
+    for t in crit {
+        if t > lo && t < hi {
+            breaks[nb] = t;
+            nb += 1;
+        }
+    }
+    breaks[nb] = hi;
+    let mut roots = Vec::with_capacity(3);
+    for k in 0..nb {
+        let (mut a, mut b) = (breaks[k], breaks[k + 1]);
+        let (fa, fb) = (f(a), f(b));
+        if fa == 0.0 {
+            if a > lo && roots.last() != Some(&a) {
+                roots.push(a);
+            }
+            continue;
+        }
+        if fb == 0.0 || fa.signum() == fb.signum() {
+            continue;
+        }
+        let rising = fb > fa;
+        let mut t = 0.5 * (a + b);
+        for _ in 0..100 {
+            let v = f(t);
+            if v == 0.0 {
+                break;
+            }
+            if (v > 0.0) == rising {
+                b = t;
+            } else {
+                a = t;
+            }
+            let slope = df(t);
+            let newton = t - v / slope;
+            let next = if slope != 0.0 && newton > a && newton < b {
+                newton
+            } else {
+                0.5 * (a + b)
+            };
+            if (next - t).abs() <= 4.0 * f64::EPSILON * (1.0 + t.abs())
+                || b - a <= 4.0 * f64::EPSILON * (1.0 + t.abs())
+            {
+                t = next;
+                break;
+            }
+            t = next;
+        }
+        if t > lo && t < hi {
+            roots.push(t);
+        }
+    }
+    roots
+}
+
 /// Bisection for a sign change of `f` in `[a, b]` to the last representable bit.
 pub fn bisect(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
     let mut fa = f(a);
@@ -354,6 +433,22 @@ mod tests {
             assert!((got - want).abs() < 1e-12);
         }
         assert_eq!(real_roots_in(f, df, 1.2, 1.9, 3), Vec::<f64>::new());
+    }
+
+    #[test]
+    fn cubic_roots_by_newton_in_brackets() {
+        // (t − 0.2)(t + 0.5)(t − 0.9) = t³ − 0.6t² − 0.37t + 0.09
+        let r = cubic_roots_in([0.09, -0.37, -0.6, 1.0], -1.0, 1.0);
+        assert_eq!(r.len(), 3);
+        for (got, want) in r.iter().zip([-0.5, 0.2, 0.9]) {
+            assert!((got - want).abs() < 1e-14, "{got} vs {want}");
+        }
+        assert_eq!(
+            cubic_roots_in([0.09, -0.37, -0.6, 1.0], 0.3, 0.8),
+            Vec::<f64>::new()
+        );
+        // Degenerate: a straight line.
+        assert_eq!(cubic_roots_in([-1.0, 2.0, 0.0, 0.0], 0.0, 1.0), vec![0.5]);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::analysis::params::{
     SeriesCurve, fit_p1_kappa, fit_p1_rs, fit_p2, temperature_coefficients,
 };
 use crate::report::plot::{Trace, plot_iv};
-use crate::store::curves::{read_curves, read_single_curve, write_curve_csv};
 use crate::store::batch::run_batch;
+use crate::store::curves::{read_curves, read_single_curve, write_curve_csv};
 
 /// `pvstation iv …`.
 #[derive(Debug, clap::Subcommand)]
@@ -376,7 +376,8 @@ fn translate_cmd(a: TranslateArgs) -> anyhow::Result<ExitCode> {
             Method::P2Ed3 { .. } => Some("ed3"),
             _ => None,
         };
-        let extra = json!({"warnings": t.warnings, "edition": "IEC 60891:2021", "p2_form": form, "measured": parameters_json(&t.measured)});
+        let measured = extract(&data).context("the measured curve")?;
+        let extra = json!({"warnings": t.warnings, "edition": "IEC 60891:2021", "p2_form": form, "measured": parameters_json(&measured)});
         (t.data, p, json!(t.from), extra)
     };
     if let Some(out) = &a.out {
@@ -537,7 +538,9 @@ fn batch(a: BatchArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} curves  {per_sec}  ETA {eta}") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} curves  {per_sec}  ETA {eta}",
+        ) {
             bar.set_style(style);
         }
         bar
@@ -549,7 +552,10 @@ fn batch(a: BatchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let threads = a.threads.unwrap_or(0);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start worker threads")?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
     let summary = pool.install(|| run_batch(&a.input, &a.out, method.as_ref(), a.to, &progress))?;
     if let Some(b) = &bar {
         b.finish_and_clear();

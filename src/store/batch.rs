@@ -28,7 +28,13 @@ pub struct BatchSummary {
 }
 
 /// Analyse one curve: sign normalisation, validation, optional translation, extraction.
-pub fn analyse(id: String, mut data: IvData, method: Option<&Method>, to: Option<Conditions>, ws: &mut Workspace) -> BatchRow {
+pub fn analyse(
+    id: String,
+    mut data: IvData,
+    method: Option<&Method>,
+    to: Option<Conditions>,
+    ws: &mut Workspace,
+) -> BatchRow {
     let mut row = BatchRow {
         curve_id: id,
         points: data.len(),
@@ -54,7 +60,13 @@ pub fn analyse(id: String, mut data: IvData, method: Option<&Method>, to: Option
 
 /// Read `input`, analyse every curve in parallel, write `output`. `progress(done, total)` is
 /// called as curves complete.
-pub fn run_batch(input: &Path, output: &Path, method: Option<&Method>, to: Option<Conditions>, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<BatchSummary, StoreError> {
+pub fn run_batch(
+    input: &Path,
+    output: &Path,
+    method: Option<&Method>,
+    to: Option<Conditions>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<BatchSummary, StoreError> {
     let started = Instant::now();
     let curves = read_curves(input)?;
     let total = curves.len() as u64;

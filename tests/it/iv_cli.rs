@@ -7,11 +7,17 @@ use crate::metrology::reference;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().arg("iv").args(args).output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn cs5p(name: &str) -> String {
-    reference(&format!("cs5p_220m/{name}.csv")).display().to_string()
+    reference(&format!("cs5p_220m/{name}.csv"))
+        .display()
+        .to_string()
 }
 
 fn module() -> String {
@@ -26,15 +32,27 @@ fn json_line(stdout: &str) -> serde_json::Value {
 fn params_json_contract() {
     let (code, out, err) = run(&["params", &cs5p("g800_t45"), &cs5p("g1000_t25"), "--json"]);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
     assert_eq!(lines.len(), 2);
     for key in ["file", "i_sc", "v_oc", "i_mp", "v_mp", "p_mp", "ff"] {
         assert!(lines[0].get(key).is_some(), "missing {key}");
     }
-    assert!(lines[0]["file"].as_str().expect("file").ends_with("g800_t45.csv"));
+    assert!(
+        lines[0]["file"]
+            .as_str()
+            .expect("file")
+            .ends_with("g800_t45.csv")
+    );
     assert!((lines[0]["p_mp"].as_f64().expect("p_mp") - 160.255).abs() < 0.01);
     // Long format: one object per curve, with its id.
-    let (code, out, _) = run(&["params", &reference("extraction_curves.csv").display().to_string(), "--json"]);
+    let (code, out, _) = run(&[
+        "params",
+        &reference("extraction_curves.csv").display().to_string(),
+        "--json",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 120);
     assert_eq!(json_line(&out)["curve_id"], "c000");
@@ -44,7 +62,19 @@ fn params_json_contract() {
 fn translate_json_contract_and_out_file() {
     let dir = tempdir("translate");
     let out_csv = dir.join("stc.csv");
-    let (code, out, err) = run(&["translate", &cs5p("g800_t45"), "--module", &module(), "--procedure", "1", "--to", "1000,25", "--out", &out_csv.display().to_string(), "--json"]);
+    let (code, out, err) = run(&[
+        "translate",
+        &cs5p("g800_t45"),
+        "--module",
+        &module(),
+        "--procedure",
+        "1",
+        "--to",
+        "1000,25",
+        "--out",
+        &out_csv.display().to_string(),
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v = json_line(&out);
     assert_eq!(v["procedure"], 1);
@@ -52,31 +82,76 @@ fn translate_json_contract_and_out_file() {
     assert_eq!(v["from"]["temperature"], 45.0);
     assert_eq!(v["to"]["irradiance"], 1000.0);
     assert!((v["p_mp"].as_f64().expect("p_mp") - 219.831).abs() < 0.01);
-    assert!(v["warnings"][0].as_str().expect("warning").contains("fourth quadrant"));
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .expect("warning")
+            .contains("fourth quadrant")
+    );
     let (code, out, _) = run(&["params", &out_csv.display().to_string(), "--json"]);
     assert_eq!(code, 0);
     assert!((json_line(&out)["p_mp"].as_f64().expect("p_mp") - 219.831).abs() < 0.01);
 
     for (procedure, want) in [("2", 221.639), ("4", 218.010)] {
-        let (code, out, err) = run(&["translate", &cs5p("g800_t45"), "--module", &module(), "--procedure", procedure, "--from", "800,45", "--to", "1000,25", "--json"]);
+        let (code, out, err) = run(&[
+            "translate",
+            &cs5p("g800_t45"),
+            "--module",
+            &module(),
+            "--procedure",
+            procedure,
+            "--from",
+            "800,45",
+            "--to",
+            "1000,25",
+            "--json",
+        ]);
         assert_eq!(code, 0, "{err}");
-        assert!((json_line(&out)["p_mp"].as_f64().expect("p_mp") - want).abs() < 0.01, "P{procedure}");
+        assert!(
+            (json_line(&out)["p_mp"].as_f64().expect("p_mp") - want).abs() < 0.01,
+            "P{procedure}"
+        );
     }
-    let (code, out, err) = run(&["translate", "--procedure", "3", &cs5p("g800_t25"), &cs5p("g1100_t25"), "--to", "1000,25", "--json"]);
+    let (code, out, err) = run(&[
+        "translate",
+        "--procedure",
+        "3",
+        &cs5p("g800_t25"),
+        &cs5p("g1100_t25"),
+        "--to",
+        "1000,25",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v = json_line(&out);
     assert!((v["p_mp"].as_f64().expect("p_mp") - 219.894).abs() < 0.01);
     assert!((v["a"].as_f64().expect("a") - 2.0 / 3.0).abs() < 1e-9);
     // Three curves for independent G and T.
-    let (code, out, err) = run(&["translate", "--procedure", "3", &cs5p("g800_t25"), &cs5p("g1100_t25"), &cs5p("g1000_t45"), "--to", "1000,35", "--json"]);
+    let (code, out, err) = run(&[
+        "translate",
+        "--procedure",
+        "3",
+        &cs5p("g800_t25"),
+        &cs5p("g1100_t25"),
+        &cs5p("g1000_t45"),
+        "--to",
+        "1000,35",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(json_line(&out)["reached"]["temperature"], 35.0);
 }
 
 #[test]
 fn fit_params_and_tempco_contracts() {
-    let irr: Vec<String> = [400, 500, 600, 700, 800, 900, 1000].iter().map(|g| cs5p(&format!("g{g}_t25"))).collect();
-    let temp: Vec<String> = [25, 30, 35, 40, 45, 50, 55, 60, 65, 70].iter().map(|t| cs5p(&format!("g1000_t{t}"))).collect();
+    let irr: Vec<String> = [400, 500, 600, 700, 800, 900, 1000]
+        .iter()
+        .map(|g| cs5p(&format!("g{g}_t25")))
+        .collect();
+    let temp: Vec<String> = [25, 30, 35, 40, 45, 50, 55, 60, 65, 70]
+        .iter()
+        .map(|t| cs5p(&format!("g1000_t{t}")))
+        .collect();
     let mut args = vec!["fit-params", "--procedure", "1", "--module"];
     let m = module();
     args.push(&m);
@@ -104,7 +179,14 @@ fn fit_params_and_tempco_contracts() {
     let (code, out, err) = run(&targs);
     assert_eq!(code, 0, "{err}");
     let v = json_line(&out);
-    for key in ["alpha_isc", "u_alpha_isc", "beta_voc", "u_beta_voc", "gamma_pmp", "u_gamma_pmp"] {
+    for key in [
+        "alpha_isc",
+        "u_alpha_isc",
+        "beta_voc",
+        "u_beta_voc",
+        "gamma_pmp",
+        "u_gamma_pmp",
+    ] {
         assert!(v[key].as_f64().is_some(), "missing {key}");
     }
 }
@@ -117,24 +199,46 @@ fn batch_writes_one_row_per_curve_and_keeps_going() {
     text.push_str("broken,0,1\nbroken,1,1\n");
     std::fs::write(&input, text).expect("write");
     let out = dir.join("out.parquet");
-    let (code, _, err) = run(&["batch", &input.display().to_string(), "--out", &out.display().to_string()]);
+    let (code, _, err) = run(&[
+        "batch",
+        &input.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let rows = pvstation::store::table::read_batch_parquet(&out).expect("parquet");
     assert_eq!(rows.len(), 121);
     let expected = std::fs::read_to_string(reference("extraction_expected.csv")).expect("fixture");
     for (line, row) in expected.lines().skip(1).zip(&rows) {
-        let p_mp: f64 = line.split(',').nth(8).and_then(|x| x.parse().ok()).expect("p_mp");
+        let p_mp: f64 = line
+            .split(',')
+            .nth(8)
+            .and_then(|x| x.parse().ok())
+            .expect("p_mp");
         let got = row.values.expect("extracted")[4];
         assert!(((got - p_mp) / p_mp).abs() < 1e-9, "{}", row.curve_id);
     }
     let broken = rows.last().expect("row");
     assert_eq!(broken.curve_id, "broken");
     assert!(broken.values.is_none());
-    assert!(broken.error.as_deref().expect("error").contains("only 2 point(s)"), "{:?}", broken.error);
+    assert!(
+        broken
+            .error
+            .as_deref()
+            .expect("error")
+            .contains("only 2 point(s)"),
+        "{:?}",
+        broken.error
+    );
 
     // Parquet in, translated.
     let again = dir.join("again.parquet");
-    let (code, _, err) = run(&["batch", &out.display().to_string(), "--out", &again.display().to_string()]);
+    let (code, _, err) = run(&[
+        "batch",
+        &out.display().to_string(),
+        "--out",
+        &again.display().to_string(),
+    ]);
     assert_eq!(code, 2, "a result table is not a curve table: {err}");
     assert!(err.contains("missing column `voltage`"), "{err}");
 }
@@ -143,17 +247,38 @@ fn batch_writes_one_row_per_curve_and_keeps_going() {
 fn plots_in_svg_and_png() {
     let dir = tempdir("plot");
     let svg = dir.join("iv.svg");
-    let (code, _, err) = run(&["plot", &cs5p("g800_t45"), "--out", &svg.display().to_string(), "--procedure", "1", "--module", &module(), "--to", "1000,25"]);
+    let (code, _, err) = run(&[
+        "plot",
+        &cs5p("g800_t45"),
+        "--out",
+        &svg.display().to_string(),
+        "--procedure",
+        "1",
+        "--module",
+        &module(),
+        "--to",
+        "1000,25",
+    ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&svg).expect("svg");
     for needle in ["Voltage [V]", "Current [A]", "Power [W]", "g800_t45"] {
         assert!(text.contains(needle), "{needle}");
     }
     let png = dir.join("iv.png");
-    let (code, _, err) = run(&["plot", &cs5p("g800_t45"), "--out", &png.display().to_string()]);
+    let (code, _, err) = run(&[
+        "plot",
+        &cs5p("g800_t45"),
+        "--out",
+        &png.display().to_string(),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read(&png).expect("png").starts_with(b"\x89PNG"));
-    let (code, _, err) = run(&["plot", &cs5p("g800_t45"), "--out", &dir.join("iv.pdf").display().to_string()]);
+    let (code, _, err) = run(&[
+        "plot",
+        &cs5p("g800_t45"),
+        "--out",
+        &dir.join("iv.pdf").display().to_string(),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains(".svg or .png"), "{err}");
 }
@@ -166,32 +291,152 @@ fn every_bad_input_is_rejected_with_its_message() {
         std::fs::write(&p, text).expect("write");
         p
     };
-    let good_rows: String = (0..20).map(|k| format!("{},{}\n", k as f64 * 2.0, 5.0 * (1.0 - ((k as f64 * 2.0 - 38.0) / 2.0).exp()))).collect();
+    let good_rows: String = (0..20)
+        .map(|k| {
+            format!(
+                "{},{}\n",
+                k as f64 * 2.0,
+                5.0 * (1.0 - ((k as f64 * 2.0 - 38.0) / 2.0).exp())
+            )
+        })
+        .collect();
     let cases: Vec<(PathBuf, &str)> = vec![
         (write("empty.csv", ""), "the curve is empty"),
-        (write("columns.csv", "volts,amps\n1,2\n"), "missing column `voltage`"),
-        (write("nan.csv", &format!("voltage,current\n{good_rows}40,NaN\n")), "line 22: `current` is NaN"),
-        (write("text.csv", "voltage,current\n0,5\n1,five\n"), "line 3: `current` value `five` is not a number"),
-        (write("single.csv", "voltage,current\n0,5\n"), "only 1 point(s)"),
-        (write("no_voc.csv", &format!("voltage,current\n{}", (0..20).map(|k| format!("{},{}\n", k, 5.0 - 0.01 * k as f64)).collect::<String>())), "never reaches Voc"),
-        (write("no_isc.csv", &format!("voltage,current\n{}", (0..20).map(|k| format!("{},{}\n", 30.0 + k as f64 * 0.5, 5.0 - 0.25 * k as f64)).collect::<String>())), "never reaches Isc"),
-        (write("negative_g.csv", &format!("voltage,current,irradiance\n0,5,800\n1,5,-2\n")), "line 3: negative irradiance -2 W/m²"),
+        (
+            write("columns.csv", "volts,amps\n1,2\n"),
+            "missing column `voltage`",
+        ),
+        (
+            write("nan.csv", &format!("voltage,current\n{good_rows}40,NaN\n")),
+            "line 22: `current` is NaN",
+        ),
+        (
+            write("text.csv", "voltage,current\n0,5\n1,five\n"),
+            "line 3: `current` value `five` is not a number",
+        ),
+        (
+            write("single.csv", "voltage,current\n0,5\n"),
+            "only 1 point(s)",
+        ),
+        (
+            write(
+                "no_voc.csv",
+                &format!(
+                    "voltage,current\n{}",
+                    (0..20)
+                        .map(|k| format!("{},{}\n", k, 5.0 - 0.01 * k as f64))
+                        .collect::<String>()
+                ),
+            ),
+            "never reaches Voc",
+        ),
+        (
+            write(
+                "no_isc.csv",
+                &format!(
+                    "voltage,current\n{}",
+                    (0..20)
+                        .map(|k| format!("{},{}\n", 30.0 + k as f64 * 0.5, 5.0 - 0.25 * k as f64))
+                        .collect::<String>()
+                ),
+            ),
+            "never reaches Isc",
+        ),
+        (
+            write(
+                "negative_g.csv",
+                &format!("voltage,current,irradiance\n0,5,800\n1,5,-2\n"),
+            ),
+            "line 3: negative irradiance -2 W/m²",
+        ),
     ];
     for (path, expected) in &cases {
         let (code, out, err) = run(&["params", &path.display().to_string(), "--json"]);
         assert_eq!(code, 2, "{}: {out}", path.display());
-        assert!(err.contains(expected) && err.contains(&path.display().to_string()), "{}: {err}", path.display());
-        assert!(json_line(&out)["error"].as_str().is_some_and(|e| e.contains(expected)));
+        assert!(
+            err.contains(expected) && err.contains(&path.display().to_string()),
+            "{}: {err}",
+            path.display()
+        );
+        assert!(
+            json_line(&out)["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(expected))
+        );
     }
     let good = write("good.csv", &format!("voltage,current\n{good_rows}"));
     let good = good.display().to_string();
     for (args, expected) in [
-        (vec!["translate", good.as_str(), "--module", &module(), "--procedure", "1", "--to", "1000,25"], "no `irradiance` and `temperature` columns; give --from G,T"),
-        (vec!["translate", good.as_str(), "--module", &module(), "--procedure", "5", "--from", "800,45", "--to", "1000,25"], "procedure 5 does not exist"),
-        (vec!["translate", good.as_str(), "--procedure", "1", "--from", "800,45", "--to", "1000,25"], "--module M.toml is required"),
-        (vec!["translate", good.as_str(), "--module", &module(), "--procedure", "1", "--to=-5,25"], "must be > 0"),
-        (vec!["translate", good.as_str(), "--module", &module(), "--procedure", "1", "--to", "1000"], "write irradiance,temperature"),
-        (vec!["params", "/nonexistent/curve.csv"], "cannot read /nonexistent/curve.csv"),
+        (
+            vec![
+                "translate",
+                good.as_str(),
+                "--module",
+                &module(),
+                "--procedure",
+                "1",
+                "--to",
+                "1000,25",
+            ],
+            "no `irradiance` and `temperature` columns; give --from G,T",
+        ),
+        (
+            vec![
+                "translate",
+                good.as_str(),
+                "--module",
+                &module(),
+                "--procedure",
+                "5",
+                "--from",
+                "800,45",
+                "--to",
+                "1000,25",
+            ],
+            "procedure 5 does not exist",
+        ),
+        (
+            vec![
+                "translate",
+                good.as_str(),
+                "--procedure",
+                "1",
+                "--from",
+                "800,45",
+                "--to",
+                "1000,25",
+            ],
+            "--module M.toml is required",
+        ),
+        (
+            vec![
+                "translate",
+                good.as_str(),
+                "--module",
+                &module(),
+                "--procedure",
+                "1",
+                "--to=-5,25",
+            ],
+            "must be > 0",
+        ),
+        (
+            vec![
+                "translate",
+                good.as_str(),
+                "--module",
+                &module(),
+                "--procedure",
+                "1",
+                "--to",
+                "1000",
+            ],
+            "write irradiance,temperature",
+        ),
+        (
+            vec!["params", "/nonexistent/curve.csv"],
+            "cannot read /nonexistent/curve.csv",
+        ),
     ] {
         let (code, _, err) = run(&args);
         assert_eq!(code, 2, "{args:?}: {err}");

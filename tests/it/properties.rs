@@ -18,7 +18,9 @@ use proptest::prelude::*;
 
 use pvstation::analysis::curve::IvData;
 use pvstation::analysis::extract::extract;
-use pvstation::analysis::iec60891::{BetaTerm, Conditions, Method, translate, translate_and_extract};
+use pvstation::analysis::iec60891::{
+    BetaTerm, Conditions, Method, translate, translate_and_extract,
+};
 
 /// A single-diode-like curve I = Isc − I0·(exp((V + I·Rs)/a) − 1) − (V + I·Rs)/Rsh solved
 /// by bisection, sampled from 0 to slightly beyond Voc.
@@ -28,22 +30,58 @@ fn curve(isc: f64, voc: f64, a: f64, rs: f64, rsh: f64, points: usize) -> IvData
         let f = |i: f64| isc - i0 * (((v + i * rs) / a).exp() - 1.0) - (v + i * rs) / rsh - i;
         pvstation::analysis::linalg::bisect(f, -10.0 * isc - 10.0, 2.0 * isc + 1.0)
     };
-    let v: Vec<f64> = (0..points).map(|k| 1.02 * voc * k as f64 / (points - 1) as f64).collect();
+    let v: Vec<f64> = (0..points)
+        .map(|k| 1.02 * voc * k as f64 / (points - 1) as f64)
+        .collect();
     let i = v.iter().map(|v| current(*v)).collect();
     IvData::new(v, i)
 }
 
 fn arb_curve() -> impl Strategy<Value = IvData> {
-    (1.0f64..12.0, 20.0f64..80.0, 0.03f64..0.06, 0.0f64..0.05, 50.0f64..2000.0, 60usize..300)
-        .prop_map(|(isc, voc, a_rel, rs_rel, rsh, n)| curve(isc, voc, a_rel * voc, rs_rel * voc / isc, rsh, n))
+    (
+        1.0f64..12.0,
+        20.0f64..80.0,
+        0.03f64..0.06,
+        0.0f64..0.05,
+        50.0f64..2000.0,
+        60usize..300,
+    )
+        .prop_map(|(isc, voc, a_rel, rs_rel, rsh, n)| {
+            curve(isc, voc, a_rel * voc, rs_rel * voc / isc, rsh, n)
+        })
 }
 
 fn methods() -> Vec<Method> {
     vec![
-        Method::P1 { alpha: 0.004, beta: -0.2, rs: 1.2, kappa: 0.009 },
-        Method::P2Ed2 { alpha_rel: 0.0008, beta_rel: -0.0037, a: 0.05, rs: 1.0, kappa: 0.015 },
-        Method::P2Ed3 { alpha_rel: 0.0008, beta_rel: -0.0037, voc_stc: 59.4, b1: 0.044, b2: 0.002, rs: 1.0, kappa: 0.01, beta_term: BetaTerm::TimesF },
-        Method::P4 { alpha: 0.004, epsilon: 1.232, cells_in_series: 96, rs: 1.1 },
+        Method::P1 {
+            alpha: 0.004,
+            beta: -0.2,
+            rs: 1.2,
+            kappa: 0.009,
+        },
+        Method::P2Ed2 {
+            alpha_rel: 0.0008,
+            beta_rel: -0.0037,
+            a: 0.05,
+            rs: 1.0,
+            kappa: 0.015,
+        },
+        Method::P2Ed3 {
+            alpha_rel: 0.0008,
+            beta_rel: -0.0037,
+            voc_stc: 59.4,
+            b1: 0.044,
+            b2: 0.002,
+            rs: 1.0,
+            kappa: 0.01,
+            beta_term: BetaTerm::TimesF,
+        },
+        Method::P4 {
+            alpha: 0.004,
+            epsilon: 1.232,
+            cells_in_series: 96,
+            rs: 1.1,
+        },
     ]
 }
 
