@@ -76,7 +76,7 @@ pub fn run_batch(
         .map_init(Workspace::default, |ws, c| {
             let row = analyse(c.id, c.data, method, to, ws);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % 1024 == 0 || n == total {
+            if n.is_multiple_of(1024) || n == total {
                 progress(n, total);
             }
             row

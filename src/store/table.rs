@@ -68,78 +68,96 @@ mod imp {
         }
     }
 
-    fn f64_column(df: &DataFrame, path: &Path, name: &str) -> Result<Option<Vec<f64>>, StoreError> {
-        let Ok(column) = df.column(name) else {
-            return Ok(None);
-        };
-        let cast = column
-            .cast(&DataType::Float64)
-            .map_err(|e| table_error(path, format!("column `{name}`: {e}")))?;
-        let values = cast.f64().map_err(|e| table_error(path, e))?;
-        if let Some(row) = values.iter().position(|v| v.is_none()) {
-            return Err(table_error(
-                path,
-                format!("row {}: `{name}` is missing or not a number", row + 1),
-            ));
+    fn f64_column(df: &DataFrame, path: &Path, name: &str) -> Result<Option<Float64Chunked>, StoreError> {
+        let Ok(column) = df.column(name) else { return Ok(None) };
+        let cast = column.cast(&DataType::Float64).map_err(|e| table_error(path, format!("column `{name}`: {e}")))?;
+        let values = cast.f64().map_err(|e| table_error(path, e))?.rechunk().into_owned();
+        if values.null_count() > 0 {
+            let row = values.iter().position(|v| v.is_none()).unwrap_or(0);
+            return Err(table_error(path, format!("row {}: `{name}` is missing or not a number", row + 1)));
         }
-        Ok(Some(values.into_no_null_iter().collect()))
+        Ok(Some(values))
+    }
+
+    fn slice<'a>(c: &'a Float64Chunked, path: &Path) -> Result<&'a [f64], StoreError> {
+        c.cont_slice().map_err(|e| table_error(path, e))
+    }
+
+    /// Rows where a new run of equal `curve_id` starts, and each run's id. Integer ids are
+    /// compared as integers and string ids as borrowed strings: no allocation per row.
+    fn runs(df: &DataFrame, path: &Path, rows: usize) -> Result<Vec<(usize, String)>, StoreError> {
+        let Ok(column) = df.column("curve_id") else { return Ok(vec![(0, String::new())]) };
+        let mut out = Vec::new();
+        if column.dtype().is_integer() {
+            let ids = column.cast(&DataType::Int64).map_err(|e| table_error(path, e))?;
+            let ids = ids.i64().map_err(|e| table_error(path, e))?;
+            let mut last = None;
+            for (row, id) in ids.iter().enumerate() {
+                if row == 0 || id != last {
+                    out.push((row, id.map(|v| v.to_string()).unwrap_or_default()));
+                    last = id;
+                }
+            }
+        } else {
+            let ids = column.cast(&DataType::String).map_err(|e| table_error(path, e))?;
+            let ids = ids.str().map_err(|e| table_error(path, e))?;
+            let mut last: Option<&str> = None;
+            for (row, id) in ids.iter().enumerate() {
+                if row == 0 || id != last {
+                    out.push((row, id.unwrap_or("").to_string()));
+                    last = id;
+                }
+            }
+        }
+        if rows == 0 {
+            out.clear();
+        }
+        Ok(out)
     }
 
     /// Split a long table into curves (by `curve_id` in order of first appearance; one curve
-    /// when there is no `curve_id` column).
+    /// when there is no `curve_id` column). Rows of one curve need not be contiguous, but
+    /// contiguous runs (the usual layout) are copied as whole slices.
     pub fn table_curves(df: &DataFrame, path: &Path) -> Result<Vec<NamedCurve>, StoreError> {
-        let missing = |c: &str| {
-            table_error(
-                path,
-                format!("missing column `{c}`; a curve table needs `voltage` and `current`"),
-            )
-        };
+        let missing = |c: &str| table_error(path, format!("missing column `{c}`; a curve table needs `voltage` and `current`"));
         let v = f64_column(df, path, "voltage")?.ok_or_else(|| missing("voltage"))?;
         let i = f64_column(df, path, "current")?.ok_or_else(|| missing("current"))?;
         let g = f64_column(df, path, "irradiance")?;
         let t = f64_column(df, path, "temperature")?;
-        let ids: Option<Vec<String>> = match df.column("curve_id") {
-            Ok(c) => {
-                let s = c
-                    .cast(&DataType::String)
-                    .map_err(|e| table_error(path, e))?;
-                let s = s.str().map_err(|e| table_error(path, e))?;
-                Some(s.iter().map(|x| x.unwrap_or("").to_string()).collect())
-            }
-            Err(_) => None,
-        };
-        let mut curves: Vec<NamedCurve> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut last: Option<(String, usize)> = None;
-        for row in 0..v.len() {
-            let id = ids.as_ref().map(|ids| ids[row].as_str()).unwrap_or("");
-            // Fast path: consecutive rows of the same curve.
-            let slot = match &last {
-                Some((prev, slot)) if prev == id => *slot,
-                _ => {
-                    let slot = *index.entry(id.to_string()).or_insert_with(|| {
-                        curves.push(NamedCurve {
-                            id: id.to_string(),
-                            data: IvData {
-                                irradiance: g.as_ref().map(|_| Vec::new()),
-                                temperature: t.as_ref().map(|_| Vec::new()),
-                                ..IvData::default()
-                            },
-                        });
-                        curves.len() - 1
+        let (v, i) = (slice(&v, path)?, slice(&i, path)?);
+        let g = g.as_ref().map(|c| slice(c, path)).transpose()?;
+        let t = t.as_ref().map(|c| slice(c, path)).transpose()?;
+        let rows = v.len();
+        let starts = runs(df, path, rows)?;
+        let mut curves: Vec<NamedCurve> = Vec::with_capacity(starts.len());
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(starts.len());
+        for (k, (start, id)) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).map(|s| s.0).unwrap_or(rows);
+            let slot = match index.get(id) {
+                Some(slot) => *slot,
+                None => {
+                    index.insert(id.clone(), curves.len());
+                    curves.push(NamedCurve {
+                        id: id.clone(),
+                        data: IvData {
+                            irradiance: g.map(|_| Vec::with_capacity(end - start)),
+                            temperature: t.map(|_| Vec::with_capacity(end - start)),
+                            voltage: Vec::with_capacity(end - start),
+                            current: Vec::with_capacity(end - start),
+                            time: None,
+                        },
                     });
-                    last = Some((id.to_string(), slot));
-                    slot
+                    curves.len() - 1
                 }
             };
             let d = &mut curves[slot].data;
-            d.voltage.push(v[row]);
-            d.current.push(i[row]);
-            if let (Some(col), Some(g)) = (d.irradiance.as_mut(), &g) {
-                col.push(g[row]);
+            d.voltage.extend_from_slice(&v[*start..end]);
+            d.current.extend_from_slice(&i[*start..end]);
+            if let (Some(col), Some(g)) = (d.irradiance.as_mut(), g) {
+                col.extend_from_slice(&g[*start..end]);
             }
-            if let (Some(col), Some(t)) = (d.temperature.as_mut(), &t) {
-                col.push(t[row]);
+            if let (Some(col), Some(t)) = (d.temperature.as_mut(), t) {
+                col.extend_from_slice(&t[*start..end]);
             }
         }
         Ok(curves)
