@@ -561,11 +561,14 @@ fn batch(a: BatchArgs) -> anyhow::Result<ExitCode> {
         b.finish_and_clear();
     }
     eprintln!(
-        "{} curves, {} failed (see the `error` column), written to {} in {:.2} s",
+        "{} curves, {} failed (see the `error` column), written to {} in {:.2} s (read {:.3} s, analysis {:.3} s, write {:.3} s)",
         summary.curves,
         summary.failed,
         a.out.display(),
-        summary.seconds
+        summary.seconds,
+        summary.read_seconds,
+        summary.analyse_seconds,
+        summary.write_seconds
     );
     Ok(ExitCode::SUCCESS)
 }

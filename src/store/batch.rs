@@ -25,6 +25,12 @@ pub struct BatchSummary {
     pub failed: usize,
     /// Wall time [s].
     pub seconds: f64,
+    /// Reading the input [s].
+    pub read_seconds: f64,
+    /// Analysing the curves [s].
+    pub analyse_seconds: f64,
+    /// Writing the output [s].
+    pub write_seconds: f64,
 }
 
 /// Analyse one curve: sign normalisation, validation, optional translation, extraction.
@@ -69,6 +75,7 @@ pub fn run_batch(
 ) -> Result<BatchSummary, StoreError> {
     let started = Instant::now();
     let curves = read_curves(input)?;
+    let read = started.elapsed().as_secs_f64();
     let total = curves.len() as u64;
     let done = AtomicU64::new(0);
     let rows: Vec<BatchRow> = curves
@@ -82,10 +89,15 @@ pub fn run_batch(
             row
         })
         .collect();
+    let analysed = started.elapsed().as_secs_f64();
     write_batch_parquet(output, &rows)?;
+    let seconds = started.elapsed().as_secs_f64();
     Ok(BatchSummary {
         curves: rows.len(),
         failed: rows.iter().filter(|r| r.error.is_some()).count(),
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
+        read_seconds: read,
+        analyse_seconds: analysed - read,
+        write_seconds: seconds - analysed,
     })
 }
