@@ -68,13 +68,28 @@ mod imp {
         }
     }
 
-    fn f64_column(df: &DataFrame, path: &Path, name: &str) -> Result<Option<Float64Chunked>, StoreError> {
-        let Ok(column) = df.column(name) else { return Ok(None) };
-        let cast = column.cast(&DataType::Float64).map_err(|e| table_error(path, format!("column `{name}`: {e}")))?;
-        let values = cast.f64().map_err(|e| table_error(path, e))?.rechunk().into_owned();
+    fn f64_column(
+        df: &DataFrame,
+        path: &Path,
+        name: &str,
+    ) -> Result<Option<Float64Chunked>, StoreError> {
+        let Ok(column) = df.column(name) else {
+            return Ok(None);
+        };
+        let cast = column
+            .cast(&DataType::Float64)
+            .map_err(|e| table_error(path, format!("column `{name}`: {e}")))?;
+        let values = cast
+            .f64()
+            .map_err(|e| table_error(path, e))?
+            .rechunk()
+            .into_owned();
         if values.null_count() > 0 {
             let row = values.iter().position(|v| v.is_none()).unwrap_or(0);
-            return Err(table_error(path, format!("row {}: `{name}` is missing or not a number", row + 1)));
+            return Err(table_error(
+                path,
+                format!("row {}: `{name}` is missing or not a number", row + 1),
+            ));
         }
         Ok(Some(values))
     }
@@ -86,10 +101,14 @@ mod imp {
     /// Rows where a new run of equal `curve_id` starts, and each run's id. Integer ids are
     /// compared as integers and string ids as borrowed strings: no allocation per row.
     fn runs(df: &DataFrame, path: &Path, rows: usize) -> Result<Vec<(usize, String)>, StoreError> {
-        let Ok(column) = df.column("curve_id") else { return Ok(vec![(0, String::new())]) };
+        let Ok(column) = df.column("curve_id") else {
+            return Ok(vec![(0, String::new())]);
+        };
         let mut out = Vec::new();
         if column.dtype().is_integer() {
-            let ids = column.cast(&DataType::Int64).map_err(|e| table_error(path, e))?;
+            let ids = column
+                .cast(&DataType::Int64)
+                .map_err(|e| table_error(path, e))?;
             let ids = ids.i64().map_err(|e| table_error(path, e))?;
             let mut last = None;
             for (row, id) in ids.iter().enumerate() {
@@ -99,7 +118,9 @@ mod imp {
                 }
             }
         } else {
-            let ids = column.cast(&DataType::String).map_err(|e| table_error(path, e))?;
+            let ids = column
+                .cast(&DataType::String)
+                .map_err(|e| table_error(path, e))?;
             let ids = ids.str().map_err(|e| table_error(path, e))?;
             let mut last: Option<&str> = None;
             for (row, id) in ids.iter().enumerate() {
@@ -119,7 +140,12 @@ mod imp {
     /// when there is no `curve_id` column). Rows of one curve need not be contiguous, but
     /// contiguous runs (the usual layout) are copied as whole slices.
     pub fn table_curves(df: &DataFrame, path: &Path) -> Result<Vec<NamedCurve>, StoreError> {
-        let missing = |c: &str| table_error(path, format!("missing column `{c}`; a curve table needs `voltage` and `current`"));
+        let missing = |c: &str| {
+            table_error(
+                path,
+                format!("missing column `{c}`; a curve table needs `voltage` and `current`"),
+            )
+        };
         let v = f64_column(df, path, "voltage")?.ok_or_else(|| missing("voltage"))?;
         let i = f64_column(df, path, "current")?.ok_or_else(|| missing("current"))?;
         let g = f64_column(df, path, "irradiance")?;

@@ -296,3 +296,77 @@ fn spectral_mismatch_agrees_with_pvlib() {
     let want = v["smm"].as_f64().expect("smm");
     assert!((smm - want).abs() < 1e-12, "{smm} vs pvlib {want}");
 }
+
+/// Irradiance falling during the sweep: each point measured at its own G. Translating point
+/// by point recovers the STC curve far better than translating from the mean irradiance.
+#[test]
+fn pointwise_irradiance_corrects_a_changing_sun() {
+    use pvstation::sim::diode::SingleDiode;
+    let model = SingleDiode::cs5p_220m();
+    let truth = {
+        let d = model.at(1000.0, 25.0);
+        let voc = d.open_circuit_voltage();
+        let v: Vec<f64> = (0..301).map(|k| voc * k as f64 / 300.0).collect();
+        let i = v.iter().map(|v| d.current(*v)).collect();
+        extract(&IvData::new(v, i)).expect("truth").p_mp
+    };
+    let n = 301;
+    let voc = model.at(900.0, 25.0).open_circuit_voltage() * 1.05;
+    let g: Vec<f64> = (0..n)
+        .map(|k| 950.0 - 100.0 * k as f64 / (n - 1) as f64)
+        .collect();
+    let v: Vec<f64> = (0..n).map(|k| voc * k as f64 / (n - 1) as f64).collect();
+    let i: Vec<f64> = v
+        .iter()
+        .zip(&g)
+        .map(|(v, g)| model.current(*v, *g, 25.0))
+        .collect();
+    let mut data = IvData::new(v, i);
+    data.irradiance = Some(g.clone());
+    data.temperature = Some(vec![25.0; n]);
+    // Rs from the reference fit (curves of this very model), κ irrelevant at equal T.
+    let m = Method::P1 {
+        alpha: 0.004136,
+        beta: -0.2429,
+        rs: 1.29,
+        kappa: 0.0,
+    };
+    let pointwise = translate_and_extract(&data, &m, None, Conditions::STC)
+        .expect("pointwise")
+        .1
+        .p_mp;
+    let mean_g = Some(Conditions {
+        irradiance: g.iter().sum::<f64>() / n as f64,
+        temperature: 25.0,
+    });
+    let mean = translate_and_extract(&data, &m, mean_g, Conditions::STC)
+        .expect("mean")
+        .1
+        .p_mp;
+    let (e_pointwise, e_mean) = ((pointwise / truth - 1.0).abs(), (mean / truth - 1.0).abs());
+    eprintln!(
+        "falling sun 950→850 W/m²: point-wise {:.3} %, mean-irradiance {:.3} % from truth",
+        e_pointwise * 100.0,
+        e_mean * 100.0
+    );
+    assert!(e_pointwise < 0.002, "{e_pointwise}");
+    assert!(e_pointwise < e_mean / 3.0, "{e_pointwise} vs {e_mean}");
+}
+
+#[test]
+fn hysteresis_of_forward_and_reverse_sweeps() {
+    use pvstation::analysis::curve::hysteresis;
+    let forward = cs5p_curve("g800_t45");
+    let mut reverse = forward.clone();
+    reverse.voltage.reverse();
+    reverse.current.reverse();
+    let h = hysteresis(&forward, &reverse).expect("compares");
+    assert!(h.p_mp_relative_difference.abs() < 1e-12 && h.max_current_difference < 1e-12);
+    // A capacitive lag: the reverse sweep reads 0.5 % more current.
+    reverse.current.iter_mut().for_each(|i| *i *= 1.005);
+    let h = hysteresis(&forward, &reverse).expect("compares");
+    assert!(
+        (h.p_mp_relative_difference + 0.005 / 1.0025).abs() < 1e-4,
+        "{h:?}"
+    );
+}
