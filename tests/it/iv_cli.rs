@@ -345,7 +345,7 @@ fn every_bad_input_is_rejected_with_its_message() {
         (
             write(
                 "negative_g.csv",
-                &format!("voltage,current,irradiance\n0,5,800\n1,5,-2\n"),
+                "voltage,current,irradiance\n0,5,800\n1,5,-2\n",
             ),
             "line 3: negative irradiance -2 W/m²",
         ),
