@@ -532,6 +532,29 @@ macro_rules! scpi_root {
     };
 }
 
+/// The plumbing every [`ScpiDevice`] implements the same way from fields named `core`, `now`
+/// and `busy_until`: its tree, status core, and simulated time of the current message.
+#[macro_export]
+macro_rules! scpi_device_plumbing {
+    ($tree:expr) => {
+        fn tree() -> &'static scpi::tree::Node<'static, Self> {
+            &$tree
+        }
+        fn core(&mut self) -> &mut $crate::sim::device::ScpiCore {
+            &mut self.core
+        }
+        fn set_now(&mut self, now: f64) {
+            self.now = now;
+        }
+        fn now(&self) -> f64 {
+            self.now
+        }
+        fn operation_end(&self) -> Option<f64> {
+            self.busy_until
+        }
+    };
+}
+
 /// Implement `scpi::tree::command::Command` for a device-specific handler type `$h` wrapping
 /// a command enum, dispatching to the device's `event` and `query` methods.
 #[macro_export]

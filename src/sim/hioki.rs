@@ -440,25 +440,8 @@ impl HiokiBt356x {
 }
 
 impl ScpiDevice for HiokiBt356x {
-    fn tree() -> &'static Node<'static, Self> {
-        &TREE
-    }
+    crate::scpi_device_plumbing!(TREE);
 
-    fn set_now(&mut self, now: f64) {
-        self.now = now;
-    }
-
-    fn now(&self) -> f64 {
-        self.now
-    }
-
-    fn operation_end(&self) -> Option<f64> {
-        self.busy_until
-    }
-
-    fn core(&mut self) -> &mut ScpiCore {
-        &mut self.core
-    }
     fn identity(&self) -> String {
         format!("HIOKI,{},0,V1.07", self.model)
     }

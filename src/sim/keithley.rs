@@ -638,25 +638,7 @@ impl Keithley24xx {
 const BINARY_MARKER: &str = "#BINARY-BLOCK#";
 
 impl ScpiDevice for Keithley24xx {
-    fn tree() -> &'static Node<'static, Self> {
-        &TREE
-    }
-
-    fn set_now(&mut self, now: f64) {
-        self.now = now;
-    }
-
-    fn now(&self) -> f64 {
-        self.now
-    }
-
-    fn operation_end(&self) -> Option<f64> {
-        self.busy_until
-    }
-
-    fn core(&mut self) -> &mut ScpiCore {
-        &mut self.core
-    }
+    crate::scpi_device_plumbing!(TREE);
 
     fn identity(&self) -> String {
         format!(

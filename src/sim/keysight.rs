@@ -390,25 +390,8 @@ fn optional_word_or_number(params: &mut Parameters) -> Result<Option<RangeArg>, 
 impl ScpiDevice for Keysight34465a {
     const REPLY_WAITS_FOR_OPERATION: bool = true;
 
-    fn tree() -> &'static Node<'static, Self> {
-        &DMM_TREE
-    }
+    crate::scpi_device_plumbing!(DMM_TREE);
 
-    fn set_now(&mut self, now: f64) {
-        self.now = now;
-    }
-
-    fn now(&self) -> f64 {
-        self.now
-    }
-
-    fn operation_end(&self) -> Option<f64> {
-        self.busy_until
-    }
-
-    fn core(&mut self) -> &mut ScpiCore {
-        &mut self.core
-    }
     fn identity(&self) -> String {
         format!(
             "Keysight Technologies,34465A,{},A.03.02-03.15-03.02-00.52-03-02",
@@ -745,25 +728,8 @@ impl Daq970a {
 impl ScpiDevice for Daq970a {
     const REPLY_WAITS_FOR_OPERATION: bool = true;
 
-    fn tree() -> &'static Node<'static, Self> {
-        &DAQ_TREE
-    }
+    crate::scpi_device_plumbing!(DAQ_TREE);
 
-    fn set_now(&mut self, now: f64) {
-        self.now = now;
-    }
-
-    fn now(&self) -> f64 {
-        self.now
-    }
-
-    fn operation_end(&self) -> Option<f64> {
-        self.busy_until
-    }
-
-    fn core(&mut self) -> &mut ScpiCore {
-        &mut self.core
-    }
     fn identity(&self) -> String {
         format!(
             "Keysight Technologies,DAQ970A,{},A.03.01-01.00-03.01-00.02-02-01",

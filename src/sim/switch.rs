@@ -126,25 +126,8 @@ impl RelaySwitch {
 }
 
 impl ScpiDevice for RelaySwitch {
-    fn tree() -> &'static Node<'static, Self> {
-        &TREE
-    }
+    crate::scpi_device_plumbing!(TREE);
 
-    fn set_now(&mut self, now: f64) {
-        self.now = now;
-    }
-
-    fn now(&self) -> f64 {
-        self.now
-    }
-
-    fn operation_end(&self) -> Option<f64> {
-        self.busy_until
-    }
-
-    fn core(&mut self) -> &mut ScpiCore {
-        &mut self.core
-    }
     fn identity(&self) -> String {
         format!("PVSTATION,RELAY-{},{},1.0", self.channels, self.serial)
     }
