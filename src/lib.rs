@@ -18,3 +18,4 @@ pub mod report;
 pub mod scpi;
 pub mod sim;
 pub mod store;
+pub mod uncertainty;

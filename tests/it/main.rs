@@ -11,3 +11,4 @@ mod layering;
 mod metrology;
 mod properties;
 mod transcripts;
+mod uncertainty;
