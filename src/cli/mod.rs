@@ -6,6 +6,7 @@ mod instruments;
 mod iv;
 mod scpi;
 mod sim;
+mod uncertainty;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: iv::Command,
     },
+    /// Measurement uncertainty: GUM, Monte Carlo, budgets.
+    Uncertainty {
+        #[command(subcommand)]
+        command: uncertainty::Command,
+    },
 }
 
 /// Entry point of the binary.
@@ -63,6 +69,7 @@ pub fn main() -> ExitCode {
             Command::Instruments { command } => instruments::run(command).await,
             Command::Scpi(args) => scpi::run(args).await,
             Command::Iv { command } => iv::run(command),
+            Command::Uncertainty { command } => uncertainty::run(command),
         }
     });
     // Servers of a simulated station may still hold tasks: do not wait for them.

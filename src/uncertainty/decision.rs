@@ -22,7 +22,10 @@ pub struct Tolerance {
 impl Tolerance {
     /// Nominal ± absolute tolerance.
     pub fn symmetric(nominal: f64, tolerance: f64) -> Tolerance {
-        Tolerance { lower: Some(nominal - tolerance), upper: Some(nominal + tolerance) }
+        Tolerance {
+            lower: Some(nominal - tolerance),
+            upper: Some(nominal + tolerance),
+        }
     }
 
     fn contains(&self, x: f64) -> bool {
@@ -93,24 +96,49 @@ pub struct Decision {
 /// Decide conformity of y (standard uncertainty `u`, expanded `expanded`) with `tolerance`.
 pub fn decide(y: f64, u: f64, expanded: f64, tolerance: Tolerance, rule: Rule) -> Decision {
     let outside = if u > 0.0 {
-        tolerance.lower.map(|l| normal_cdf((l - y) / u)).unwrap_or(0.0) + tolerance.upper.map(|h| 1.0 - normal_cdf((h - y) / u)).unwrap_or(0.0)
+        tolerance
+            .lower
+            .map(|l| normal_cdf((l - y) / u))
+            .unwrap_or(0.0)
+            + tolerance
+                .upper
+                .map(|h| 1.0 - normal_cdf((h - y) / u))
+                .unwrap_or(0.0)
     } else if tolerance.contains(y) {
         0.0
     } else {
         1.0
     };
     let (verdict, acceptance) = match rule {
-        Rule::SimpleAcceptance => (if tolerance.contains(y) { Verdict::Pass } else { Verdict::Fail }, tolerance),
+        Rule::SimpleAcceptance => (
+            if tolerance.contains(y) {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            },
+            tolerance,
+        ),
         Rule::GuardedAcceptance { w } => {
             let w = w.unwrap_or(expanded);
-            let acceptance = Tolerance { lower: tolerance.lower.map(|l| l + w), upper: tolerance.upper.map(|h| h - w) };
-            (if acceptance.contains(y) { Verdict::Pass } else { Verdict::Fail }, acceptance)
+            let acceptance = Tolerance {
+                lower: tolerance.lower.map(|l| l + w),
+                upper: tolerance.upper.map(|h| h - w),
+            };
+            (
+                if acceptance.contains(y) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                },
+                acceptance,
+            )
         }
         Rule::NonBinary => {
             let (lo, hi) = (y - expanded, y + expanded);
             let inside = tolerance.contains(y);
             let interval_inside = tolerance.contains(lo) && tolerance.contains(hi);
-            let interval_outside = tolerance.lower.is_some_and(|l| hi < l) || tolerance.upper.is_some_and(|h| lo > h);
+            let interval_outside =
+                tolerance.lower.is_some_and(|l| hi < l) || tolerance.upper.is_some_and(|h| lo > h);
             let verdict = match (inside, interval_inside, interval_outside) {
                 (true, true, _) => Verdict::Pass,
                 (true, false, _) => Verdict::ConditionalPass,
@@ -143,10 +171,16 @@ mod tests {
         assert!((d.probability_wrong_decision - 0.5).abs() < 1e-9);
         // Guarded acceptance with w = U: the same reading fails; inside the guard band passes
         // with PFA below 2.5 %.
-        assert_eq!(decide(101.0, 0.25, 0.5, tol, Rule::GuardedAcceptance { w: None }).verdict, Verdict::Fail);
+        assert_eq!(
+            decide(101.0, 0.25, 0.5, tol, Rule::GuardedAcceptance { w: None }).verdict,
+            Verdict::Fail
+        );
         let d = decide(100.5, 0.25, 0.5, tol, Rule::GuardedAcceptance { w: None });
         assert_eq!(d.verdict, Verdict::Pass);
-        assert!(d.probability_wrong_decision < 0.025 && d.probability_wrong_decision > 0.022, "{d:?}");
+        assert!(
+            d.probability_wrong_decision < 0.025 && d.probability_wrong_decision > 0.022,
+            "{d:?}"
+        );
         // Non-binary zones.
         let nb = |y: f64| decide(y, 0.25, 0.5, tol, Rule::NonBinary).verdict;
         assert_eq!(nb(100.2), Verdict::Pass);

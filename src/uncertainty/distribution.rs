@@ -65,7 +65,13 @@ impl Input {
             Distribution::StudentT { dof, .. } => dof,
             _ => f64::INFINITY,
         };
-        Input { name: name.to_string(), value, distribution, dof, unit: None }
+        Input {
+            name: name.to_string(),
+            value,
+            distribution,
+            dof,
+            unit: None,
+        }
     }
 
     /// A Type A input from repeated observations: mean, s/√n, ν = n − 1 (JCGM 100 4.2),
@@ -73,14 +79,28 @@ impl Input {
     pub fn type_a(name: &str, observations: &[f64]) -> Result<Input, UncertaintyError> {
         let n = observations.len();
         if n < 2 {
-            return Err(UncertaintyError::Input { input: name.into(), problem: format!("Type A needs at least 2 observations, got {n}") });
+            return Err(UncertaintyError::Input {
+                input: name.into(),
+                problem: format!("Type A needs at least 2 observations, got {n}"),
+            });
         }
         if observations.iter().any(|x| !x.is_finite()) {
-            return Err(UncertaintyError::Input { input: name.into(), problem: "observations must be finite numbers".into() });
+            return Err(UncertaintyError::Input {
+                input: name.into(),
+                problem: "observations must be finite numbers".into(),
+            });
         }
         let mean = observations.iter().sum::<f64>() / n as f64;
-        let s = (observations.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-        Ok(Input::new(name, mean, Distribution::StudentT { scale: s / (n as f64).sqrt(), dof: (n - 1) as f64 }))
+        let s =
+            (observations.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        Ok(Input::new(
+            name,
+            mean,
+            Distribution::StudentT {
+                scale: s / (n as f64).sqrt(),
+                dof: (n - 1) as f64,
+            },
+        ))
     }
 
     /// Standard uncertainty u(x) as the GUM uses it.
@@ -107,20 +127,37 @@ impl Input {
 
     /// Check the parameters; messages name the input.
     pub fn check(&self) -> Result<(), UncertaintyError> {
-        let fail = |problem: String| Err(UncertaintyError::Input { input: self.name.clone(), problem });
+        let fail = |problem: String| {
+            Err(UncertaintyError::Input {
+                input: self.name.clone(),
+                problem,
+            })
+        };
         if !self.value.is_finite() {
             return fail("the value must be a finite number".into());
         }
         match self.distribution {
-            Distribution::Normal { u } if u.is_nan() || u < 0.0 || !u.is_finite() => fail(format!("standard uncertainty {u} must be ≥ 0")),
-            Distribution::Rectangular { half_width } | Distribution::Triangular { half_width } | Distribution::Arcsine { half_width }
+            Distribution::Normal { u } if u.is_nan() || u < 0.0 || !u.is_finite() => {
+                fail(format!("standard uncertainty {u} must be ≥ 0"))
+            }
+            Distribution::Rectangular { half_width }
+            | Distribution::Triangular { half_width }
+            | Distribution::Arcsine { half_width }
                 if half_width.is_nan() || half_width < 0.0 || !half_width.is_finite() =>
             {
                 fail(format!("half_width {half_width} must be ≥ 0"))
             }
-            Distribution::StudentT { scale, .. } if scale.is_nan() || scale < 0.0 || !scale.is_finite() => fail(format!("u (scale) {scale} must be ≥ 0")),
-            Distribution::StudentT { dof, .. } if dof.is_nan() || dof <= 0.0 => fail(format!("dof {dof} must be > 0")),
-            _ if self.dof.is_nan() || self.dof <= 0.0 => fail(format!("dof {} must be > 0", self.dof)),
+            Distribution::StudentT { scale, .. }
+                if scale.is_nan() || scale < 0.0 || !scale.is_finite() =>
+            {
+                fail(format!("u (scale) {scale} must be ≥ 0"))
+            }
+            Distribution::StudentT { dof, .. } if dof.is_nan() || dof <= 0.0 => {
+                fail(format!("dof {dof} must be > 0"))
+            }
+            _ if self.dof.is_nan() || self.dof <= 0.0 => {
+                fail(format!("dof {} must be > 0", self.dof))
+            }
             _ => Ok(()),
         }
     }
@@ -129,12 +166,22 @@ impl Input {
     pub fn sample(&self, rng: &mut StdRng) -> f64 {
         self.value
             + match self.distribution {
-                Distribution::Normal { u } => Normal::new(0.0, u).map(|d| d.sample(rng)).unwrap_or(0.0),
-                Distribution::Rectangular { half_width } => half_width * (2.0 * rng.random::<f64>() - 1.0),
+                Distribution::Normal { u } => {
+                    Normal::new(0.0, u).map(|d| d.sample(rng)).unwrap_or(0.0)
+                }
+                Distribution::Rectangular { half_width } => {
+                    half_width * (2.0 * rng.random::<f64>() - 1.0)
+                }
                 // Sum of two independent rectangulars (JCGM 101 6.4.4).
-                Distribution::Triangular { half_width } => half_width * (rng.random::<f64>() + rng.random::<f64>() - 1.0),
-                Distribution::Arcsine { half_width } => half_width * (std::f64::consts::PI * (rng.random::<f64>() - 0.5)).sin(),
-                Distribution::StudentT { scale, dof } => scale * StudentT::new(dof).map(|d| d.sample(rng)).unwrap_or(0.0),
+                Distribution::Triangular { half_width } => {
+                    half_width * (rng.random::<f64>() + rng.random::<f64>() - 1.0)
+                }
+                Distribution::Arcsine { half_width } => {
+                    half_width * (std::f64::consts::PI * (rng.random::<f64>() - 0.5)).sin()
+                }
+                Distribution::StudentT { scale, dof } => {
+                    scale * StudentT::new(dof).map(|d| d.sample(rng)).unwrap_or(0.0)
+                }
             }
     }
 
@@ -153,7 +200,9 @@ impl Input {
                         half_width * (1.0 - (2.0 * (1.0 - p)).sqrt())
                     }
                 }
-                Distribution::Arcsine { half_width } => half_width * (std::f64::consts::PI * (p - 0.5)).sin(),
+                Distribution::Arcsine { half_width } => {
+                    half_width * (std::f64::consts::PI * (p - 0.5)).sin()
+                }
                 Distribution::StudentT { scale, dof } => {
                     let t = coverage_factor((2.0 * p - 1.0).abs(), dof);
                     scale * if p < 0.5 { -t } else { t }

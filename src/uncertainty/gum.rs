@@ -60,16 +60,29 @@ pub struct GumResult {
     pub budget: Vec<BudgetLine>,
 }
 
-fn eval(model: &dyn Fn(&[f64]) -> Result<f64, String>, x: &[f64], at: &str) -> Result<f64, UncertaintyError> {
-    let y = model(x).map_err(|problem| UncertaintyError::Model { at: at.into(), problem })?;
+fn eval(
+    model: &dyn Fn(&[f64]) -> Result<f64, String>,
+    x: &[f64],
+    at: &str,
+) -> Result<f64, UncertaintyError> {
+    let y = model(x).map_err(|problem| UncertaintyError::Model {
+        at: at.into(),
+        problem,
+    })?;
     if !y.is_finite() {
-        return Err(UncertaintyError::Model { at: at.into(), problem: format!("the result is {y}") });
+        return Err(UncertaintyError::Model {
+            at: at.into(),
+            problem: format!("the result is {y}"),
+        });
     }
     Ok(y)
 }
 
 /// Evaluate a problem with the law of propagation of uncertainty.
-pub fn gum(problem: &Problem, model: &dyn Fn(&[f64]) -> Result<f64, String>) -> Result<GumResult, UncertaintyError> {
+pub fn gum(
+    problem: &Problem,
+    model: &dyn Fn(&[f64]) -> Result<f64, String>,
+) -> Result<GumResult, UncertaintyError> {
     problem.check()?;
     let x0: Vec<f64> = problem.inputs.iter().map(|i| i.value).collect();
     let y = eval(model, &x0, "at the estimates")?;
@@ -78,14 +91,27 @@ pub fn gum(problem: &Problem, model: &dyn Fn(&[f64]) -> Result<f64, String>) -> 
     let mut x = x0.clone();
     for k in 0..n {
         let u = problem.inputs[k].u();
-        let h = if u > 0.0 { u / 100.0 } else { 1e-6 * x0[k].abs().max(1.0) };
+        let h = if u > 0.0 {
+            u / 100.0
+        } else {
+            1e-6 * x0[k].abs().max(1.0)
+        };
         let at = |x: &mut Vec<f64>, dx: f64| -> Result<f64, UncertaintyError> {
             x[k] = x0[k] + dx;
-            let v = eval(model, x, &format!("while differentiating with respect to `{}`", problem.inputs[k].name));
+            let v = eval(
+                model,
+                x,
+                &format!(
+                    "while differentiating with respect to `{}`",
+                    problem.inputs[k].name
+                ),
+            );
             x[k] = x0[k];
             v
         };
-        let d = |x: &mut Vec<f64>, h: f64| -> Result<f64, UncertaintyError> { Ok((at(x, h)? - at(x, -h)?) / (2.0 * h)) };
+        let d = |x: &mut Vec<f64>, h: f64| -> Result<f64, UncertaintyError> {
+            Ok((at(x, h)? - at(x, -h)?) / (2.0 * h))
+        };
         let d1 = d(&mut x, h)?;
         let d2 = d(&mut x, h / 2.0)?;
         c[k] = (4.0 * d2 - d1) / 3.0;
@@ -97,7 +123,9 @@ pub fn gum(problem: &Problem, model: &dyn Fn(&[f64]) -> Result<f64, String>) -> 
         variance += 2.0 * c[i] * c[j] * r * u[i] * u[j];
     }
     if variance < 0.0 {
-        return Err(UncertaintyError::Correlation("the correlations make the combined variance negative".into()));
+        return Err(UncertaintyError::Correlation(
+            "the correlations make the combined variance negative".into(),
+        ));
     }
     let uc = variance.sqrt();
     let nu_eff = if problem.correlations.is_empty() {
@@ -105,7 +133,11 @@ pub fn gum(problem: &Problem, model: &dyn Fn(&[f64]) -> Result<f64, String>) -> 
             .filter(|&k| problem.inputs[k].dof.is_finite())
             .map(|k| (c[k] * u[k]).powi(4) / problem.inputs[k].dof)
             .sum();
-        if denom > 0.0 { Some(uc.powi(4) / denom) } else { None }
+        if denom > 0.0 {
+            Some(uc.powi(4) / denom)
+        } else {
+            None
+        }
     } else {
         None
     };
@@ -128,8 +160,20 @@ pub fn gum(problem: &Problem, model: &dyn Fn(&[f64]) -> Result<f64, String>) -> 
             dof: input.dof.is_finite().then_some(input.dof),
             sensitivity: c[i],
             contribution: (c[i] * u[i]).abs(),
-            share: if uncorrelated > 0.0 { (c[i] * u[i]).powi(2) / uncorrelated } else { 0.0 },
+            share: if uncorrelated > 0.0 {
+                (c[i] * u[i]).powi(2) / uncorrelated
+            } else {
+                0.0
+            },
         })
         .collect();
-    Ok(GumResult { y, u: uc, nu_eff, k, expanded, interval: [y - expanded, y + expanded], budget })
+    Ok(GumResult {
+        y,
+        u: uc,
+        nu_eff,
+        k,
+        expanded,
+        interval: [y - expanded, y + expanded],
+        budget,
+    })
 }

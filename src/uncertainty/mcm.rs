@@ -33,7 +33,12 @@ pub struct McmOptions {
 
 impl Default for McmOptions {
     fn default() -> Self {
-        McmOptions { trials: 1_000_000, adaptive: None, seed: 1, max_trials: 50_000_000 }
+        McmOptions {
+            trials: 1_000_000,
+            adaptive: None,
+            seed: 1,
+            max_trials: 50_000_000,
+        }
     }
 }
 
@@ -64,7 +69,14 @@ fn splitmix(mut x: u64) -> u64 {
 }
 
 /// Model values of blocks `first..first + count`.
-fn run_blocks(problem: &Problem, chol: &Option<Vec<Vec<f64>>>, model: &(dyn Fn(&[f64]) -> Result<f64, String> + Sync), seed: u64, first: usize, count: usize) -> Result<Vec<f64>, UncertaintyError> {
+fn run_blocks(
+    problem: &Problem,
+    chol: &Option<Vec<Vec<f64>>>,
+    model: &(dyn Fn(&[f64]) -> Result<f64, String> + Sync),
+    seed: u64,
+    first: usize,
+    count: usize,
+) -> Result<Vec<f64>, UncertaintyError> {
     let blocks: Vec<Result<Vec<f64>, UncertaintyError>> = (first..first + count)
         .into_par_iter()
         .map(|b| {
@@ -91,9 +103,15 @@ fn run_blocks(problem: &Problem, chol: &Option<Vec<Vec<f64>>>, model: &(dyn Fn(&
                         }
                     }
                 }
-                let y = model(&x).map_err(|problem| UncertaintyError::Model { at: format!("in trial {}", b * BLOCK + trial + 1), problem })?;
+                let y = model(&x).map_err(|problem| UncertaintyError::Model {
+                    at: format!("in trial {}", b * BLOCK + trial + 1),
+                    problem,
+                })?;
                 if !y.is_finite() {
-                    return Err(UncertaintyError::Model { at: format!("in trial {}", b * BLOCK + trial + 1), problem: format!("the result is {y}") });
+                    return Err(UncertaintyError::Model {
+                        at: format!("in trial {}", b * BLOCK + trial + 1),
+                        problem: format!("the result is {y}"),
+                    });
                 }
                 out.push(y);
             }
@@ -112,7 +130,9 @@ fn run_blocks(problem: &Problem, chol: &Option<Vec<Vec<f64>>>, model: &(dyn Fn(&
 pub fn summarise(values: &mut [f64], probability: f64) -> (f64, f64, [f64; 2], [f64; 2]) {
     let m = values.len();
     let mean = values.iter().sum::<f64>() / m as f64;
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m.saturating_sub(1)).max(1) as f64).sqrt();
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+        / (m.saturating_sub(1)).max(1) as f64)
+        .sqrt();
     values.sort_unstable_by(f64::total_cmp);
     let q = ((probability * m as f64) + 0.5).floor() as usize;
     let q = q.clamp(1, m);
@@ -130,7 +150,11 @@ pub fn summarise(values: &mut [f64], probability: f64) -> (f64, f64, [f64; 2], [
 }
 
 /// Run the Monte Carlo method.
-pub fn mcm(problem: &Problem, model: &(dyn Fn(&[f64]) -> Result<f64, String> + Sync), options: &McmOptions) -> Result<McmResult, UncertaintyError> {
+pub fn mcm(
+    problem: &Problem,
+    model: &(dyn Fn(&[f64]) -> Result<f64, String> + Sync),
+    options: &McmOptions,
+) -> Result<McmResult, UncertaintyError> {
     let chol = problem.check()?;
     let p = problem.probability;
     match options.adaptive {
@@ -138,7 +162,15 @@ pub fn mcm(problem: &Problem, model: &(dyn Fn(&[f64]) -> Result<f64, String> + S
             let blocks = options.trials.div_ceil(BLOCK).max(1);
             let mut values = run_blocks(problem, &chol, model, options.seed, 0, blocks)?;
             let (y, u, interval, shortest) = summarise(&mut values, p);
-            Ok(McmResult { y, u, interval, shortest, trials: values.len(), converged: true, sequences: 1 })
+            Ok(McmResult {
+                y,
+                u,
+                interval,
+                shortest,
+                trials: values.len(),
+                converged: true,
+                sequences: 1,
+            })
         }
         Some(ndig) => {
             // §7.9.1: M = max(J, 10⁴) per sequence with J = ⌈100/(1 − p)⌉; whole blocks here.
@@ -148,7 +180,14 @@ pub fn mcm(problem: &Problem, model: &(dyn Fn(&[f64]) -> Result<f64, String> + S
             let mut stats: Vec<[f64; 4]> = Vec::new();
             let mut h = 0;
             loop {
-                let mut seq = run_blocks(problem, &chol, model, options.seed, h * per_sequence, per_sequence)?;
+                let mut seq = run_blocks(
+                    problem,
+                    &chol,
+                    model,
+                    options.seed,
+                    h * per_sequence,
+                    per_sequence,
+                )?;
                 all.extend_from_slice(&seq);
                 let (y, u, iv, _) = summarise(&mut seq, p);
                 stats.push([y, u, iv[0], iv[1]]);
@@ -162,12 +201,21 @@ pub fn mcm(problem: &Problem, model: &(dyn Fn(&[f64]) -> Result<f64, String> + S
                     let hf = h as f64;
                     let converged = (0..4).all(|q| {
                         let mean = stats.iter().map(|s| s[q]).sum::<f64>() / hf;
-                        let s2 = stats.iter().map(|s| (s[q] - mean).powi(2)).sum::<f64>() / (hf * (hf - 1.0));
+                        let s2 = stats.iter().map(|s| (s[q] - mean).powi(2)).sum::<f64>()
+                            / (hf * (hf - 1.0));
                         2.0 * s2.sqrt() <= delta
                     });
                     if converged || all.len() >= options.max_trials {
                         let (y, u, interval, shortest) = summarise(&mut all, p);
-                        return Ok(McmResult { y, u, interval, shortest, trials: all.len(), converged, sequences: h });
+                        return Ok(McmResult {
+                            y,
+                            u,
+                            interval,
+                            shortest,
+                            trials: all.len(),
+                            converged,
+                            sequences: h,
+                        });
                     }
                 }
             }

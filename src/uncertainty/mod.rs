@@ -10,6 +10,7 @@ pub mod decision;
 pub mod distribution;
 pub mod gum;
 pub mod mcm;
+pub mod model_file;
 pub mod special;
 
 pub use distribution::{Distribution, Input};
@@ -59,7 +60,10 @@ impl Problem {
     /// correlation matrix when there are correlations.
     pub fn check(&self) -> Result<Option<Vec<Vec<f64>>>, UncertaintyError> {
         if !(self.probability > 0.0 && self.probability < 1.0) {
-            return Err(UncertaintyError::Invalid(format!("coverage probability {} must be between 0 and 1 (e.g. 0.95)", self.probability)));
+            return Err(UncertaintyError::Invalid(format!(
+                "coverage probability {} must be between 0 and 1 (e.g. 0.95)",
+                self.probability
+            )));
         }
         for input in &self.inputs {
             input.check()?;
@@ -74,7 +78,9 @@ impl Problem {
         }
         for &(i, j, rho) in &self.correlations {
             if i == j || i >= n || j >= n {
-                return Err(UncertaintyError::Correlation("a correlation needs two different inputs".into()));
+                return Err(UncertaintyError::Correlation(
+                    "a correlation needs two different inputs".into(),
+                ));
             }
             if !(-1.0..=1.0).contains(&rho) {
                 return Err(UncertaintyError::Correlation(format!(

@@ -93,7 +93,8 @@ pub fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
     let cf = |a: f64, b: f64, x: f64| {
         lentz(1.0, |m| {
             // d_{2k+1} and d_{2k} of the standard continued fraction of I_x(a, b).

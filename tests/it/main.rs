@@ -12,3 +12,4 @@ mod metrology;
 mod properties;
 mod transcripts;
 mod uncertainty;
+mod uncertainty_cli;

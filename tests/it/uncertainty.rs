@@ -2,10 +2,16 @@
 //! Monte Carlo agreement and disagreement.
 
 use pvstation::uncertainty::special::coverage_factor;
-use pvstation::uncertainty::{Distribution, Input, McmOptions, Problem, gum, mcm, round_significant, validate};
+use pvstation::uncertainty::{
+    Distribution, Input, McmOptions, Problem, gum, mcm, round_significant, validate,
+};
 
 fn additive(inputs: Vec<Input>, p: f64) -> Problem {
-    Problem { inputs, correlations: vec![], probability: p }
+    Problem {
+        inputs,
+        correlations: vec![],
+        probability: p,
+    }
 }
 
 fn sum(x: &[f64]) -> Result<f64, String> {
@@ -26,13 +32,35 @@ fn printed(got: f64, value: f64, last_digit: f64) -> bool {
 /// (M = 10⁶) both give y = 0.00, u(y) = 2.00, 95 % interval [−3.92, 3.92]; GUF validated.
 #[test]
 fn jcgm_101_9_2_2_additive_normal() {
-    let p = additive((1..=4).map(|k| Input::new(&format!("X{k}"), 0.0, Distribution::Normal { u: 1.0 })).collect(), 0.95);
+    let p = additive(
+        (1..=4)
+            .map(|k| Input::new(&format!("X{k}"), 0.0, Distribution::Normal { u: 1.0 }))
+            .collect(),
+        0.95,
+    );
     let g = gum(&p, &sum).expect("gum");
-    assert_eq!((round2(g.u), round2(g.interval[0]), round2(g.interval[1])), (2.00, -3.92, 3.92));
-    let m = mcm(&p, &sum, &McmOptions { trials: 1_000_000, ..McmOptions::default() }).expect("mcm");
+    assert_eq!(
+        (round2(g.u), round2(g.interval[0]), round2(g.interval[1])),
+        (2.00, -3.92, 3.92)
+    );
+    let m = mcm(
+        &p,
+        &sum,
+        &McmOptions {
+            trials: 1_000_000,
+            ..McmOptions::default()
+        },
+    )
+    .expect("mcm");
     assert!(printed(m.y, 0.0, 0.01) && printed(m.u, 2.00, 0.01), "{m:?}");
-    assert!(printed(m.interval[0], -3.92, 0.01) && printed(m.interval[1], 3.92, 0.01), "{m:?}");
-    assert!(validate(&g, &m, 2).0, "GUM validated for a linear Gaussian model");
+    assert!(
+        printed(m.interval[0], -3.92, 0.01) && printed(m.interval[1], 3.92, 0.01),
+        "{m:?}"
+    );
+    assert!(
+        validate(&g, &m, 2).0,
+        "GUM validated for a linear Gaussian model"
+    );
 }
 
 /// JCGM 101:2008 §9.2.3 (Table 3): the same model with rectangular inputs of u = 1:
@@ -40,12 +68,37 @@ fn jcgm_101_9_2_2_additive_normal() {
 #[test]
 fn jcgm_101_9_2_3_additive_rectangular() {
     let a = 3f64.sqrt();
-    let p = additive((1..=4).map(|k| Input::new(&format!("X{k}"), 0.0, Distribution::Rectangular { half_width: a })).collect(), 0.95);
+    let p = additive(
+        (1..=4)
+            .map(|k| {
+                Input::new(
+                    &format!("X{k}"),
+                    0.0,
+                    Distribution::Rectangular { half_width: a },
+                )
+            })
+            .collect(),
+        0.95,
+    );
     let g = gum(&p, &sum).expect("gum");
-    assert_eq!((round2(g.u), round2(g.interval[0]), round2(g.interval[1])), (2.00, -3.92, 3.92));
-    let m = mcm(&p, &sum, &McmOptions { trials: 1_000_000, ..McmOptions::default() }).expect("mcm");
+    assert_eq!(
+        (round2(g.u), round2(g.interval[0]), round2(g.interval[1])),
+        (2.00, -3.92, 3.92)
+    );
+    let m = mcm(
+        &p,
+        &sum,
+        &McmOptions {
+            trials: 1_000_000,
+            ..McmOptions::default()
+        },
+    )
+    .expect("mcm");
     assert!(printed(m.u, 2.00, 0.01), "{m:?}");
-    assert!(printed(m.interval[0], -3.88, 0.01) && printed(m.interval[1], 3.88, 0.01), "{m:?}");
+    assert!(
+        printed(m.interval[0], -3.88, 0.01) && printed(m.interval[1], 3.88, 0.01),
+        "{m:?}"
+    );
 }
 
 /// A strongly nonlinear model: Y = X1² + X2² at x = (0, 0), u = 1. The GUM's first-order
@@ -53,12 +106,29 @@ fn jcgm_101_9_2_3_additive_rectangular() {
 /// must fail (cf. JCGM 101 §9.3 on non-linear models).
 #[test]
 fn nonlinear_model_fails_validation() {
-    let p = additive(vec![Input::new("X1", 0.0, Distribution::Normal { u: 1.0 }), Input::new("X2", 0.0, Distribution::Normal { u: 1.0 })], 0.95);
+    let p = additive(
+        vec![
+            Input::new("X1", 0.0, Distribution::Normal { u: 1.0 }),
+            Input::new("X2", 0.0, Distribution::Normal { u: 1.0 }),
+        ],
+        0.95,
+    );
     let model = |x: &[f64]| -> Result<f64, String> { Ok(x[0] * x[0] + x[1] * x[1]) };
     let g = gum(&p, &model).expect("gum");
     assert!(g.u < 1e-6);
-    let m = mcm(&p, &model, &McmOptions { trials: 200_000, ..McmOptions::default() }).expect("mcm");
-    assert!((m.y - 2.0).abs() < 0.02 && (m.u - 2.0).abs() < 0.03, "{m:?}");
+    let m = mcm(
+        &p,
+        &model,
+        &McmOptions {
+            trials: 200_000,
+            ..McmOptions::default()
+        },
+    )
+    .expect("mcm");
+    assert!(
+        (m.y - 2.0).abs() < 0.02 && (m.u - 2.0).abs() < 0.03,
+        "{m:?}"
+    );
     // The χ²₂ 95 % quantile is 5.99: the symmetric interval's upper end is near 7.4 (97.5 %).
     assert!((m.interval[1] - 7.378).abs() < 0.1, "{m:?}");
     assert!(!validate(&g, &m, 2).0);
@@ -71,17 +141,49 @@ fn nonlinear_model_fails_validation() {
 fn jcgm_100_h1_end_gauge() {
     let l_s = 50_000_623.0; // nm
     let inputs = vec![
-        Input { dof: 18.0, ..Input::new("l_s", l_s, Distribution::Normal { u: 25.0 }) },
-        Input { dof: 24.0, ..Input::new("d_mean", 215.0, Distribution::Normal { u: 5.8 }) },
-        Input { dof: 5.0, ..Input::new("d1", 0.0, Distribution::Normal { u: 3.9 }) },
-        Input { dof: 8.0, ..Input::new("d2", 0.0, Distribution::Normal { u: 6.7 }) },
-        Input::new("alpha_s", 11.5e-6, Distribution::Rectangular { half_width: 2e-6 }),
+        Input {
+            dof: 18.0,
+            ..Input::new("l_s", l_s, Distribution::Normal { u: 25.0 })
+        },
+        Input {
+            dof: 24.0,
+            ..Input::new("d_mean", 215.0, Distribution::Normal { u: 5.8 })
+        },
+        Input {
+            dof: 5.0,
+            ..Input::new("d1", 0.0, Distribution::Normal { u: 3.9 })
+        },
+        Input {
+            dof: 8.0,
+            ..Input::new("d2", 0.0, Distribution::Normal { u: 6.7 })
+        },
+        Input::new(
+            "alpha_s",
+            11.5e-6,
+            Distribution::Rectangular { half_width: 2e-6 },
+        ),
         Input::new("theta", -0.1, Distribution::Normal { u: 0.41 }),
-        Input { dof: 50.0, ..Input::new("delta_alpha", 0.0, Distribution::Rectangular { half_width: 1e-6 }) },
-        Input { dof: 2.0, ..Input::new("delta_theta", 0.0, Distribution::Rectangular { half_width: 0.05 }) },
+        Input {
+            dof: 50.0,
+            ..Input::new(
+                "delta_alpha",
+                0.0,
+                Distribution::Rectangular { half_width: 1e-6 },
+            )
+        },
+        Input {
+            dof: 2.0,
+            ..Input::new(
+                "delta_theta",
+                0.0,
+                Distribution::Rectangular { half_width: 0.05 },
+            )
+        },
     ];
     let p = additive(inputs, 0.99);
-    let model = |x: &[f64]| -> Result<f64, String> { Ok(x[0] + x[1] + x[2] + x[3] - x[0] * (x[6] * x[5] + x[4] * x[7])) };
+    let model = |x: &[f64]| -> Result<f64, String> {
+        Ok(x[0] + x[1] + x[2] + x[3] - x[0] * (x[6] * x[5] + x[4] * x[7]))
+    };
     let g = gum(&p, &model).expect("gum");
     assert_eq!(round_significant(g.u, 2), 32.0, "{}", g.u);
     let nu = g.nu_eff.expect("ν_eff").floor();
@@ -90,7 +192,11 @@ fn jcgm_100_h1_end_gauge() {
     assert_eq!(round2(k), 2.92);
     assert_eq!((round2(k) * round_significant(g.u, 2)).round(), 93.0);
     // The contributions of Table H.1: 25, 5.8, 3.9, 6.7, 0, 0, 2.9 and 16.6 nm.
-    let c: Vec<f64> = g.budget.iter().map(|b| (b.contribution * 10.0).round() / 10.0).collect();
+    let c: Vec<f64> = g
+        .budget
+        .iter()
+        .map(|b| (b.contribution * 10.0).round() / 10.0)
+        .collect();
     assert_eq!(c, vec![25.0, 5.8, 3.9, 6.7, 0.0, 0.0, 2.9, 16.6]);
 }
 
@@ -101,7 +207,13 @@ fn ea_4_02_s2_weight_calibration() {
     let inputs = vec![
         Input::new("m_S", 10_000.005, Distribution::Normal { u: 0.0225 }),
         Input::new("dm_D", 0.0, Distribution::Rectangular { half_width: 0.015 }),
-        Input::new("dm", 0.020, Distribution::Normal { u: 0.025 / 3f64.sqrt() }),
+        Input::new(
+            "dm",
+            0.020,
+            Distribution::Normal {
+                u: 0.025 / 3f64.sqrt(),
+            },
+        ),
         Input::new("dm_C", 0.0, Distribution::Rectangular { half_width: 0.010 }),
         Input::new("dB", 0.0, Distribution::Rectangular { half_width: 0.010 }),
     ];
@@ -115,38 +227,113 @@ fn ea_4_02_s2_weight_calibration() {
 
 #[test]
 fn monte_carlo_is_reproducible_whatever_the_thread_count() {
-    let p = additive(vec![Input::new("a", 1.0, Distribution::Triangular { half_width: 0.3 }), Input::new("b", 2.0, Distribution::Arcsine { half_width: 0.1 })], 0.95);
+    let p = additive(
+        vec![
+            Input::new("a", 1.0, Distribution::Triangular { half_width: 0.3 }),
+            Input::new("b", 2.0, Distribution::Arcsine { half_width: 0.1 }),
+        ],
+        0.95,
+    );
     let model = |x: &[f64]| -> Result<f64, String> { Ok(x[0] * x[1].exp()) };
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool").install(|| mcm(&p, &model, &McmOptions { trials: 200_000, seed: 7, ..McmOptions::default() }).expect("mcm"))
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| {
+                mcm(
+                    &p,
+                    &model,
+                    &McmOptions {
+                        trials: 200_000,
+                        seed: 7,
+                        ..McmOptions::default()
+                    },
+                )
+                .expect("mcm")
+            })
     };
     assert_eq!(run(1), run(2));
-    assert_ne!(run(1), rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool").install(|| mcm(&p, &model, &McmOptions { trials: 200_000, seed: 8, ..McmOptions::default() }).expect("mcm")));
+    assert_ne!(
+        run(1),
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool")
+            .install(|| mcm(
+                &p,
+                &model,
+                &McmOptions {
+                    trials: 200_000,
+                    seed: 8,
+                    ..McmOptions::default()
+                }
+            )
+            .expect("mcm"))
+    );
 }
 
 #[test]
 fn adaptive_procedure_stops_at_two_significant_digits() {
-    let p = additive((1..=4).map(|k| Input::new(&format!("X{k}"), 0.0, Distribution::Normal { u: 1.0 })).collect(), 0.95);
-    let m = mcm(&p, &sum, &McmOptions { adaptive: Some(2), ..McmOptions::default() }).expect("mcm");
+    let p = additive(
+        (1..=4)
+            .map(|k| Input::new(&format!("X{k}"), 0.0, Distribution::Normal { u: 1.0 }))
+            .collect(),
+        0.95,
+    );
+    let m = mcm(
+        &p,
+        &sum,
+        &McmOptions {
+            adaptive: Some(2),
+            ..McmOptions::default()
+        },
+    )
+    .expect("mcm");
     assert!(m.converged && m.sequences >= 2, "{m:?}");
     assert_eq!(m.trials, m.sequences * 10_000);
-    assert!((m.u - 2.0).abs() < 0.05 && (m.interval[1] - 3.92).abs() < 0.1, "{m:?}");
+    assert!(
+        (m.u - 2.0).abs() < 0.05 && (m.interval[1] - 3.92).abs() < 0.1,
+        "{m:?}"
+    );
 }
 
 #[test]
 fn correlated_inputs() {
     // Y = X1 − X2 with r = 0.9: u² = 1 + 1 − 2·0.9 = 0.2.
     let p = Problem {
-        inputs: vec![Input::new("X1", 1.0, Distribution::Normal { u: 1.0 }), Input::new("X2", 1.0, Distribution::Normal { u: 1.0 })],
+        inputs: vec![
+            Input::new("X1", 1.0, Distribution::Normal { u: 1.0 }),
+            Input::new("X2", 1.0, Distribution::Normal { u: 1.0 }),
+        ],
         correlations: vec![(0, 1, 0.9)],
         probability: 0.95,
     };
     let model = |x: &[f64]| -> Result<f64, String> { Ok(x[0] - x[1]) };
     let g = gum(&p, &model).expect("gum");
     assert!((g.u - 0.2f64.sqrt()).abs() < 1e-9);
-    assert!(g.nu_eff.is_none() && g.k == 2.0, "W–S undefined with correlations: k = 2");
-    let m = mcm(&p, &model, &McmOptions { trials: 200_000, ..McmOptions::default() }).expect("mcm");
+    assert!(
+        g.nu_eff.is_none() && g.k == 2.0,
+        "W–S undefined with correlations: k = 2"
+    );
+    let m = mcm(
+        &p,
+        &model,
+        &McmOptions {
+            trials: 200_000,
+            ..McmOptions::default()
+        },
+    )
+    .expect("mcm");
     assert!((m.u - 0.2f64.sqrt()).abs() < 0.005, "{m:?}");
-    let bad = Problem { correlations: vec![(0, 1, 1.5)], ..p.clone() };
-    assert!(gum(&bad, &model).expect_err("r > 1").to_string().contains("[−1, 1]"));
+    let bad = Problem {
+        correlations: vec![(0, 1, 1.5)],
+        ..p.clone()
+    };
+    assert!(
+        gum(&bad, &model)
+            .expect_err("r > 1")
+            .to_string()
+            .contains("[−1, 1]")
+    );
 }
