@@ -182,26 +182,24 @@ fn range(v: &[f64]) -> (f64, f64) {
 pub fn rectify_into(voltage: &[f64], current: &[f64], v_out: &mut Vec<f64>, i_out: &mut Vec<f64>) {
     v_out.clear();
     i_out.clear();
-    // Fast path: the usual sweep, already strictly ascending in voltage: keep the first-quadrant
-    // points in order, no sorting or merging needed.
-    let mut last = f64::NEG_INFINITY;
-    let mut ascending = true;
-    for (v, i) in voltage.iter().zip(current) {
-        if v.is_finite() && i.is_finite() && *v >= 0.0 && *i >= 0.0 {
-            if *v <= last {
-                ascending = false;
-                break;
-            }
-            last = *v;
-            v_out.push(*v);
-            i_out.push(*i);
-        }
+    // Fast path: the usual sweep, strictly ascending in voltage, whose first-quadrant points
+    // form one contiguous run (the fourth quadrant beyond Voc, or a start slightly below 0 V,
+    // only trims the ends): copy that run as two slices.
+    let valid = |k: usize| {
+        let (v, i) = (voltage[k], current[k]);
+        v.is_finite() && i.is_finite() && v >= 0.0 && i >= 0.0
+    };
+    let n = voltage.len().min(current.len());
+    let first = (0..n).find(|&k| valid(k)).unwrap_or(n);
+    let mut end = first;
+    while end < n && valid(end) && (end == first || voltage[end] > voltage[end - 1]) {
+        end += 1;
     }
-    if ascending {
+    if (end..n).all(|k| !valid(k)) {
+        v_out.extend_from_slice(&voltage[first..end]);
+        i_out.extend_from_slice(&current[first..end]);
         return;
     }
-    v_out.clear();
-    i_out.clear();
     let mut pairs: Vec<(f64, f64)> = voltage
         .iter()
         .zip(current)

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::AnalysisError;
 use super::curve::{IvData, rectify_into};
-use super::linalg::{line_fit, polyfit};
+use super::linalg::{LineFit, line_fit, polyfit};
 
 /// Options of the extraction (pvlib's defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -41,6 +41,8 @@ pub struct ExtractOptions {
     pub isc_points: usize,
     /// Order of the polynomial P(V) around the MPP.
     pub mp_fit_order: usize,
+    /// Compute the fit residual (a diagnostic; Monte Carlo trials skip it).
+    pub diagnostics: bool,
 }
 
 impl Default for ExtractOptions {
@@ -51,6 +53,7 @@ impl Default for ExtractOptions {
             voc_points: 3,
             isc_points: 3,
             mp_fit_order: 4,
+            diagnostics: true,
         }
     }
 }
@@ -177,21 +180,24 @@ pub fn extract_in(
 
 /// Indices of the `k` smallest values of `key` (first occurrences first on ties, as
 /// pandas `nsmallest`).
-fn smallest_k(values: &[f64], k: usize, key: impl Fn(f64) -> f64) -> Vec<usize> {
-    const MAX_K: usize = 16;
-    if k > MAX_K {
-        let mut idx: Vec<usize> = (0..values.len()).collect();
-        idx.sort_by(|a, b| key(values[*a]).total_cmp(&key(values[*b])).then(a.cmp(b)));
-        idx.truncate(k);
-        return idx;
-    }
-    let mut keys = [f64::INFINITY; MAX_K];
-    let mut best = [usize::MAX; MAX_K];
+/// At most this many points in the axis fits (`voc_points`, `isc_points`).
+const MAX_AXIS_POINTS: usize = 16;
+
+/// Indices of the `k` (≤ 16) smallest values of `key`, ascending by key; first occurrences
+/// first on ties, as pandas `nsmallest(keep="first")`. No allocation: extraction runs in tight
+/// loops (batches, Monte Carlo).
+fn smallest_k(
+    values: &[f64],
+    k: usize,
+    key: impl Fn(f64) -> f64,
+) -> ([usize; MAX_AXIS_POINTS], usize) {
+    let k = k.clamp(1, MAX_AXIS_POINTS);
+    let mut keys = [f64::INFINITY; MAX_AXIS_POINTS];
+    let mut best = [0usize; MAX_AXIS_POINTS];
     let mut len = 0;
     for (idx, v) in values.iter().enumerate() {
         let kv = key(*v);
-        // Most points are no better than the current k-th: one comparison. Ties keep the
-        // earlier point, as pandas `nsmallest(keep="first")`.
+        // Most points are no better than the current k-th: one comparison.
         if len == k && kv >= keys[k - 1] {
             continue;
         }
@@ -205,7 +211,18 @@ fn smallest_k(values: &[f64], k: usize, key: impl Fn(f64) -> f64) -> Vec<usize> 
         best[pos] = idx;
         len = (len + 1).min(k);
     }
-    best[..len].to_vec()
+    (best, len)
+}
+
+/// Least-squares line through the points `idx` of (x, y).
+fn line_through(idx: &[usize], x: &[f64], y: &[f64]) -> Option<LineFit> {
+    let mut xs = [0.0; MAX_AXIS_POINTS];
+    let mut ys = [0.0; MAX_AXIS_POINTS];
+    for (slot, &k) in idx.iter().enumerate() {
+        xs[slot] = x[k];
+        ys[slot] = y[k];
+    }
+    line_fit(&xs[..idx.len()], &ys[..idx.len()])
 }
 
 /// Isc and Voc of a rectified curve by the ASTM E1036 rules, with the line fits near the axes
@@ -231,18 +248,18 @@ pub fn axes(v: &[f64], i: &[f64], o: &ExtractOptions) -> Result<Axes, AnalysisEr
     if n < needed {
         return Err(AnalysisError::TooFewPoints { points: n, needed });
     }
-    let first_min = |key: &dyn Fn(usize) -> f64| {
-        (0..n).fold(0, |best, k| if key(k) < key(best) { k } else { best })
-    };
-    let i_min = first_min(&|k| i[k].abs());
-    let v_min = first_min(&|k| v[k].abs());
+    // On a rectified curve (V ascending, ≥ 0) the points nearest V = 0 are the first ones; the
+    // point nearest I = 0 is the first of the `voc_points` smallest |I| (ties keep the
+    // earlier point, as pandas' idxmin and nsmallest do).
+    let (near_voc, nv) = smallest_k(i, o.voc_points, f64::abs);
+    let near_voc = &near_voc[..nv];
+    let i_min = near_voc[0];
+    let v_min = 0;
     let voc_est = v[i_min];
     let isc_est = i[v_min];
     let mut flags = Vec::new();
 
-    let near_voc = smallest_k(i, o.voc_points, f64::abs);
-    let (xv, yv): (Vec<f64>, Vec<f64>) = near_voc.iter().map(|&k| (i[k], v[k])).unzip();
-    let voc_line = line_fit(&xv, &yv);
+    let voc_line = line_through(near_voc, i, v);
     let v_oc = if i[i_min].abs() <= isc_est * 0.001 {
         voc_est
     } else {
@@ -252,9 +269,12 @@ pub fn axes(v: &[f64], i: &[f64], o: &ExtractOptions) -> Result<Axes, AnalysisEr
             ))?
             .at(0.0)
     };
-    let near_isc = smallest_k(v, o.isc_points, f64::abs);
-    let (xi, yi): (Vec<f64>, Vec<f64>) = near_isc.iter().map(|&k| (v[k], i[k])).unzip();
-    let isc_line = line_fit(&xi, &yi);
+    let near_isc: [usize; MAX_AXIS_POINTS] = std::array::from_fn(|k| k);
+    let isc_line = line_through(
+        &near_isc[..o.isc_points.clamp(1, MAX_AXIS_POINTS).min(n)],
+        v,
+        i,
+    );
     let i_sc = if v[v_min].abs() <= voc_est * 0.005 {
         isc_est
     } else {
@@ -355,13 +375,16 @@ fn extract_rectified(
     let p_mp = fit.eval(v_mp);
     let i_mp = p_mp / v_mp;
     let ff = p_mp / (v_oc * i_sc);
-    let residual = (wv
-        .iter()
-        .zip(wp.iter())
-        .map(|(x, p)| (p - fit.eval(*x)).powi(2))
-        .sum::<f64>()
-        / wv.len() as f64)
-        .sqrt();
+    let residual = if o.diagnostics {
+        (wv.iter()
+            .zip(wp.iter())
+            .map(|(x, p)| (p - fit.eval(*x)).powi(2))
+            .sum::<f64>()
+            / wv.len() as f64)
+            .sqrt()
+    } else {
+        f64::NAN
+    };
     Ok(IvParameters {
         i_sc,
         v_oc,

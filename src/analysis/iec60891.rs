@@ -376,73 +376,7 @@ pub fn translate(
     let mut i_out = Vec::with_capacity(n);
     for k in 0..n {
         let (v1, i1, gk, tk) = (data.voltage[k], data.current[k], g1[k], t1[k]);
-        let dt = t2 - tk;
-        let (i2, v2) = match *method {
-            Method::P1 {
-                alpha,
-                beta,
-                rs,
-                kappa,
-            } => {
-                let i2 = i1 + isc1 * (g2 - gk) / g_isc + alpha * dt;
-                (i2, v1 - rs * (i2 - i1) - kappa * i2 * dt + beta * dt)
-            }
-            Method::P2Ed2 {
-                alpha_rel,
-                beta_rel,
-                a,
-                rs,
-                kappa,
-            } => {
-                let i2 = i1 * (1.0 + alpha_rel * dt) * g2 / gk;
-                (
-                    i2,
-                    v1 + measured.v_oc * (beta_rel * dt + a * (g2 / gk).ln())
-                        - rs * (i2 - i1)
-                        - kappa * i2 * dt,
-                )
-            }
-            Method::P2Ed3 {
-                alpha_rel,
-                beta_rel,
-                voc_stc,
-                b1,
-                b2,
-                rs,
-                kappa,
-                beta_term,
-            } => {
-                let f = |g: f64| {
-                    let x = (1000.0 / g).ln();
-                    1.0 + b1 * x + b2 * x * x
-                };
-                let voc = |g: f64, t: f64| {
-                    let fg = f(g);
-                    let beta_factor = match beta_term {
-                        BetaTerm::TimesF => fg,
-                        BetaTerm::DividedByF => 1.0 / fg,
-                    };
-                    voc_stc * (1.0 / fg + beta_rel * beta_factor * (t - 25.0))
-                };
-                let r = |t: f64| rs + kappa * (t - 25.0);
-                let i2 = i1 * (g2 / gk) * (1.0 + alpha_rel * (t2 - 25.0))
-                    / (1.0 + alpha_rel * (tk - 25.0));
-                (i2, v1 + r(tk) * i1 - r(t2) * i2 + voc(g2, t2) - voc(gk, tk))
-            }
-            Method::P4 {
-                alpha,
-                epsilon,
-                cells_in_series,
-                rs,
-            } => {
-                let ip = i1 + isc1 * (g2 - gk) / g_isc;
-                let vp = v1 - rs * (ip - i1);
-                (
-                    ip + alpha * dt,
-                    vp + dt / (tk + 273.15) * (vp - epsilon * f64::from(cells_in_series)),
-                )
-            }
-        };
+        let (i2, v2) = correct_point(method, v1, i1, gk, tk, to, isc1, measured.v_oc, g_isc);
         v_out.push(v2);
         i_out.push(i2);
     }
@@ -471,6 +405,89 @@ pub fn translate(
         measured,
         warnings,
     })
+}
+
+/// One point of an IEC 60891 correction (procedures 1, 2, 4; equations on [`translate`]):
+/// the measured point (v1 [V], i1 [A]) at (gk [W/m²], tk [°C]) to the target `to`, given the
+/// measured curve's Isc1 [A] (at irradiance `g_isc` [W/m²]) and Voc1 [V]. Returns (i2, v2).
+#[allow(clippy::too_many_arguments)]
+pub fn correct_point(
+    method: &Method,
+    v1: f64,
+    i1: f64,
+    gk: f64,
+    tk: f64,
+    to: Conditions,
+    isc1: f64,
+    voc1: f64,
+    g_isc: f64,
+) -> (f64, f64) {
+    let (g2, t2) = (to.irradiance, to.temperature);
+    let dt = t2 - tk;
+    match *method {
+        Method::P1 {
+            alpha,
+            beta,
+            rs,
+            kappa,
+        } => {
+            let i2 = i1 + isc1 * (g2 - gk) / g_isc + alpha * dt;
+            (i2, v1 - rs * (i2 - i1) - kappa * i2 * dt + beta * dt)
+        }
+        Method::P2Ed2 {
+            alpha_rel,
+            beta_rel,
+            a,
+            rs,
+            kappa,
+        } => {
+            let i2 = i1 * (1.0 + alpha_rel * dt) * g2 / gk;
+            (
+                i2,
+                v1 + voc1 * (beta_rel * dt + a * (g2 / gk).ln()) - rs * (i2 - i1) - kappa * i2 * dt,
+            )
+        }
+        Method::P2Ed3 {
+            alpha_rel,
+            beta_rel,
+            voc_stc,
+            b1,
+            b2,
+            rs,
+            kappa,
+            beta_term,
+        } => {
+            let f = |g: f64| {
+                let x = (1000.0 / g).ln();
+                1.0 + b1 * x + b2 * x * x
+            };
+            let voc = |g: f64, t: f64| {
+                let fg = f(g);
+                let beta_factor = match beta_term {
+                    BetaTerm::TimesF => fg,
+                    BetaTerm::DividedByF => 1.0 / fg,
+                };
+                voc_stc * (1.0 / fg + beta_rel * beta_factor * (t - 25.0))
+            };
+            let r = |t: f64| rs + kappa * (t - 25.0);
+            let i2 =
+                i1 * (g2 / gk) * (1.0 + alpha_rel * (t2 - 25.0)) / (1.0 + alpha_rel * (tk - 25.0));
+            (i2, v1 + r(tk) * i1 - r(t2) * i2 + voc(g2, t2) - voc(gk, tk))
+        }
+        Method::P4 {
+            alpha,
+            epsilon,
+            cells_in_series,
+            rs,
+        } => {
+            let ip = i1 + isc1 * (g2 - gk) / g_isc;
+            let vp = v1 - rs * (ip - i1);
+            (
+                ip + alpha * dt,
+                vp + dt / (tk + 273.15) * (vp - epsilon * f64::from(cells_in_series)),
+            )
+        }
+    }
 }
 
 /// Translate, then extract the translated curve's parameters (rectified, ASTM E1036).

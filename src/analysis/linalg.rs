@@ -46,6 +46,17 @@ impl ScaledPolynomial {
 
     /// Real roots of the first derivative strictly inside `(lo, hi)`, ascending.
     pub fn stationary_points(&self, lo: f64, hi: f64) -> Vec<f64> {
+        if let [_, c1, c2, c3, c4] = self.coefficients[..] {
+            // A quartic: its derivative is a cubic in the scaled variable.
+            let (tl, th) = (
+                (lo - self.offset) / self.scale,
+                (hi - self.offset) / self.scale,
+            );
+            return cubic_roots_in([c1, 2.0 * c2, 3.0 * c3, 4.0 * c4], tl, th)
+                .into_iter()
+                .map(|t| self.offset + self.scale * t)
+                .collect();
+        }
         real_roots_in(
             |x| self.derivative(x),
             |x| self.second_derivative(x),
@@ -257,26 +268,28 @@ pub fn real_roots_in(
 pub fn cubic_roots_in(d: [f64; 4], lo: f64, hi: f64) -> Vec<f64> {
     let f = |t: f64| ((d[3] * t + d[2]) * t + d[1]) * t + d[0];
     let df = |t: f64| (3.0 * d[3] * t + 2.0 * d[2]) * t + d[1];
-    let mut breaks = [lo, hi, hi, hi];
+    let ddf = |t: f64| 6.0 * d[3] * t + 2.0 * d[2];
+    // Break points: the roots of f' (quadratic formula) and the inflection point, so that on
+    // each piece f is monotone and either convex or concave, where Newton's method started
+    // from the end with f·f'' > 0 converges monotonically (Fourier's condition).
+    let mut breaks = [lo, hi, hi, hi, hi];
     let mut nb = 1;
-    // Roots of df: 3·d3·t² + 2·d2·t + d1 = 0.
     let (a, b, c) = (3.0 * d[3], 2.0 * d[2], d[1]);
-    let mut crit = [f64::NAN; 2];
+    let mut special = [f64::NAN; 3];
     if a.abs() > 1e-300 {
         let disc = b * b - 4.0 * a * c;
         if disc >= 0.0 {
-            // Numerically stable quadratic roots.
             let q = -0.5 * (b + b.signum() * disc.sqrt());
-            crit = [q / a, if q != 0.0 { c / q } else { f64::NAN }];
+            special[0] = q / a;
+            special[1] = if q != 0.0 { c / q } else { f64::NAN };
         }
+        special[2] = -b / (2.0 * a);
     } else if b.abs() > 1e-300 {
-        crit[0] = -c / b;
+        special[0] = -c / b;
     }
-    if crit[0] > crit[1] {
-        crit.swap(0, 1);
-    }
-    for t in crit {
-        if t > lo && t < hi {
+    special.sort_by(f64::total_cmp);
+    for t in special {
+        if t > lo && t < hi && t > breaks[nb - 1] {
             breaks[nb] = t;
             nb += 1;
         }
@@ -284,7 +297,7 @@ pub fn cubic_roots_in(d: [f64; 4], lo: f64, hi: f64) -> Vec<f64> {
     breaks[nb] = hi;
     let mut roots = Vec::with_capacity(3);
     for k in 0..nb {
-        let (mut a, mut b) = (breaks[k], breaks[k + 1]);
+        let (a, b) = (breaks[k], breaks[k + 1]);
         let (fa, fb) = (f(a), f(b));
         if fa == 0.0 {
             if a > lo && roots.last() != Some(&a) {
@@ -295,32 +308,32 @@ pub fn cubic_roots_in(d: [f64; 4], lo: f64, hi: f64) -> Vec<f64> {
         if fb == 0.0 || fa.signum() == fb.signum() {
             continue;
         }
+        let mid = 0.5 * (a + b);
+        let mut t = if fa * ddf(mid) > 0.0 { a } else { b };
+        let (mut lo_b, mut hi_b) = (a, b);
         let rising = fb > fa;
-        let mut t = 0.5 * (a + b);
-        for _ in 0..100 {
+        for _ in 0..60 {
             let v = f(t);
             if v == 0.0 {
                 break;
             }
             if (v > 0.0) == rising {
-                b = t;
+                hi_b = t;
             } else {
-                a = t;
+                lo_b = t;
             }
             let slope = df(t);
             let newton = t - v / slope;
-            let next = if slope != 0.0 && newton > a && newton < b {
+            let next = if slope != 0.0 && newton >= lo_b && newton <= hi_b {
                 newton
             } else {
-                0.5 * (a + b)
+                0.5 * (lo_b + hi_b)
             };
-            if (next - t).abs() <= 4.0 * f64::EPSILON * (1.0 + t.abs())
-                || b - a <= 4.0 * f64::EPSILON * (1.0 + t.abs())
-            {
-                t = next;
+            let done = (next - t).abs() <= 1e-13 * (1.0 + t.abs());
+            t = next;
+            if done {
                 break;
             }
-            t = next;
         }
         if t > lo && t < hi {
             roots.push(t);

@@ -12,6 +12,7 @@ pub mod gum;
 pub mod mcm;
 pub mod model_file;
 pub mod special;
+pub mod station;
 
 pub use distribution::{Distribution, Input};
 pub use gum::{BudgetLine, GumResult, gum};

@@ -337,3 +337,177 @@ fn correlated_inputs() {
             .contains("[−1, 1]")
     );
 }
+
+/// The outdoor Pmax-at-STC model on the CS5P-220M curve at 800 W/m² / 45 °C: every trial
+/// perturbs and translates the whole curve. Instrument specifications are typical values
+/// assumed for the test (not datasheet claims).
+pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
+    use pvstation::analysis::iec60891::Conditions;
+    use pvstation::uncertainty::station::{PmaxSetup, Spec};
+    let curve = crate::metrology::cs5p_curve("g800_t45");
+    // Shunt voltage that reads 800 W/m² at a 45 °C... reference cell at 38 °C.
+    let (cv, r_shunt, alpha_ref, t_ref) = (0.1213, 1.0002, 0.0005, 38.0);
+    let shunt_voltage = 0.8 * cv * (1.0 + alpha_ref * (t_ref - 25.0)) * r_shunt;
+    PmaxSetup {
+        curve,
+        to: Conditions::STC,
+        alpha: 0.004539,
+        beta: -0.222156,
+        rs: 1.290,
+        kappa: 0.0093,
+        u_alpha: 0.0002,
+        u_beta: 0.004,
+        u_rs: 0.05,
+        u_kappa: 0.001,
+        shunt_voltage,
+        dmm: Spec {
+            reading: 30e-6,
+            range: 7e-6,
+            full_scale: 1.0,
+        },
+        cv,
+        u_cv: 0.0011 / 2.0,
+        r_shunt,
+        u_r_shunt: 0.0001,
+        alpha_ref,
+        u_alpha_ref: 0.0001,
+        t_ref,
+        u_t_ref: 0.5,
+        smm: 1.0,
+        u_smm: 0.004,
+        irradiance_instability: 0.002,
+        module_temperature: 44.0,
+        u_temperature_sensor: 0.3,
+        temperature_nonuniformity: 0.4,
+        back_to_cell: 1.0,
+        back_to_cell_half_width: 1.0,
+        tracer_voltage: Spec {
+            reading: 150e-6,
+            range: 50e-6,
+            full_scale: 100.0,
+        },
+        tracer_current: Spec {
+            reading: 500e-6,
+            range: 200e-6,
+            full_scale: 7.0,
+        },
+        repeated_p_mp: vec![219.7, 219.9, 219.8, 220.1, 219.6],
+    }
+}
+
+#[test]
+fn pmax_at_stc_model_through_the_whole_curve() {
+    use pvstation::uncertainty::station::PmaxModel;
+    let model = PmaxModel::new(pmax_setup()).expect("model");
+    let f = |x: &[f64]| model.eval(x);
+    let g = gum(model.problem(), &f).expect("gum");
+    // At the estimates the model is procedure 1 from (800 W/m², 45 °C): 219.83 W.
+    let c = model.conditions(
+        &model
+            .problem()
+            .inputs
+            .iter()
+            .map(|i| i.value)
+            .collect::<Vec<_>>(),
+    );
+    assert!((c.irradiance - 800.0).abs() < 1e-9 && (c.temperature - 45.0).abs() < 1e-12);
+    assert!((g.y - 219.831).abs() < 0.01, "{}", g.y);
+    let rel = g.expanded / g.y;
+    assert!(rel > 0.008 && rel < 0.03, "U/P = {rel}");
+    let shares: f64 = g.budget.iter().map(|b| b.share).sum();
+    assert!((shares - 1.0).abs() < 1e-9);
+    let top = g
+        .budget
+        .iter()
+        .max_by(|a, b| a.share.total_cmp(&b.share))
+        .expect("lines");
+    assert_eq!(
+        top.name,
+        "cv",
+        "the reference cell's calibration dominates: {:?}",
+        g.budget
+            .iter()
+            .map(|b| (&b.name, b.share))
+            .collect::<Vec<_>>()
+    );
+    let m = mcm(
+        model.problem(),
+        &f,
+        &McmOptions {
+            trials: 100_000,
+            seed: 5,
+            ..McmOptions::default()
+        },
+    )
+    .expect("mcm");
+    assert!(
+        (m.u / g.u - 1.0).abs() < 0.05,
+        "GUM u {} vs MCM u {}",
+        g.u,
+        m.u
+    );
+    let (passed, d_low, d_high, delta) = validate(&g, &m, 1);
+    eprintln!(
+        "Pmax at STC: GUM {:.3} ± {:.3} W (k {:.2}), MCM u {:.4}, validation (1 digit) {passed} ({d_low:.3}, {d_high:.3} vs {delta})",
+        g.y, g.expanded, g.k, m.u
+    );
+    assert!(
+        passed,
+        "one significant digit: GUM and Monte Carlo agree for this nearly linear model"
+    );
+}
+
+#[test]
+fn battery_tester_points() {
+    use pvstation::uncertainty::decision::{Rule, Tolerance, Verdict, decide};
+    use pvstation::uncertainty::station::{ResistancePoint, Spec, VoltagePoint};
+    let point = ResistancePoint {
+        readings: vec![
+            10.016e-3, 10.017e-3, 10.015e-3, 10.016e-3, 10.018e-3, 10.016e-3,
+        ],
+        resolution: 1e-6,
+        standard: 10.0008e-3,
+        standard_expanded: 0.0002e-3,
+        standard_k: 2.0,
+        drift: 0.0002e-3,
+        alpha_std: 0.0,
+        alpha_std_half_width: 5e-6,
+        temperature: 23.4,
+        u_temperature: 0.3,
+        calibration_temperature: 23.0,
+    };
+    let (problem, model) = point.problem().expect("problem");
+    let g = gum(&problem, &model).expect("gum");
+    assert!((g.y - (10.016333e-3 - 10.0008e-3)).abs() < 1e-9, "{}", g.y);
+    // Type A with 6 readings: ν = 5 dominates the effective degrees of freedom.
+    assert!(
+        g.nu_eff.is_some_and(|v| v > 5.0 && v < 50.0),
+        "{:?}",
+        g.nu_eff
+    );
+    // MPE of the tester: ±(0.5 % of reading + 5 digits).
+    let mpe = 0.005 * 10.016e-3 + 5e-6;
+    let d = decide(
+        g.y,
+        g.u,
+        g.expanded,
+        Tolerance::symmetric(0.0, mpe),
+        Rule::GuardedAcceptance { w: None },
+    );
+    assert_eq!(d.verdict, Verdict::Pass, "{d:?}");
+
+    let v = VoltagePoint {
+        readings: vec![4.99903, 4.99905, 4.99902, 4.99904],
+        resolution: 10e-6,
+        setting: 5.0,
+        calibrator: Spec {
+            reading: 12e-6,
+            range: 3e-6,
+            full_scale: 11.0,
+        },
+    };
+    let (problem, model) = v.problem().expect("problem");
+    let g = gum(&problem, &model).expect("gum");
+    assert!((g.y + 0.000965).abs() < 1e-6, "{}", g.y);
+    assert!(g.u > 3e-5 && g.u < 1e-4, "{}", g.u);
+}
