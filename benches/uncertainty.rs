@@ -22,14 +22,13 @@ fn setup() -> PmaxSetup {
     PmaxSetup {
         curve: IvData::new(v, i),
         to: Conditions::STC,
-        alpha: 0.004539,
-        beta: -0.222156,
-        rs: 1.290,
-        kappa: 0.0093,
-        u_alpha: 0.0002,
-        u_beta: 0.004,
-        u_rs: 0.05,
-        u_kappa: 0.001,
+        method: pvstation::analysis::iec60891::Method::P1 {
+            alpha: 0.004539,
+            beta: -0.222156,
+            rs: 1.290,
+            kappa: 0.0093,
+        },
+        u_parameters: vec![0.0002, 0.004, 0.05, 0.001],
         shunt_voltage: 0.8 * cv * (1.0 + alpha_ref * (t_ref - 25.0)) * r_shunt,
         dmm: Spec {
             reading: 30e-6,

@@ -54,7 +54,7 @@ pub enum BetaTerm {
 }
 
 /// A correction procedure with its parameters.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "procedure")]
 pub enum Method {
     /// Procedure 1 [X: MPL Ed. 2 == IVC Ed. 3].
@@ -187,6 +187,124 @@ impl Method {
             other => Err(AnalysisError::Invalid(format!(
                 "procedure {other} does not exist; IEC 60891:2021 has procedures 1, 2, 3 and 4"
             ))),
+        }
+    }
+
+    /// The continuous parameters with their names and units, in a fixed order (what an
+    /// uncertainty model perturbs).
+    pub fn parameters(&self) -> Vec<(&'static str, &'static str, f64)> {
+        match *self {
+            Method::P1 {
+                alpha,
+                beta,
+                rs,
+                kappa,
+            } => vec![
+                ("alpha", "A/K", alpha),
+                ("beta", "V/K", beta),
+                ("rs", "Ω", rs),
+                ("kappa", "Ω/K", kappa),
+            ],
+            Method::P2Ed2 {
+                alpha_rel,
+                beta_rel,
+                a,
+                rs,
+                kappa,
+            } => vec![
+                ("alpha_rel", "1/K", alpha_rel),
+                ("beta_rel", "1/K", beta_rel),
+                ("a", "1", a),
+                ("rs", "Ω", rs),
+                ("kappa", "Ω/K", kappa),
+            ],
+            Method::P2Ed3 {
+                alpha_rel,
+                beta_rel,
+                voc_stc,
+                b1,
+                b2,
+                rs,
+                kappa,
+                ..
+            } => vec![
+                ("alpha_rel", "1/K", alpha_rel),
+                ("beta_rel", "1/K", beta_rel),
+                ("voc_stc", "V", voc_stc),
+                ("b1", "1", b1),
+                ("b2", "1", b2),
+                ("rs", "Ω", rs),
+                ("kappa", "Ω/K", kappa),
+            ],
+            Method::P4 {
+                alpha, epsilon, rs, ..
+            } => vec![
+                ("alpha", "A/K", alpha),
+                ("epsilon", "V", epsilon),
+                ("rs", "Ω", rs),
+            ],
+        }
+    }
+
+    /// The same procedure with its continuous parameters replaced by `p` (order of
+    /// [`Method::parameters`]; missing values keep the current ones).
+    pub fn with_parameters(&self, p: &[f64]) -> Method {
+        let g = |k: usize, current: f64| p.get(k).copied().unwrap_or(current);
+        match *self {
+            Method::P1 {
+                alpha,
+                beta,
+                rs,
+                kappa,
+            } => Method::P1 {
+                alpha: g(0, alpha),
+                beta: g(1, beta),
+                rs: g(2, rs),
+                kappa: g(3, kappa),
+            },
+            Method::P2Ed2 {
+                alpha_rel,
+                beta_rel,
+                a,
+                rs,
+                kappa,
+            } => Method::P2Ed2 {
+                alpha_rel: g(0, alpha_rel),
+                beta_rel: g(1, beta_rel),
+                a: g(2, a),
+                rs: g(3, rs),
+                kappa: g(4, kappa),
+            },
+            Method::P2Ed3 {
+                alpha_rel,
+                beta_rel,
+                voc_stc,
+                b1,
+                b2,
+                rs,
+                kappa,
+                beta_term,
+            } => Method::P2Ed3 {
+                alpha_rel: g(0, alpha_rel),
+                beta_rel: g(1, beta_rel),
+                voc_stc: g(2, voc_stc),
+                b1: g(3, b1),
+                b2: g(4, b2),
+                rs: g(5, rs),
+                kappa: g(6, kappa),
+                beta_term,
+            },
+            Method::P4 {
+                alpha,
+                epsilon,
+                cells_in_series,
+                rs,
+            } => Method::P4 {
+                alpha: g(0, alpha),
+                epsilon: g(1, epsilon),
+                cells_in_series,
+                rs: g(2, rs),
+            },
         }
     }
 

@@ -50,22 +50,11 @@ pub struct PmaxSetup {
     pub curve: IvData,
     /// Target conditions (STC).
     pub to: Conditions,
-    /// Procedure-1 parameters: α [A/K], β [V/K], Rs [Ω], κ [Ω/K].
-    pub alpha: f64,
-    /// β [V/K].
-    pub beta: f64,
-    /// Rs [Ω].
-    pub rs: f64,
-    /// κ [Ω/K].
-    pub kappa: f64,
-    /// Standard uncertainties of α, β, Rs, κ.
-    pub u_alpha: f64,
-    /// u(β).
-    pub u_beta: f64,
-    /// u(Rs).
-    pub u_rs: f64,
-    /// u(κ).
-    pub u_kappa: f64,
+    /// The IEC 60891 procedure (1, 2 or 4) with its parameters' estimates.
+    pub method: Method,
+    /// Standard uncertainties of the procedure's parameters, in the order of
+    /// [`Method::parameters`] (P1: α [A/K], β [V/K], Rs [Ω], κ [Ω/K]).
+    pub u_parameters: Vec<f64>,
     /// Mean reference-cell shunt voltage during the sweep [V].
     pub shunt_voltage: f64,
     /// DMM specification for the shunt voltage.
@@ -131,33 +120,9 @@ thread_local! {
 pub struct PmaxModel {
     setup: PmaxSetup,
     problem: Problem,
+    /// Number of correction parameters (inputs 14 … 14 + m − 1).
+    m: usize,
 }
-
-/// Input order of the Pmax model.
-const NAMES: [&str; 22] = [
-    "cv",
-    "r_shunt",
-    "dmm_shunt_voltage",
-    "alpha_ref",
-    "t_ref",
-    "smm",
-    "irradiance_instability",
-    "t_sensor",
-    "t_nonuniformity",
-    "t_back_to_cell",
-    "tracer_v_gain",
-    "tracer_v_offset",
-    "tracer_i_gain",
-    "tracer_i_offset",
-    "alpha",
-    "beta",
-    "rs",
-    "kappa",
-    "mp_fit",
-    "repeatability",
-    "shunt_voltage",
-    "module_temperature",
-];
 
 impl PmaxModel {
     /// Build the model and its inputs.
@@ -214,23 +179,43 @@ impl PmaxModel {
                 0.0,
                 s.tracer_current.range * s.tracer_current.full_scale.max(imax),
             ),
-            normal("alpha", s.alpha, s.u_alpha),
-            normal("beta", s.beta, s.u_beta),
-            normal("rs", s.rs, s.u_rs),
-            normal("kappa", s.kappa, s.u_kappa),
+        ];
+        let parameters = s.method.parameters();
+        if s.u_parameters.len() != parameters.len() {
+            return Err(UncertaintyError::Invalid(format!(
+                "procedure {} has {} parameters ({}); give as many standard uncertainties",
+                s.method.number(),
+                parameters.len(),
+                parameters
+                    .iter()
+                    .map(|p| p.0)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let m = parameters.len();
+        let mut inputs = inputs;
+        for ((name, unit, value), u) in parameters.iter().zip(&s.u_parameters) {
+            inputs.push(Input {
+                unit: Some((*unit).to_string()),
+                ..normal(name, *value, *u)
+            });
+        }
+        inputs.extend([
             normal("mp_fit", 0.0, measured.mp_fit_residual / measured.p_mp),
             repeatability,
             // The measured shunt voltage and module temperature as exact inputs (their
             // uncertainties are the DMM and sensor terms above).
             normal("shunt_voltage", s.shunt_voltage, 0.0),
             normal("module_temperature", s.module_temperature, 0.0),
+        ]);
+        let units = [
+            "A", "Ω", "V", "1/K", "°C", "1", "1", "K", "K", "K", "1", "V", "1", "A",
         ];
-        debug_assert_eq!(inputs.len(), NAMES.len());
-        let mut inputs = inputs;
-        for (input, unit) in inputs.iter_mut().zip([
-            "A", "Ω", "V", "1/K", "°C", "1", "1", "K", "K", "K", "1", "V", "1", "A", "A/K", "V/K",
-            "Ω", "Ω/K", "1", "1", "V", "°C",
-        ]) {
+        for (input, unit) in inputs.iter_mut().zip(units) {
+            input.unit = Some(unit.to_string());
+        }
+        for (input, unit) in inputs[14 + m..].iter_mut().zip(["1", "1", "V", "°C"]) {
             input.unit = Some(unit.to_string());
         }
         Ok(PmaxModel {
@@ -240,6 +225,7 @@ impl PmaxModel {
                 probability: 0.95,
             },
             setup,
+            m,
         })
     }
 
@@ -250,12 +236,13 @@ impl PmaxModel {
 
     /// Irradiance [W/m²] and module cell temperature [°C] of a trial.
     pub fn conditions(&self, x: &[f64]) -> Conditions {
-        let shunt = x[20] + x[2];
+        let m = self.m;
+        let shunt = x[16 + m] + x[2];
         let isc = shunt / x[1];
         let g = irradiance_from_reference(isc, x[0], x[3], x[4], x[5]) * (1.0 + x[6]);
         Conditions {
             irradiance: g,
-            temperature: x[21] + x[7] + x[8] + x[9],
+            temperature: x[17 + m] + x[7] + x[8] + x[9],
         }
     }
 
@@ -268,12 +255,8 @@ impl PmaxModel {
                 from.irradiance
             ));
         }
-        let method = Method::P1 {
-            alpha: x[14],
-            beta: x[15],
-            rs: x[16],
-            kappa: x[17],
-        };
+        let m = self.m;
+        let method = self.setup.method.with_parameters(&x[14..14 + m]);
         let curve = &self.setup.curve;
         BUFFERS.with(|b| {
             let mut guard = b.borrow_mut();
@@ -318,7 +301,7 @@ impl PmaxModel {
                 ti[k] = i2;
             }
             let p = extract_in(ws, tv, ti, &options).map_err(|e| e.to_string())?;
-            Ok(p.p_mp * (1.0 + x[18]) * (1.0 + x[19]))
+            Ok(p.p_mp * (1.0 + x[14 + m]) * (1.0 + x[15 + m]))
         })
     }
 }
@@ -486,9 +469,4 @@ impl VoltagePoint {
             Box::new(model),
         ))
     }
-}
-
-/// Names of the Pmax model's inputs, in order.
-pub fn pmax_input_names() -> &'static [&'static str] {
-    &NAMES
 }

@@ -351,14 +351,13 @@ pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
     PmaxSetup {
         curve,
         to: Conditions::STC,
-        alpha: 0.004539,
-        beta: -0.222156,
-        rs: 1.290,
-        kappa: 0.0093,
-        u_alpha: 0.0002,
-        u_beta: 0.004,
-        u_rs: 0.05,
-        u_kappa: 0.001,
+        method: pvstation::analysis::iec60891::Method::P1 {
+            alpha: 0.004539,
+            beta: -0.222156,
+            rs: 1.290,
+            kappa: 0.0093,
+        },
+        u_parameters: vec![0.0002, 0.004, 0.05, 0.001],
         shunt_voltage,
         dmm: Spec {
             reading: 30e-6,
@@ -454,6 +453,78 @@ fn pmax_at_stc_model_through_the_whole_curve() {
     assert!(
         passed,
         "one significant digit: GUM and Monte Carlo agree for this nearly linear model"
+    );
+}
+
+#[test]
+fn pmax_model_with_procedures_2_and_4() {
+    use pvstation::analysis::iec60891::{Conditions, Method, translate_and_extract};
+    use pvstation::uncertainty::station::{PmaxModel, PmaxSetup};
+    let base = pmax_setup();
+    let cases: [(Method, Vec<f64>); 2] = [
+        (
+            Method::P2Ed2 {
+                alpha_rel: 0.004539 / 5.1,
+                beta_rel: -0.222156 / 59.4,
+                a: 0.046,
+                rs: 1.080,
+                kappa: 0.0177,
+            },
+            vec![2e-5, 5e-5, 0.005, 0.05, 0.002],
+        ),
+        (
+            Method::P4 {
+                alpha: 0.004539,
+                epsilon: 1.232,
+                cells_in_series: 96,
+                rs: 1.066,
+            },
+            vec![0.0002, 0.01, 0.05],
+        ),
+    ];
+    for (method, u) in cases {
+        let model = PmaxModel::new(PmaxSetup {
+            method,
+            u_parameters: u,
+            ..base.clone()
+        })
+        .expect("model");
+        let f = |x: &[f64]| model.eval(x);
+        let g = gum(model.problem(), &f).expect("gum");
+        let want = translate_and_extract(
+            &base.curve,
+            &method,
+            Some(Conditions {
+                irradiance: 800.0,
+                temperature: 45.0,
+            }),
+            Conditions::STC,
+        )
+        .expect("t")
+        .1
+        .p_mp;
+        assert!(
+            (g.y - want).abs() < 1e-9,
+            "P{}: {} vs {want}",
+            method.number(),
+            g.y
+        );
+        assert!(
+            g.budget
+                .iter()
+                .any(|b| b.name == "rs" && b.contribution > 0.0)
+        );
+    }
+    let wrong = PmaxModel::new(PmaxSetup {
+        u_parameters: vec![0.1],
+        ..base
+    })
+    .expect_err("count");
+    assert!(
+        wrong
+            .to_string()
+            .contains("has 4 parameters (alpha, beta, rs, kappa)"),
+        "{wrong}"
     );
 }
 
