@@ -117,9 +117,17 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             .nu_eff
             .map(|v| format!("{v:.1}"))
             .unwrap_or_else(|| "∞".into());
+        // Values with two digits more than the reported expanded uncertainty.
+        let d = (decimals + 2).max(0) as usize;
+        let v = |x: f64| format!("{x:.d$}");
         println!(
-            "GUM: y = {:.6e}, u = {:.4e}, ν_eff = {nu}, k = {:.3}, U = {:.4e}, interval [{:.6e}, {:.6e}]",
-            g.y, g.u, g.k, g.expanded, g.interval[0], g.interval[1]
+            "GUM: y = {}, u = {:.3e}, ν_eff = {nu}, k = {:.3}, U = {:.3e}, interval [{}, {}]",
+            v(g.y),
+            g.u,
+            g.k,
+            g.expanded,
+            v(g.interval[0]),
+            v(g.interval[1])
         );
         println!(
             "reported (ILAC-P14): y = {y_reported} ± {u_reported} (k = {:.2}, p = {})",
@@ -127,13 +135,13 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         );
         if let Some(m) = &m {
             println!(
-                "Monte Carlo: y = {:.6e}, u = {:.4e}, interval [{:.6e}, {:.6e}], shortest [{:.6e}, {:.6e}], {} trials{}",
-                m.y,
+                "Monte Carlo: y = {}, u = {:.3e}, interval [{}, {}], shortest [{}, {}], {} trials{}",
+                v(m.y),
                 m.u,
-                m.interval[0],
-                m.interval[1],
-                m.shortest[0],
-                m.shortest[1],
+                v(m.interval[0]),
+                v(m.interval[1]),
+                v(m.shortest[0]),
+                v(m.shortest[1]),
                 m.trials,
                 if m.converged { "" } else { " (NOT converged)" }
             );
