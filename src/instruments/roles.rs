@@ -43,8 +43,11 @@ pub trait Instrument: Send {
     fn name(&self) -> &str;
     /// `*IDN?`, checked against the profile's identity pattern.
     fn identify(&mut self) -> BoxFuture<'_, Result<String>>;
-    /// Put the instrument in a safe state (output off, standby, relays open).
-    fn safe_state(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// Put the instrument in a safe state (output off, standby, relays open). Measuring
+    /// instruments have nothing to make safe.
+    fn safe_state(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Direction(s) of an I-V sweep.

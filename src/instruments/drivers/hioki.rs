@@ -137,9 +137,6 @@ impl Instrument for HiokiBt356x {
     fn identify(&mut self) -> BoxFuture<'_, Result<String>> {
         Box::pin(self.base.identify())
     }
-    fn safe_state(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
 }
 
 impl ResistanceMeter for HiokiBt356x {

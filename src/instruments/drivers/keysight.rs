@@ -119,9 +119,6 @@ impl Instrument for Truevolt {
     fn identify(&mut self) -> BoxFuture<'_, Result<String>> {
         Box::pin(self.base.identify())
     }
-    fn safe_state(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
 }
 
 impl IrradianceMeter for Truevolt {
@@ -229,9 +226,6 @@ impl Instrument for Daq970a {
     }
     fn identify(&mut self) -> BoxFuture<'_, Result<String>> {
         Box::pin(self.base.identify())
-    }
-    fn safe_state(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
     }
 }
 
