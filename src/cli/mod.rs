@@ -6,6 +6,7 @@ mod instruments;
 mod iv;
 mod scpi;
 mod sim;
+mod store;
 mod uncertainty;
 
 use std::path::PathBuf;
@@ -42,6 +43,16 @@ enum Command {
         #[command(subcommand)]
         command: iv::Command,
     },
+    /// The audit trail of the station database.
+    Audit {
+        #[command(subcommand)]
+        command: store::AuditCommand,
+    },
+    /// Runs in the station database.
+    Runs {
+        #[command(subcommand)]
+        command: store::RunsCommand,
+    },
     /// Measurement uncertainty: GUM, Monte Carlo, budgets.
     Uncertainty {
         #[command(subcommand)]
@@ -70,6 +81,8 @@ pub fn main() -> ExitCode {
             Command::Scpi(args) => scpi::run(args).await,
             Command::Iv { command } => iv::run(command),
             Command::Uncertainty { command } => uncertainty::run(command),
+            Command::Audit { command } => store::audit(command),
+            Command::Runs { command } => store::runs(command),
         }
     });
     // Servers of a simulated station may still hold tasks: do not wait for them.

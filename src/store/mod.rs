@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod curves;
+pub mod db;
 pub mod table;
 
 use std::path::Path;

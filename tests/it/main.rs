@@ -10,6 +10,7 @@ mod iv_cli;
 mod layering;
 mod metrology;
 mod properties;
+mod store;
 mod transcripts;
 mod uncertainty;
 mod uncertainty_cli;
