@@ -221,6 +221,19 @@ impl Database {
         }
     }
 
+    /// All rows of a query, mapped.
+    fn query_all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.fail(e))?;
+        let rows = stmt.query_map(params, map).map_err(|e| self.fail(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.fail(e))
+    }
+
     /// The underlying connection (for the engine's transactions and for tests).
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -266,25 +279,9 @@ impl Database {
 
     /// All audit entries in order.
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, recorded_at, actor, action, details, prev_hash, hash FROM audit ORDER BY id")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    recorded_at: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    details: r.get(4)?,
-                    prev_hash: r.get(5)?,
-                    hash: r.get(6)?,
-                })
-            })
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.fail(e))
+        self.query_all("SELECT id, recorded_at, actor, action, details, prev_hash, hash FROM audit ORDER BY id", [], |r| {
+            Ok(AuditEntry { id: r.get(0)?, recorded_at: r.get(1)?, actor: r.get(2)?, action: r.get(3)?, details: r.get(4)?, prev_hash: r.get(5)?, hash: r.get(6)? })
+        })
     }
 
     /// Walk the audit chain; `Ok(n)` with the number of entries when intact, else the first
@@ -320,23 +317,11 @@ impl Database {
 
     /// Runs, newest first.
     pub fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT r.id, r.procedure, r.operator, r.started_at, s.status FROM runs r LEFT JOIN run_stops s ON s.run_id = r.id ORDER BY r.started_at DESC")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(RunSummary {
-                    id: r.get(0)?,
-                    procedure: r.get(1)?,
-                    operator: r.get(2)?,
-                    started_at: r.get(3)?,
-                    status: r.get(4)?,
-                })
-            })
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.fail(e))
+        self.query_all(
+            "SELECT r.id, r.procedure, r.operator, r.started_at, s.status FROM runs r LEFT JOIN run_stops s ON s.run_id = r.id ORDER BY r.started_at DESC",
+            [],
+            |r| Ok(RunSummary { id: r.get(0)?, procedure: r.get(1)?, operator: r.get(2)?, started_at: r.get(3)?, status: r.get(4)? }),
+        )
     }
 }
 
@@ -541,24 +526,9 @@ impl Database {
 
     /// The journal of a run in call order (what a resumed run replays).
     pub fn activities(&self, run_id: &str) -> Result<Vec<Activity>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, kind, request, result, status, recorded_at FROM activities WHERE run_id = ?1 ORDER BY seq")
-            .map_err(|e| self.fail(e))?;
-        let rows = stmt
-            .query_map([run_id], |r| {
-                Ok(Activity {
-                    seq: r.get(0)?,
-                    kind: r.get(1)?,
-                    request: r.get(2)?,
-                    result: r.get(3)?,
-                    status: r.get(4)?,
-                    recorded_at: r.get(5)?,
-                })
-            })
-            .map_err(|e| self.fail(e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.fail(e))
+        self.query_all("SELECT seq, kind, request, result, status, recorded_at FROM activities WHERE run_id = ?1 ORDER BY seq", [run_id], |r| {
+            Ok(Activity { seq: r.get(0)?, kind: r.get(1)?, request: r.get(2)?, result: r.get(3)?, status: r.get(4)?, recorded_at: r.get(5)? })
+        })
     }
 
     /// Record how a run stopped.
