@@ -12,6 +12,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod engine;
 pub mod instruments;
 pub mod model;
 pub mod report;

@@ -1,0 +1,305 @@
+//! The journal recorder: live activities are committed before their results are returned;
+//! on resume, journaled activities replay their stored results.
+
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::EngineError;
+use crate::store::db::{Activity, Database, RunStart};
+
+/// Records (live) or replays (resumed) the activities of one run.
+pub struct Recorder<'a> {
+    db: &'a Database,
+    run_id: String,
+    journal: Vec<Activity>,
+    next_seq: i64,
+    clock: &'a (dyn Fn() -> f64 + Sync),
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("run_id", &self.run_id)
+            .field("journaled", &self.journal.len())
+            .field("next_seq", &self.next_seq)
+            .finish()
+    }
+}
+
+impl<'a> Recorder<'a> {
+    /// Start a new run.
+    pub fn start(
+        db: &'a Database,
+        start: &RunStart,
+        clock: &'a (dyn Fn() -> f64 + Sync),
+    ) -> Result<Recorder<'a>, EngineError> {
+        db.start_run(start)?;
+        Ok(Recorder {
+            db,
+            run_id: start.id.clone(),
+            journal: Vec::new(),
+            next_seq: 1,
+            clock,
+        })
+    }
+
+    /// Resume an interrupted run of the procedure whose script hashes to `procedure_hash`.
+    pub fn resume(
+        db: &'a Database,
+        run_id: &str,
+        procedure_hash: &str,
+        clock: &'a (dyn Fn() -> f64 + Sync),
+    ) -> Result<Recorder<'a>, EngineError> {
+        let cannot = |problem: String| EngineError::CannotResume {
+            run: run_id.to_string(),
+            problem,
+        };
+        let start = db
+            .run_start(run_id)?
+            .ok_or_else(|| cannot("no such run in this database".into()))?;
+        if start.procedure_hash != procedure_hash {
+            return Err(cannot(format!(
+                "the procedure `{}` changed since the run started (script hash {} then, {} now); start a new run",
+                start.procedure, start.procedure_hash, procedure_hash
+            )));
+        }
+        if let Some(stopped) = db
+            .runs()?
+            .into_iter()
+            .find(|r| r.id == run_id)
+            .and_then(|r| r.status)
+        {
+            return Err(cannot(format!("the run already stopped ({stopped})")));
+        }
+        let journal = db.activities(run_id)?;
+        Ok(Recorder {
+            db,
+            run_id: run_id.to_string(),
+            journal,
+            next_seq: 1,
+            clock,
+        })
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Whether the next activity comes from the journal.
+    pub fn replaying(&self) -> bool {
+        (self.next_seq as usize) <= self.journal.len()
+    }
+
+    /// Perform an activity: from the journal when resuming, otherwise live — `live` returns
+    /// the result and the raw data to store with it, and the result is committed before it is
+    /// returned. A live failure is journaled too, so a resumed run meets the same failure.
+    pub async fn activity<T, F, Fut>(
+        &mut self,
+        kind: &str,
+        request: &serde_json::Value,
+        live: F,
+    ) -> Result<T, EngineError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(T, Vec<(String, String)>), String>>,
+    {
+        let seq = self.next_seq;
+        let request_text = request.to_string();
+        if let Some(a) = self.journal.get(seq as usize - 1) {
+            if a.kind != kind || a.request != request_text {
+                return Err(EngineError::Diverged {
+                    run: self.run_id.clone(),
+                    seq,
+                    journaled: format!("{} {}", a.kind, a.request),
+                    requested: format!("{kind} {request_text}"),
+                });
+            }
+            self.next_seq += 1;
+            if a.status != "ok" {
+                return Err(EngineError::ActivityFailed {
+                    seq,
+                    kind: kind.into(),
+                    message: a.result.clone(),
+                });
+            }
+            return serde_json::from_str(&a.result).map_err(|e| EngineError::ActivityFailed {
+                seq,
+                kind: kind.into(),
+                message: format!("journaled result unreadable: {e}"),
+            });
+        }
+        let outcome = live().await;
+        let recorded_at = (self.clock)();
+        let (status, result, raw, value) = match outcome {
+            Ok((value, raw)) => {
+                let text =
+                    serde_json::to_string(&value).map_err(|e| EngineError::ActivityFailed {
+                        seq,
+                        kind: kind.into(),
+                        message: e.to_string(),
+                    })?;
+                ("ok", text, raw, Some(value))
+            }
+            Err(message) => ("error", message, Vec::new(), None),
+        };
+        let activity = Activity {
+            seq,
+            kind: kind.into(),
+            request: request_text,
+            result: result.clone(),
+            status: status.into(),
+            recorded_at,
+        };
+        let raw_refs: Vec<(&str, &str)> =
+            raw.iter().map(|(k, d)| (k.as_str(), d.as_str())).collect();
+        self.db.journal(&self.run_id, &activity, &raw_refs)?;
+        self.next_seq += 1;
+        match value {
+            Some(v) => Ok(v),
+            None => Err(EngineError::ActivityFailed {
+                seq,
+                kind: kind.into(),
+                message: result,
+            }),
+        }
+    }
+
+    /// Record how the run stopped.
+    pub fn stop(&self, status: &str, reason: Option<&str>, actor: &str) -> Result<(), EngineError> {
+        Ok(self
+            .db
+            .stop_run(&self.run_id, status, reason, (self.clock)(), actor)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::db::sha256_hex;
+
+    fn db(name: &str) -> Database {
+        let dir =
+            std::env::temp_dir().join(format!("pvstation-engine-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        Database::open(&dir.join("e.db")).expect("db")
+    }
+
+    fn start(id: &str, script: &[u8]) -> RunStart {
+        RunStart {
+            id: id.into(),
+            procedure: "test".into(),
+            procedure_hash: sha256_hex(script),
+            parameters: "{}".into(),
+            operator: "op".into(),
+            software_version: "0".into(),
+            station: "{}".into(),
+            started_at: 0.0,
+        }
+    }
+
+    /// A procedure of five "measurements"; `crash_after` simulates the process dying after
+    /// that many activities.
+    async fn procedure(
+        rec: &mut Recorder<'_>,
+        live_calls: &AtomicUsize,
+        crash_after: Option<usize>,
+    ) -> Result<f64, EngineError> {
+        let mut total = 0.0;
+        for k in 0..5 {
+            if crash_after == Some(k) {
+                return Ok(f64::NAN);
+            }
+            let v: f64 = rec
+                .activity("measure", &serde_json::json!({"k": k}), || async {
+                    live_calls.fetch_add(1, Ordering::SeqCst);
+                    Ok((
+                        k as f64 * 1.5,
+                        vec![("reading".to_string(), format!("[{k}]"))],
+                    ))
+                })
+                .await?;
+            total += v;
+        }
+        Ok(total)
+    }
+
+    #[tokio::test]
+    async fn resume_replays_journaled_activities_exactly_once() {
+        let db = db("resume");
+        let clock = || 1.0;
+        let live = AtomicUsize::new(0);
+        let mut rec = Recorder::start(&db, &start("r", b"script v1"), &clock).expect("start");
+        procedure(&mut rec, &live, Some(3)).await.expect("partial");
+        assert_eq!(live.load(Ordering::SeqCst), 3);
+        drop(rec);
+        let mut rec =
+            Recorder::resume(&db, "r", &sha256_hex(b"script v1"), &clock).expect("resume");
+        assert!(rec.replaying());
+        let total = procedure(&mut rec, &live, None).await.expect("complete");
+        assert_eq!(total, 1.5 * (0.0 + 1.0 + 2.0 + 3.0 + 4.0));
+        assert_eq!(
+            live.load(Ordering::SeqCst),
+            5,
+            "each measurement happened once"
+        );
+        assert_eq!(db.activities("r").expect("journal").len(), 5);
+        rec.stop("completed", None, "op").expect("stop");
+        let err =
+            Recorder::resume(&db, "r", &sha256_hex(b"script v1"), &clock).expect_err("stopped");
+        assert!(
+            err.to_string().contains("already stopped (completed)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn changed_scripts_and_diverging_procedures_are_refused() {
+        let db = db("refuse");
+        let clock = || 1.0;
+        let live = AtomicUsize::new(0);
+        let mut rec = Recorder::start(&db, &start("r", b"v1"), &clock).expect("start");
+        procedure(&mut rec, &live, Some(2)).await.expect("partial");
+        let err = Recorder::resume(&db, "r", &sha256_hex(b"v2"), &clock).expect_err("changed");
+        assert!(
+            err.to_string().contains("changed since the run started"),
+            "{err}"
+        );
+        let mut rec = Recorder::resume(&db, "r", &sha256_hex(b"v1"), &clock).expect("resume");
+        let err = rec
+            .activity::<f64, _, _>("measure", &serde_json::json!({"k": 7}), || async {
+                Ok((0.0, vec![]))
+            })
+            .await
+            .expect_err("diverges");
+        assert!(matches!(err, EngineError::Diverged { seq: 1, .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn failures_are_journaled_and_replayed() {
+        let db = db("fail");
+        let clock = || 1.0;
+        let mut rec = Recorder::start(&db, &start("r", b"v1"), &clock).expect("start");
+        let err = rec
+            .activity::<f64, _, _>("sweep", &serde_json::json!({}), || async {
+                Err("smu: no reply to `*OPC?`".to_string())
+            })
+            .await
+            .expect_err("fails");
+        assert!(err.to_string().contains("no reply"), "{err}");
+        let mut rec = Recorder::resume(&db, "r", &sha256_hex(b"v1"), &clock).expect("resume");
+        let err = rec
+            .activity::<f64, _, _>("sweep", &serde_json::json!({}), || async {
+                Ok((1.0, vec![]))
+            })
+            .await
+            .expect_err("replayed failure");
+        assert!(err.to_string().contains("no reply"), "{err}");
+    }
+}
