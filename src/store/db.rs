@@ -17,8 +17,10 @@ use sha2::{Digest, Sha256};
 
 use super::StoreError;
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: [&str; 1] = [r#"
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
+/// edit a migration that has shipped: append a new one.
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
     procedure TEXT NOT NULL,
@@ -82,7 +84,26 @@ END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only');
 END;
-"#];
+"#,
+    r#"
+CREATE TABLE io_log (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    recorded_at REAL NOT NULL,
+    instrument TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    bytes BLOB NOT NULL
+);
+CREATE INDEX io_log_run ON io_log(run_id, id);
+CREATE TRIGGER io_log_no_update BEFORE UPDATE ON io_log BEGIN
+    SELECT RAISE(ABORT, 'the instrument I/O log is append-only');
+END;
+CREATE TRIGGER io_log_no_delete BEFORE DELETE ON io_log BEGIN
+    SELECT RAISE(ABORT, 'the instrument I/O log is append-only');
+END;
+"#,
+];
 
 /// Hash of the first link's predecessor.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -397,6 +418,21 @@ mod tests {
     }
 }
 
+/// One exchange of the instrument I/O log, as stored with its run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IoEntry {
+    /// When [s since epoch].
+    pub recorded_at: f64,
+    /// Instrument name.
+    pub instrument: String,
+    /// Resource string.
+    pub resource: String,
+    /// `write`, `read` or `event`.
+    pub direction: String,
+    /// Bytes exactly as exchanged.
+    pub bytes: Vec<u8>,
+}
+
 /// What a run records when it starts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStart {
@@ -531,6 +567,38 @@ impl Database {
         })
     }
 
+    /// Append I/O log entries of a run in one transaction.
+    pub fn append_io_log(&self, run_id: &str, entries: &[IoEntry]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| self.fail(e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT INTO io_log (run_id, recorded_at, instrument, resource, direction, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(|e| self.fail(e))?;
+            for e in entries {
+                stmt.execute(params![
+                    run_id,
+                    e.recorded_at,
+                    e.instrument,
+                    e.resource,
+                    e.direction,
+                    e.bytes
+                ])
+                .map_err(|e| self.fail(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.fail(e))
+    }
+
+    /// The I/O log of a run, in order.
+    pub fn io_log(&self, run_id: &str) -> Result<Vec<IoEntry>, StoreError> {
+        self.query_all("SELECT recorded_at, instrument, resource, direction, bytes FROM io_log WHERE run_id = ?1 ORDER BY id", [run_id], |r| {
+            Ok(IoEntry { recorded_at: r.get(0)?, instrument: r.get(1)?, resource: r.get(2)?, direction: r.get(3)?, bytes: r.get(4)? })
+        })
+    }
+
     /// Record how a run stopped.
     pub fn stop_run(
         &self,
@@ -613,5 +681,39 @@ mod journal_tests {
             Some("completed")
         );
         assert_eq!(db.verify_audit().expect("audit"), Ok(2));
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_newer_schemas_are_refused() {
+        let dir = std::env::temp_dir().join(format!("pvstation-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("m.db");
+        {
+            let db = Database::open(&path).expect("creates");
+            let v: i64 = db
+                .connection()
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .expect("version");
+            assert_eq!(v, MIGRATIONS.len() as i64);
+        }
+        // Reopening applies nothing twice.
+        Database::open(&path).expect("reopens");
+        {
+            let db = Database::open(&path).expect("opens");
+            db.connection()
+                .pragma_update(None, "user_version", 99i64)
+                .expect("set");
+        }
+        let err = Database::open(&path).expect_err("newer").to_string();
+        assert!(
+            err.contains("schema version 99") && err.contains("update pvstation"),
+            "{err}"
+        );
     }
 }
