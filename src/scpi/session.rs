@@ -485,12 +485,6 @@ impl Session {
         }
     }
 
-    /// Send a command, then check the instrument reported no error for it.
-    pub async fn write_checked(&mut self, command: &str) -> Result<(), ScpiError> {
-        self.write(command).await?;
-        self.check(command).await
-    }
-
     /// Fail with the first error the instrument holds, naming `command`.
     pub async fn check(&mut self, command: &str) -> Result<(), ScpiError> {
         let errors = self.drain_errors().await?;

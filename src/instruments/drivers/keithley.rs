@@ -17,7 +17,6 @@ use crate::instruments::roles::{
 };
 use crate::model::{IvCurve, IvPoint, SweepDirection};
 use crate::scpi::block::{ByteOrder, block_payload, decode_real64};
-use crate::scpi::number::parse_number_list;
 
 /// Fixed commands of the sweep sequence.
 const SENSE_CURRENT: &str = ":SENS:FUNC \"CURR\"";
@@ -142,10 +141,10 @@ impl Keithley24xx {
                 "the sweep stored {actual} of {readings} readings; check the current limit and the connection"
             )));
         }
+        let command = format!(":TRAC:DATA? 1, {readings}, \"defbuffer1\", SOUR, READ, REL");
         let values = if s.binary {
             session.write(":FORM REAL").await?;
             session.write(":FORM:BORD SWAP").await?;
-            let command = format!(":TRAC:DATA? 1, {readings}, \"defbuffer1\", SOUR, READ, REL");
             let block = session.query_bytes(&command).await;
             session.write(":FORM ASC").await?;
             let block = block?;
@@ -154,10 +153,9 @@ impl Keithley24xx {
             decode_real64(payload, ByteOrder::LittleEndian)
                 .map_err(|e| self.base.reading_error(format!("bad buffer block: {e}")))?
         } else {
-            let command = format!(":TRAC:DATA? 1, {readings}, \"defbuffer1\", SOUR, READ, REL");
-            let text = session.query(&command).await?;
-            parse_number_list(&text)
-                .map_err(|e| session.parse_error(&command, &text, e.to_string()))?
+            session
+                .query_numbers(&command)
+                .await?
                 .into_iter()
                 .map(|n| n.value().unwrap_or(f64::NAN))
                 .collect()

@@ -57,11 +57,6 @@ impl Base {
         Ok(idn)
     }
 
-    /// Send a command and check the instrument reported no error for it.
-    pub async fn command(&mut self, command: &str) -> Result<()> {
-        Ok(self.session.write_checked(command).await?)
-    }
-
     /// Send configuration commands, then check the instrument reported no error. If the
     /// connection was re-opened meanwhile (a drop or a reboot: settings possibly lost), send
     /// them again on the new connection; a connection that keeps failing is an error.
