@@ -4,6 +4,7 @@
 mod demo;
 mod instruments;
 mod iv;
+mod run;
 mod scpi;
 mod sim;
 mod store;
@@ -29,6 +30,13 @@ struct Cli {
 enum Command {
     /// Run the main job on the built-in simulated station.
     Demo(demo::Args),
+    /// Run a procedure (a shipped one by name, or a .rhai script), or resume an interrupted run.
+    Run(run::Args),
+    /// The procedures shipped with pvstation.
+    Procedures {
+        #[command(subcommand)]
+        command: run::ProceduresCommand,
+    },
     /// Serve a station's simulated instruments (TCP ports and pseudo-terminals).
     Sim(sim::Args),
     /// Instrument commands.
@@ -76,6 +84,8 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
+            Command::Run(args) => run::main(args).await,
+            Command::Procedures { command } => run::procedures(command),
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,
             Command::Scpi(args) => scpi::run(args).await,

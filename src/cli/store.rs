@@ -48,6 +48,71 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The whole record of a run: start, activities, interruptions, results, stop.
+    Show {
+        /// Run id.
+        run: String,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The whole run record as JSON (`runs show --json`; a contract: keys are only ever added).
+pub fn run_record(db: &Database, run: &str) -> anyhow::Result<serde_json::Value> {
+    use serde_json::{Value, json};
+    let start = db.run_start(run)?.with_context(|| {
+        format!("no run `{run}` in this database; `pvstation runs list` shows the runs")
+    })?;
+    let parse =
+        |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::String(text.to_string()));
+    let activities: Vec<Value> = db
+        .activities(run)?
+        .iter()
+        .map(|a| {
+            json!({"seq": a.seq, "kind": a.kind, "status": a.status, "request": parse(&a.request),
+                   "result": parse(&a.result), "recorded_at": a.recorded_at})
+        })
+        .collect();
+    let interruptions: Vec<Value> = db
+        .interruptions(run)?
+        .iter()
+        .map(|i| json!({"seq": i.seq, "kind": i.kind, "details": parse(&i.details), "recorded_at": i.recorded_at}))
+        .collect();
+    let results: serde_json::Map<String, Value> = db
+        .results(run)?
+        .into_iter()
+        .map(|(k, v)| (k, parse(&v)))
+        .collect();
+    let raw: Vec<Value> = db
+        .raw(run)?
+        .iter()
+        .map(|r| json!({"id": r.id, "activity_seq": r.activity_seq, "kind": r.kind, "sha256": r.sha256, "corrects": r.corrects}))
+        .collect();
+    let stop = db
+        .run_stop(run)?
+        .map(|(status, reason, at)| json!({"status": status, "reason": reason, "stopped_at": at}));
+    Ok(json!({
+        "run_id": start.id,
+        "start": {
+            "procedure": start.procedure,
+            "procedure_hash": start.procedure_hash,
+            "parameters": parse(&start.parameters),
+            "operator": start.operator,
+            "software_version": start.software_version,
+            "station": parse(&start.station),
+            "started_at": start.started_at,
+        },
+        "activities": activities,
+        "interruptions": interruptions,
+        "results": results,
+        "raw": raw,
+        "io_log_entries": db.io_log(run)?.len(),
+        "stop": stop,
+    }))
 }
 
 /// Run `pvstation audit …`.
@@ -55,6 +120,15 @@ pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { db } = command;
     let path = database_path(db)?;
     let db = Database::open(&path)?;
+    if let Err(broken) = db.verify_raw()? {
+        println!(
+            "raw data of {} ALTERED at raw record {}: {}",
+            path.display(),
+            broken.id,
+            broken.problem
+        );
+        return Ok(ExitCode::from(1));
+    }
     match db.verify_audit()? {
         Ok(n) => {
             println!(
@@ -77,7 +151,19 @@ pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
 
 /// Run `pvstation runs …`.
 pub fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
-    let RunsCommand::List { db, json } = command;
+    let (db, json) = match command {
+        RunsCommand::List { db, json } => (db, json),
+        RunsCommand::Show { run, db, json } => {
+            let db = Database::open(&database_path(db)?)?;
+            let record = run_record(&db, &run)?;
+            if json {
+                println!("{record}");
+            } else {
+                print_record(&record);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let path = database_path(db)?;
     let db = Database::open(&path)?;
     let runs = db.runs()?;
@@ -99,4 +185,60 @@ pub fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
         println!("no runs in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(r: &serde_json::Value) {
+    let start = &r["start"];
+    println!("run {}", r["run_id"].as_str().unwrap_or("?"));
+    println!(
+        "  procedure {} (script {}), operator {}, pvstation {}",
+        start["procedure"].as_str().unwrap_or("?"),
+        start["procedure_hash"]
+            .as_str()
+            .unwrap_or("?")
+            .get(..12)
+            .unwrap_or("?"),
+        start["operator"].as_str().unwrap_or("?"),
+        start["software_version"].as_str().unwrap_or("?")
+    );
+    println!("  parameters {}", start["parameters"]);
+    if let Some(list) = start["station"]["instruments"].as_array() {
+        for i in list {
+            println!(
+                "  instrument {:<15} {}",
+                i["name"].as_str().unwrap_or("?"),
+                i["identity"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    let activities = r["activities"].as_array().map(Vec::len).unwrap_or(0);
+    println!(
+        "  {activities} activities, {} I/O log entries",
+        r["io_log_entries"]
+    );
+    for i in r["interruptions"].as_array().into_iter().flatten() {
+        println!(
+            "  interruption at activity {}: {} {}",
+            i["seq"],
+            i["kind"].as_str().unwrap_or("?"),
+            i["details"]
+        );
+    }
+    for (name, v) in r["results"].as_object().into_iter().flatten() {
+        println!(
+            "  result {name} = {} {}",
+            v["value"],
+            v["unit"].as_str().unwrap_or("")
+        );
+    }
+    match r["stop"].as_object() {
+        Some(s) => println!(
+            "  stopped: {} {}",
+            s["status"].as_str().unwrap_or("?"),
+            s["reason"].as_str().unwrap_or("")
+        ),
+        None => println!(
+            "  not stopped: running, or interrupted (resume with `pvstation run … --resume`)"
+        ),
+    }
 }

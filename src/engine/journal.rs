@@ -1,24 +1,23 @@
 //! The journal recorder: live activities are committed before their results are returned;
 //! on resume, journaled activities replay their stored results.
 
-use std::future::Future;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::EngineError;
+use crate::instruments::roles::SharedClock;
 use crate::store::db::{Activity, Database, RunStart};
 
 /// Records (live) or replays (resumed) the activities of one run.
-pub struct Recorder<'a> {
-    db: &'a Database,
+pub struct Recorder {
+    db: Database,
     run_id: String,
     journal: Vec<Activity>,
     next_seq: i64,
-    clock: &'a (dyn Fn() -> f64 + Sync),
+    clock: SharedClock,
 }
 
-impl std::fmt::Debug for Recorder<'_> {
+impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("run_id", &self.run_id)
@@ -28,13 +27,13 @@ impl std::fmt::Debug for Recorder<'_> {
     }
 }
 
-impl<'a> Recorder<'a> {
+impl Recorder {
     /// Start a new run.
     pub fn start(
-        db: &'a Database,
+        db: Database,
         start: &RunStart,
-        clock: &'a (dyn Fn() -> f64 + Sync),
-    ) -> Result<Recorder<'a>, EngineError> {
+        clock: SharedClock,
+    ) -> Result<Recorder, EngineError> {
         db.start_run(start)?;
         Ok(Recorder {
             db,
@@ -47,11 +46,11 @@ impl<'a> Recorder<'a> {
 
     /// Resume an interrupted run of the procedure whose script hashes to `procedure_hash`.
     pub fn resume(
-        db: &'a Database,
+        db: Database,
         run_id: &str,
         procedure_hash: &str,
-        clock: &'a (dyn Fn() -> f64 + Sync),
-    ) -> Result<Recorder<'a>, EngineError> {
+        clock: SharedClock,
+    ) -> Result<Recorder, EngineError> {
         let cannot = |problem: String| EngineError::CannotResume {
             run: run_id.to_string(),
             problem,
@@ -88,15 +87,42 @@ impl<'a> Recorder<'a> {
         &self.run_id
     }
 
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Number of the next activity.
+    pub fn next_seq(&self) -> i64 {
+        self.next_seq
+    }
+
+    /// Number of journaled activities this recorder replays.
+    pub fn journaled(&self) -> usize {
+        self.journal.len()
+    }
+
+    /// Time of the last journaled activity [s since epoch] (where a resumed simulated
+    /// world's clock continues).
+    pub fn last_recorded_at(&self) -> Option<f64> {
+        self.journal.last().map(|a| a.recorded_at)
+    }
+
+    /// Now, by the run's clock [s since epoch].
+    pub fn now(&self) -> f64 {
+        self.clock.now()
+    }
+
     /// Whether the next activity comes from the journal.
     pub fn replaying(&self) -> bool {
         (self.next_seq as usize) <= self.journal.len()
     }
 
-    /// Perform an activity: from the journal when resuming, otherwise live — `live` returns
-    /// the result and the raw data to store with it, and the result is committed before it is
+    /// Perform an activity: from the journal when resuming, otherwise live — `live` (given
+    /// the database, e.g. for the audit trail) returns the result and the raw data to store
+    /// with it, and the result is committed before it is
     /// returned. A live failure is journaled too, so a resumed run meets the same failure.
-    pub async fn activity<T, F, Fut>(
+    pub fn activity<T, F>(
         &mut self,
         kind: &str,
         request: &serde_json::Value,
@@ -104,8 +130,7 @@ impl<'a> Recorder<'a> {
     ) -> Result<T, EngineError>
     where
         T: Serialize + DeserializeOwned,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(T, Vec<(String, String)>), String>>,
+        F: FnOnce(&Database) -> Result<(T, Vec<(String, String)>), String>,
     {
         let seq = self.next_seq;
         let request_text = request.to_string();
@@ -132,8 +157,8 @@ impl<'a> Recorder<'a> {
                 message: format!("journaled result unreadable: {e}"),
             });
         }
-        let outcome = live().await;
-        let recorded_at = (self.clock)();
+        let outcome = live(&self.db);
+        let recorded_at = self.clock.now();
         let (status, result, raw, value) = match outcome {
             Ok((value, raw)) => {
                 let text =
@@ -168,27 +193,55 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Record how the run stopped.
-    pub fn stop(&self, status: &str, reason: Option<&str>, actor: &str) -> Result<(), EngineError> {
-        Ok(self
-            .db
-            .stop_run(&self.run_id, status, reason, (self.clock)(), actor)?)
+    /// Record the results and how the run stopped.
+    pub fn stop(
+        &self,
+        status: &str,
+        reason: Option<&str>,
+        actor: &str,
+        results: &[(String, String)],
+    ) -> Result<(), EngineError> {
+        Ok(self.db.finish_run(
+            &self.run_id,
+            status,
+            reason,
+            self.clock.now(),
+            actor,
+            results,
+        )?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
     use crate::store::db::sha256_hex;
 
-    fn db(name: &str) -> Database {
+    struct Fixed;
+    impl crate::instruments::roles::Clock for Fixed {
+        fn now(&self) -> f64 {
+            1.0
+        }
+    }
+
+    fn clock() -> SharedClock {
+        std::sync::Arc::new(Fixed)
+    }
+
+    /// A fresh database file; reopen it with `Database::open` to simulate a restart.
+    fn db_path(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("pvstation-engine-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
-        Database::open(&dir.join("e.db")).expect("db")
+        dir.join("e.db")
+    }
+
+    fn open(path: &PathBuf) -> Database {
+        Database::open(path).expect("db")
     }
 
     fn start(id: &str, script: &[u8]) -> RunStart {
@@ -206,8 +259,8 @@ mod tests {
 
     /// A procedure of five "measurements"; `crash_after` simulates the process dying after
     /// that many activities.
-    async fn procedure(
-        rec: &mut Recorder<'_>,
+    fn procedure(
+        rec: &mut Recorder,
         live_calls: &AtomicUsize,
         crash_after: Option<usize>,
     ) -> Result<f64, EngineError> {
@@ -216,89 +269,88 @@ mod tests {
             if crash_after == Some(k) {
                 return Ok(f64::NAN);
             }
-            let v: f64 = rec
-                .activity("measure", &serde_json::json!({"k": k}), || async {
-                    live_calls.fetch_add(1, Ordering::SeqCst);
-                    Ok((
-                        k as f64 * 1.5,
-                        vec![("reading".to_string(), format!("[{k}]"))],
-                    ))
-                })
-                .await?;
+            let v: f64 = rec.activity("measure", &serde_json::json!({"k": k}), |_| {
+                live_calls.fetch_add(1, Ordering::SeqCst);
+                Ok((
+                    k as f64 * 1.5,
+                    vec![("reading".to_string(), format!("[{k}]"))],
+                ))
+            })?;
             total += v;
         }
         Ok(total)
     }
 
-    #[tokio::test]
-    async fn resume_replays_journaled_activities_exactly_once() {
-        let db = db("resume");
-        let clock = || 1.0;
+    #[test]
+    fn resume_replays_journaled_activities_exactly_once() {
+        let path = db_path("resume");
         let live = AtomicUsize::new(0);
-        let mut rec = Recorder::start(&db, &start("r", b"script v1"), &clock).expect("start");
-        procedure(&mut rec, &live, Some(3)).await.expect("partial");
+        let mut rec =
+            Recorder::start(open(&path), &start("r", b"script v1"), clock()).expect("start");
+        procedure(&mut rec, &live, Some(3)).expect("partial");
         assert_eq!(live.load(Ordering::SeqCst), 3);
         drop(rec);
         let mut rec =
-            Recorder::resume(&db, "r", &sha256_hex(b"script v1"), &clock).expect("resume");
+            Recorder::resume(open(&path), "r", &sha256_hex(b"script v1"), clock()).expect("resume");
         assert!(rec.replaying());
-        let total = procedure(&mut rec, &live, None).await.expect("complete");
+        let total = procedure(&mut rec, &live, None).expect("complete");
         assert_eq!(total, 1.5 * (0.0 + 1.0 + 2.0 + 3.0 + 4.0));
         assert_eq!(
             live.load(Ordering::SeqCst),
             5,
             "each measurement happened once"
         );
-        assert_eq!(db.activities("r").expect("journal").len(), 5);
-        rec.stop("completed", None, "op").expect("stop");
-        let err =
-            Recorder::resume(&db, "r", &sha256_hex(b"script v1"), &clock).expect_err("stopped");
+        assert_eq!(rec.db().activities("r").expect("journal").len(), 5);
+        rec.stop("completed", None, "op", &[("total".into(), "15".into())])
+            .expect("stop");
+        assert_eq!(
+            rec.db().results("r").expect("results"),
+            vec![("total".to_string(), "15".to_string())]
+        );
+        let err = Recorder::resume(open(&path), "r", &sha256_hex(b"script v1"), clock())
+            .expect_err("stopped");
         assert!(
             err.to_string().contains("already stopped (completed)"),
             "{err}"
         );
     }
 
-    #[tokio::test]
-    async fn changed_scripts_and_diverging_procedures_are_refused() {
-        let db = db("refuse");
-        let clock = || 1.0;
+    #[test]
+    fn changed_scripts_and_diverging_procedures_are_refused() {
+        let path = db_path("refuse");
         let live = AtomicUsize::new(0);
-        let mut rec = Recorder::start(&db, &start("r", b"v1"), &clock).expect("start");
-        procedure(&mut rec, &live, Some(2)).await.expect("partial");
-        let err = Recorder::resume(&db, "r", &sha256_hex(b"v2"), &clock).expect_err("changed");
+        let mut rec = Recorder::start(open(&path), &start("r", b"v1"), clock()).expect("start");
+        procedure(&mut rec, &live, Some(2)).expect("partial");
+        let err =
+            Recorder::resume(open(&path), "r", &sha256_hex(b"v2"), clock()).expect_err("changed");
         assert!(
             err.to_string().contains("changed since the run started"),
             "{err}"
         );
-        let mut rec = Recorder::resume(&db, "r", &sha256_hex(b"v1"), &clock).expect("resume");
+        let mut rec =
+            Recorder::resume(open(&path), "r", &sha256_hex(b"v1"), clock()).expect("resume");
         let err = rec
-            .activity::<f64, _, _>("measure", &serde_json::json!({"k": 7}), || async {
+            .activity::<f64, _>("measure", &serde_json::json!({"k": 7}), |_| {
                 Ok((0.0, vec![]))
             })
-            .await
             .expect_err("diverges");
         assert!(matches!(err, EngineError::Diverged { seq: 1, .. }), "{err}");
     }
 
-    #[tokio::test]
-    async fn failures_are_journaled_and_replayed() {
-        let db = db("fail");
-        let clock = || 1.0;
-        let mut rec = Recorder::start(&db, &start("r", b"v1"), &clock).expect("start");
+    #[test]
+    fn failures_are_journaled_and_replayed() {
+        let path = db_path("fail");
+        let mut rec = Recorder::start(open(&path), &start("r", b"v1"), clock()).expect("start");
         let err = rec
-            .activity::<f64, _, _>("sweep", &serde_json::json!({}), || async {
+            .activity::<f64, _>("sweep", &serde_json::json!({}), |_| {
                 Err("smu: no reply to `*OPC?`".to_string())
             })
-            .await
             .expect_err("fails");
         assert!(err.to_string().contains("no reply"), "{err}");
-        let mut rec = Recorder::resume(&db, "r", &sha256_hex(b"v1"), &clock).expect("resume");
+        let mut rec =
+            Recorder::resume(open(&path), "r", &sha256_hex(b"v1"), clock()).expect("resume");
         let err = rec
-            .activity::<f64, _, _>("sweep", &serde_json::json!({}), || async {
-                Ok((1.0, vec![]))
-            })
-            .await
+            .activity::<f64, _>("sweep", &serde_json::json!({}), |_| Ok((1.0, vec![])))
             .expect_err("replayed failure");
         assert!(err.to_string().contains("no reply"), "{err}");
     }

@@ -1,4 +1,5 @@
-//! The procedure engine. For now: the journal recorder that makes runs crash-proof.
+//! The procedure engine: Rhai procedures, the host API they call, and the journal recorder
+//! that makes runs crash-proof.
 //!
 //! Every host call of a procedure that touches an instrument, the operator, the clock or
 //! randomness is an *activity*, numbered in call order and committed to the database with
@@ -7,11 +8,17 @@
 //! touching anything, and execution goes live at the first activity the journal does not
 //! hold (DESIGN.md, Key decisions).
 
+pub mod host;
 pub mod journal;
+pub mod procedure;
+pub mod run;
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The station could not be connected or started.
+    #[error("station: {0}")]
+    Station(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

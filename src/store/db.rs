@@ -19,7 +19,7 @@ use super::StoreError;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -101,6 +101,35 @@ CREATE TRIGGER io_log_no_update BEFORE UPDATE ON io_log BEGIN
 END;
 CREATE TRIGGER io_log_no_delete BEFORE DELETE ON io_log BEGIN
     SELECT RAISE(ABORT, 'the instrument I/O log is append-only');
+END;
+"#,
+    r#"
+CREATE TABLE interruptions (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    details TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    UNIQUE (run_id, seq, kind)
+);
+CREATE TABLE results (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE TRIGGER interruptions_no_update BEFORE UPDATE ON interruptions BEGIN
+    SELECT RAISE(ABORT, 'interruptions are append-only');
+END;
+CREATE TRIGGER interruptions_no_delete BEFORE DELETE ON interruptions BEGIN
+    SELECT RAISE(ABORT, 'interruptions are append-only');
+END;
+CREATE TRIGGER results_no_update BEFORE UPDATE ON results BEGIN
+    SELECT RAISE(ABORT, 'results are immutable: a new run recomputes them');
+END;
+CREATE TRIGGER results_no_delete BEFORE DELETE ON results BEGIN
+    SELECT RAISE(ABORT, 'results are immutable: a new run recomputes them');
 END;
 "#,
 ];
@@ -336,6 +365,27 @@ impl Database {
         Ok(Ok(entries.len()))
     }
 
+    /// Check every raw record against the SHA-256 taken when it was recorded: Ok(count) or
+    /// the first altered record.
+    pub fn verify_raw(&self) -> Result<Result<usize, BrokenLink>, StoreError> {
+        let rows = self.query_all("SELECT id, data, sha256 FROM raw ORDER BY id", [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for (id, data, hash) in &rows {
+            if sha256_hex(data.as_bytes()) != *hash {
+                return Ok(Err(BrokenLink {
+                    id: *id,
+                    problem: "its data no longer match the SHA-256 recorded with them (edited behind the database's back)".into(),
+                }));
+            }
+        }
+        Ok(Ok(rows.len()))
+    }
+
     /// Runs, newest first.
     pub fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         self.query_all(
@@ -431,6 +481,36 @@ pub struct IoEntry {
     pub direction: String,
     /// Bytes exactly as exchanged.
     pub bytes: Vec<u8>,
+}
+
+/// An interruption of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interruption {
+    /// The activity it happened at.
+    pub seq: i64,
+    /// `unstable_conditions`, `instrument_fault`, `resumed`, …
+    pub kind: String,
+    /// Details (JSON).
+    pub details: String,
+    /// When [s since epoch].
+    pub recorded_at: f64,
+}
+
+/// A raw observation as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawRecord {
+    /// Row id.
+    pub id: i64,
+    /// The activity it belongs to.
+    pub activity_seq: Option<i64>,
+    /// Kind (`curve`, `irradiance`, …).
+    pub kind: String,
+    /// The data (JSON).
+    pub data: String,
+    /// SHA-256 of `data`, at recording.
+    pub sha256: String,
+    /// The record it corrects, if a correction.
+    pub corrects: Option<i64>,
 }
 
 /// What a run records when it starts.
@@ -608,16 +688,102 @@ impl Database {
         stopped_at: f64,
         actor: &str,
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute("INSERT INTO run_stops (run_id, status, reason, stopped_at) VALUES (?1, ?2, ?3, ?4)", params![run_id, status, reason, stopped_at])
+        self.finish_run(run_id, status, reason, stopped_at, actor, &[])
+    }
+
+    /// Record a run's results and how it stopped, in one transaction. Results are derived
+    /// data: a resumed run recomputes them from the journal, so they are written once, here.
+    pub fn finish_run(
+        &self,
+        run_id: &str,
+        status: &str,
+        reason: Option<&str>,
+        stopped_at: f64,
+        actor: &str,
+        results: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
             .map_err(|e| self.fail(e))?;
-        self.audit(
-            stopped_at,
-            actor,
-            "run.stop",
-            &format!("{{\"run\":\"{run_id}\",\"status\":\"{status}\"}}"),
-        )?;
+        for (name, value) in results {
+            tx.execute(
+                "INSERT INTO results (run_id, name, value) VALUES (?1, ?2, ?3)",
+                params![run_id, name, value],
+            )
+            .map_err(|e| self.fail(e))?;
+        }
+        tx.execute(
+            "INSERT INTO run_stops (run_id, status, reason, stopped_at) VALUES (?1, ?2, ?3, ?4)",
+            params![run_id, status, reason, stopped_at],
+        )
+        .map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        let details = serde_json::json!({"run": run_id, "status": status, "reason": reason});
+        self.audit(stopped_at, actor, "run.stop", &details.to_string())?;
         Ok(())
+    }
+
+    /// How a run stopped: (status, reason, time), or None while it has not.
+    pub fn run_stop(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<(String, Option<String>, f64)>, StoreError> {
+        Ok(self
+            .query_all(
+                "SELECT status, reason, stopped_at FROM run_stops WHERE run_id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// A run's results (name, JSON value), by name.
+    pub fn results(&self, run_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.query_all(
+            "SELECT name, value FROM results WHERE run_id = ?1 ORDER BY name",
+            [run_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// Record an interruption of a run at activity `seq` (a broken stability gate, a lost
+    /// connection, a crash). Idempotent per (run, seq, kind): a resumed run that meets the
+    /// same interruption again while replaying does not record it twice.
+    pub fn record_interruption(
+        &self,
+        run_id: &str,
+        seq: i64,
+        kind: &str,
+        details: &str,
+        at: f64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO interruptions (run_id, seq, kind, details, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![run_id, seq, kind, details, at],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// A run's interruptions in order: (seq, kind, details JSON, time).
+    pub fn interruptions(&self, run_id: &str) -> Result<Vec<Interruption>, StoreError> {
+        self.query_all(
+            "SELECT seq, kind, details, recorded_at FROM interruptions WHERE run_id = ?1 ORDER BY id",
+            [run_id],
+            |r| Ok(Interruption { seq: r.get(0)?, kind: r.get(1)?, details: r.get(2)?, recorded_at: r.get(3)? }),
+        )
+    }
+
+    /// Raw observations of a run: (id, activity seq, kind, data, sha256).
+    pub fn raw(&self, run_id: &str) -> Result<Vec<RawRecord>, StoreError> {
+        self.query_all(
+            "SELECT id, activity_seq, kind, data, sha256, corrects FROM raw WHERE run_id = ?1 ORDER BY id",
+            [run_id],
+            |r| Ok(RawRecord { id: r.get(0)?, activity_seq: r.get(1)?, kind: r.get(2)?, data: r.get(3)?, sha256: r.get(4)?, corrects: r.get(5)? }),
+        )
     }
 }
 

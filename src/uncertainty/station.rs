@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Distribution, Input, Problem, UncertaintyError};
 use crate::analysis::curve::{IvData, rectify_into};
@@ -26,7 +26,7 @@ use crate::analysis::irradiance::irradiance_from_reference;
 pub type BoxedModel = Box<dyn Fn(&[f64]) -> Result<f64, String> + Sync + Send>;
 
 /// An accuracy specification ±(reading·|x| + range·full_scale).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     /// Fraction of reading [1].
     pub reading: f64,
@@ -308,7 +308,8 @@ impl PmaxModel {
 
 /// A resistance calibration point of a battery internal-resistance tester:
 /// E = R_ind + δR_res − R_std·(1 + α_std·(T − T_cal)) − δR_drift [Ω].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResistancePoint {
     /// Tester readings [Ω] (Type A: mean, s/√n, n − 1).
     pub readings: Vec<f64>,
@@ -411,7 +412,8 @@ impl ResistancePoint {
 
 /// A DC voltage calibration point: E = V_ind + δV_res − V_set·(1 + δ_cal) [V], with the
 /// calibrator's specification ±(reading + range) as a rectangular δ_cal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VoltagePoint {
     /// Tester readings [V].
     pub readings: Vec<f64>,

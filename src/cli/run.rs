@@ -1,0 +1,355 @@
+//! `pvstation run` and `pvstation procedures …`: procedures from the command line.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+
+use crate::engine::host::{Event, EventSink, Prompter};
+use crate::engine::procedure::{Procedure, missing_roles, shipped};
+use crate::engine::run::{RunOptions, RunOutcome, run};
+use crate::instruments::station::Station;
+
+/// Arguments of `pvstation run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A shipped procedure's name (`pvstation procedures list`) or the path of a .rhai script.
+    pub procedure: String,
+    /// Station file (default: the built-in simulated station).
+    #[arg(long)]
+    pub station: Option<PathBuf>,
+    /// Database file (default: $PVSTATION_DB, else the platform data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Set a parameter: `--set sweeps=5` (repeatable).
+    #[arg(long = "set", value_name = "K=V")]
+    pub set: Vec<String>,
+    /// Answer a prompt in advance: `--answer lab_temperature=23.1` (repeatable).
+    #[arg(long = "answer", value_name = "PROMPT=VALUE")]
+    pub answer: Vec<String>,
+    /// Never wait for the operator: a prompt without an `--answer` fails its activity.
+    #[arg(long)]
+    pub headless: bool,
+    /// One JSON event per line: first `started`, last `finished`.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed of the simulated world.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Clock acceleration of a simulated station.
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Faults for simulated instruments, `INSTRUMENT:SPEC,…` (as `pvstation sim --faults`).
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// Resume an interrupted run.
+    #[arg(long = "resume", value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// Operator name for the records (default: $USER).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Check the script, parameters and station without touching any instrument.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `pvstation procedures …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ProceduresCommand {
+    /// The shipped procedures.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A procedure's declaration: description, roles, parameters with units and limits.
+    Show {
+        /// Name or path.
+        procedure: String,
+        /// JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The host API a procedure script can call.
+    Api,
+}
+
+fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .with_context(|| format!("{flag} {s}: write NAME=VALUE"))
+        })
+        .collect()
+}
+
+fn operator(given: Option<String>) -> String {
+    given
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into())
+}
+
+/// Print events as text or JSON lines.
+pub fn printer(json: bool) -> EventSink {
+    Arc::new(move |e: Event| {
+        let mut out = std::io::stdout().lock();
+        if json {
+            if let Ok(line) = serde_json::to_string(&e) {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = out.flush();
+            return;
+        }
+        let line = match &e {
+            Event::Started {
+                run_id,
+                procedure,
+                resumed,
+                journaled,
+            } => {
+                if *resumed {
+                    format!(
+                        "run {run_id} ({procedure}) resumed: {journaled} journaled activities replay without instrument I/O"
+                    )
+                } else {
+                    format!("run {run_id} ({procedure}) started")
+                }
+            }
+            Event::Activity { .. } | Event::Sweep { .. } => return,
+            Event::Waiting { message } => format!("  … {message}"),
+            Event::Log { message } => format!("  {message}"),
+            Event::Interruption { seq, kind, details } => {
+                format!("  interruption at activity {seq}: {kind} {details}")
+            }
+            Event::Result { name, value } => format!(
+                "  result {name} = {} {}",
+                value["value"],
+                value["unit"].as_str().unwrap_or("")
+            ),
+            Event::Warning { message } => format!("  warning: {message}"),
+            Event::Finished {
+                run_id,
+                status,
+                reason,
+                ..
+            } => match reason {
+                Some(r) => format!("run {run_id} {status}: {r}"),
+                None => format!("run {run_id} {status}"),
+            },
+        };
+        let _ = writeln!(out, "{line}");
+    })
+}
+
+/// Interactive prompt answers from the terminal.
+fn terminal_prompter() -> Prompter {
+    Box::new(|id: &str, text: &str| {
+        eprint!("? {text} [{id}] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) => Err(format!(
+                "prompt `{id}`: no answer (standard input closed); give --answer {id}=VALUE"
+            )),
+            Ok(_) => Ok(line.trim().to_string()),
+            Err(e) => Err(format!("prompt `{id}`: {e}")),
+        }
+    })
+}
+
+/// Check a procedure against a station: roles present, parameters valid.
+fn dry_run(
+    procedure: &Procedure,
+    station: &Station,
+    sets: &[(String, String)],
+) -> anyhow::Result<()> {
+    let parameters = procedure.parameters(sets).map_err(anyhow::Error::msg)?;
+    let roles: BTreeMap<String, String> = station
+        .file
+        .instrument
+        .iter()
+        .map(|i| (i.role.as_str().to_string(), i.name.clone()))
+        .collect();
+    let missing = missing_roles(&procedure.declaration, &roles);
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "{} needs instrument roles the station {} lacks: {}",
+            procedure.declaration.name,
+            station.path.display(),
+            missing.join(", ")
+        );
+    }
+    println!(
+        "dry run: {} {} ({}) is ready to run on {}",
+        procedure.declaration.name,
+        procedure.declaration.version,
+        procedure.file,
+        station.file.station.name
+    );
+    for r in &procedure.declaration.roles {
+        println!(
+            "  role {r:<17} → {}",
+            roles.get(r).map(String::as_str).unwrap_or("?")
+        );
+    }
+    println!("  parameters {}", serde_json::Value::Object(parameters));
+    Ok(())
+}
+
+/// Run a procedure with the given options (shared by `run`, `demo` and `queue run`).
+pub async fn run_procedure(
+    args: &Args,
+    events: EventSink,
+    abort: Arc<AtomicBool>,
+) -> anyhow::Result<RunOutcome> {
+    let procedure = Procedure::find(&args.procedure)?;
+    let station = super::load_station(args.station.as_ref())?;
+    let sets = pairs(&args.set, "--set")?;
+    let parameters = procedure.parameters(&sets).map_err(anyhow::Error::msg)?;
+    let answers: BTreeMap<String, String> = pairs(&args.answer, "--answer")?.into_iter().collect();
+    if let Some(s) = args.speed
+        && !(s.is_finite() && s > 0.0)
+    {
+        anyhow::bail!("--speed {s}: give a positive acceleration factor");
+    }
+    let db_path = super::store::database_path(args.db.clone())?;
+    let outcome = run(RunOptions {
+        procedure,
+        station,
+        db_path,
+        parameters,
+        answers,
+        prompter: (!args.headless).then(terminal_prompter),
+        operator: operator(args.operator.clone()),
+        seed: args.seed,
+        speed: args.speed,
+        faults: args.faults.clone(),
+        resume: args.resume.clone(),
+        events,
+        abort,
+    })
+    .await?;
+    Ok(outcome)
+}
+
+/// Abort on Ctrl-C (SIGINT) or SIGTERM: the current activity finishes, every instrument is
+/// made safe, and the stop is recorded as aborted.
+pub fn abort_on_signals() -> Arc<AtomicBool> {
+    let abort = Arc::new(AtomicBool::new(false));
+    let flag = abort.clone();
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_recv = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term_recv => {}
+        }
+        eprintln!(
+            "abort requested: finishing the current activity, then making every instrument safe"
+        );
+        flag.store(true, Ordering::SeqCst);
+    });
+    abort
+}
+
+/// Run `pvstation run`.
+pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
+    if args.dry_run {
+        let procedure = Procedure::find(&args.procedure)?;
+        let station = super::load_station(args.station.as_ref())?;
+        dry_run(&procedure, &station, &pairs(&args.set, "--set")?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let abort = abort_on_signals();
+    let outcome = run_procedure(&args, printer(args.json), abort).await?;
+    Ok(if outcome.status == "completed" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Run `pvstation procedures …`.
+pub fn procedures(command: ProceduresCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ProceduresCommand::List { json } => {
+            for p in shipped() {
+                let p = p?;
+                let d = &p.declaration;
+                if json {
+                    println!("{}", serde_json::to_string(d)?);
+                } else {
+                    let first = d.description.split(". ").next().unwrap_or("");
+                    println!("{:<18} {:<7} {first}", d.name, d.version);
+                }
+            }
+        }
+        ProceduresCommand::Show { procedure, json } => {
+            let p = Procedure::find(&procedure)?;
+            let d = &p.declaration;
+            if json {
+                println!("{}", serde_json::to_string(d)?);
+            } else {
+                println!("{} {} — {}", d.name, d.version, p.file);
+                println!("script sha256 {}", p.hash);
+                println!("roles: {}", d.roles.join(", "));
+                println!("{}", d.description);
+                println!("parameters:");
+                for q in &d.parameters {
+                    let mut limits = String::new();
+                    if let Some(m) = q.min {
+                        limits.push_str(&format!(" min {m}"));
+                    }
+                    if let Some(m) = q.max {
+                        limits.push_str(&format!(" max {m}"));
+                    }
+                    if let Some(c) = &q.choices {
+                        limits.push_str(&format!(" one of {}", c.join("|")));
+                    }
+                    println!(
+                        "  {:<24} {:<7} default {:<10} [{}]{limits}  {}",
+                        q.name,
+                        format!("{:?}", q.kind).to_lowercase(),
+                        q.default.to_string(),
+                        q.unit,
+                        q.description
+                    );
+                }
+            }
+        }
+        ProceduresCommand::Api => print!("{API}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const API: &str = "\
+Host API of procedure scripts (activities are journaled and replayed on resume):
+  conditions()                         activity: temperatures + irradiance (reference cell)
+  wait_stable(gate)                    activity: wait until the gate holds; gate = #{min_irradiance,
+                                       max_variation, duration, max_temperature_spread, timeout, interval}
+  sweep(settings)                      activity: I-V sweep with irradiance sampled around it;
+                                       settings = #{start, stop, points, nplc, delay, current_limit,
+                                       four_wire, mode: forward|reverse|dual, binary}
+  stable_sweep(gate, settings, n)      wait_stable + sweep + validity checks; invalid or failed
+                                       sweeps are recorded as interruptions and retaken (≤ n times)
+  select_channel(ch)  set_voltage(v)  standby()  read_tester()
+  prompt(id, text)  now()  sleep(seconds)  random()
+Pure:
+  extract(curve)  translate(curve, G, T, method)  hysteresis(fwd, rev)
+  pmax_budget(curve, conditions, method, inputs)  resistance_budget(point)  voltage_budget(point)
+  decide(y, u, U, lower, upper, rule)  mean(a)  stdev(a)  sqrt(x)
+  reference(id)  references(kind)  record(name, value, unit[, details])  log(text)
+";

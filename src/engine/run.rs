@@ -1,0 +1,411 @@
+//! One run of a procedure, new or resumed: connect the station (starting the simulated world
+//! in-process for a simulated station), snapshot it, run the script against the journal,
+//! make every instrument safe, and record how the run stopped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rhai::{Dynamic, Scope};
+use serde_json::{Value, json};
+
+use super::EngineError;
+use super::host::{Event, EventSink, Host, Prompter, register};
+use super::journal::Recorder;
+use super::procedure::{Procedure, sandboxed_engine, script_error};
+use crate::instruments::bench::{Bench, Resources};
+use crate::instruments::roles::{SharedClock, SystemClock};
+use crate::instruments::station::{CertificateStatus, Station};
+use crate::model::Date;
+use crate::scpi::IoLog;
+use crate::sim::station::{SimOptions, SimulatedStation};
+use crate::store::db::{Database, RunStart, sha256_hex};
+
+/// Everything a run needs.
+pub struct RunOptions {
+    /// The procedure.
+    pub procedure: Procedure,
+    /// The station.
+    pub station: Station,
+    /// The database file.
+    pub db_path: PathBuf,
+    /// Parameters of a new run (a resumed run uses its stored ones).
+    pub parameters: serde_json::Map<String, Value>,
+    /// Prompt answers given in advance.
+    pub answers: BTreeMap<String, String>,
+    /// Interactive prompt answers (None: headless).
+    pub prompter: Option<Prompter>,
+    /// Operator.
+    pub operator: String,
+    /// Seed of the simulated world and of `random()` (a resumed run uses its stored one).
+    pub seed: Option<u64>,
+    /// Clock acceleration of a simulated station.
+    pub speed: Option<f64>,
+    /// Faults injected into simulated instruments (`INSTRUMENT:SPEC,…`).
+    pub faults: Option<String>,
+    /// Resume this run.
+    pub resume: Option<String>,
+    /// Events.
+    pub events: EventSink,
+    /// Set to abort.
+    pub abort: Arc<AtomicBool>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Run id.
+    pub run_id: String,
+    /// completed / failed / aborted.
+    pub status: String,
+    /// Why, when not completed.
+    pub reason: Option<String>,
+    /// Results.
+    pub results: BTreeMap<String, Value>,
+}
+
+fn cannot(run: &str, problem: impl Into<String>) -> EngineError {
+    EngineError::CannotResume {
+        run: run.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// A new run id: UTC date and time of the start plus 16 random bits, e.g.
+/// `R20261128-101502-3fa9`.
+pub fn new_run_id() -> String {
+    let now = crate::model::unix_seconds(std::time::SystemTime::now());
+    let date = Date::from_unix_seconds(now);
+    let secs = now.rem_euclid(86_400.0) as u64;
+    let salt = (now.fract() * 1e9) as u64 ^ u64::from(std::process::id()).rotate_left(17);
+    format!(
+        "R{}{:02}{:02}-{:02}{:02}{:02}-{:04x}",
+        date.year,
+        date.month,
+        date.day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        salt & 0xffff
+    )
+}
+
+/// The station as recorded with a run: the file's content (hashed: a changed station cannot
+/// resume a run), every instrument with identity and firmware, every reference device with
+/// its certificate.
+fn snapshot(
+    station: &Station,
+    identities: &BTreeMap<String, String>,
+    seed: u64,
+    speed: f64,
+) -> Value {
+    let file = serde_json::to_value(&station.file).unwrap_or_default();
+    let hash = sha256_hex(file.to_string().as_bytes());
+    let instruments: Vec<Value> = station
+        .file
+        .instrument
+        .iter()
+        .map(|i| {
+            let idn = identities.get(&i.name).cloned().unwrap_or_default();
+            let profile = station.profile_of(i).ok();
+            json!({
+                "name": i.name,
+                "role": i.role.as_str(),
+                "profile": i.profile,
+                "manufacturer": profile.map(|p| p.manufacturer.clone()),
+                "model": profile.map(|p| p.model.clone()),
+                "resource": i.resource,
+                "identity": idn,
+                "firmware": idn.split(',').nth(3).map(str::trim),
+                "serial_number": idn.split(',').nth(2).map(str::trim),
+            })
+        })
+        .collect();
+    json!({
+        "path": station.path.display().to_string(),
+        "sha256": hash,
+        "name": station.file.station.name,
+        "laboratory": station.file.station.laboratory,
+        "simulated": station.file.station.simulated,
+        "seed": seed,
+        "speed": speed,
+        "instruments": instruments,
+        "references": station.file.reference,
+        "file": file,
+    })
+}
+
+/// Run (or resume) a procedure to its end: completed, failed or aborted. Errors are returned
+/// only when the run cannot start; once started, every ending is recorded in the database.
+pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
+    let RunOptions {
+        procedure,
+        station,
+        db_path,
+        parameters,
+        answers,
+        prompter,
+        operator,
+        seed,
+        speed,
+        faults,
+        resume,
+        events,
+        abort,
+    } = options;
+    let db = Database::open(&db_path)?;
+    // What a resumed run continues with.
+    let previous = match &resume {
+        None => None,
+        Some(id) => {
+            let start = db
+                .run_start(id)?
+                .ok_or_else(|| cannot(id, format!("no such run in {}", db_path.display())))?;
+            let snap: Value = serde_json::from_str(&start.station)
+                .map_err(|e| cannot(id, format!("its station snapshot is unreadable: {e}")))?;
+            let now_hash = sha256_hex(
+                serde_json::to_value(&station.file)
+                    .unwrap_or_default()
+                    .to_string()
+                    .as_bytes(),
+            );
+            if snap["sha256"].as_str() != Some(now_hash.as_str()) {
+                return Err(cannot(
+                    id,
+                    format!(
+                        "the station file changed since the run started ({}); resume with the station it started with, or start a new run",
+                        snap["path"].as_str().unwrap_or("?")
+                    ),
+                ));
+            }
+            let params: serde_json::Map<String, Value> = serde_json::from_str(&start.parameters)
+                .map_err(|e| cannot(id, format!("its parameters are unreadable: {e}")))?;
+            procedure
+                .check_parameters(&params)
+                .map_err(|e| cannot(id, e))?;
+            let last = db.activities(id)?.last().map(|a| a.recorded_at);
+            Some((start, snap, params, last))
+        }
+    };
+    let seed = previous
+        .as_ref()
+        .and_then(|p| p.1["seed"].as_u64())
+        .or(seed)
+        .or(station.file.station.seed)
+        .unwrap_or(1);
+    let speed = previous
+        .as_ref()
+        .and_then(|p| p.1["speed"].as_f64())
+        .or(speed)
+        .or(station.file.station.speed)
+        .unwrap_or(1.0);
+    let parameters = previous.as_ref().map(|p| p.2.clone()).unwrap_or(parameters);
+
+    // Connect: a simulated station's world starts in-process; on resume its clock continues
+    // from the run's last journaled time.
+    let log = IoLog::new();
+    let sim = if station.file.station.simulated {
+        Some(
+            SimulatedStation::start(
+                &station,
+                &SimOptions {
+                    seed: Some(seed),
+                    speed: Some(speed),
+                    start: previous.as_ref().and_then(|p| p.3),
+                    faults,
+                    ..SimOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| EngineError::Station(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let clock: SharedClock = match &sim {
+        Some(s) => s.world.clone(),
+        None => Arc::new(SystemClock),
+    };
+    let resources: Resources = sim.as_ref().map(|s| s.resources()).unwrap_or_default();
+    let mut bench = Bench::new(&station, &resources, &log, &clock)
+        .map_err(|e| EngineError::Station(e.to_string()))?;
+    let mut identities = BTreeMap::new();
+    for inst in bench.instruments() {
+        let name = inst.name().to_string();
+        let idn = inst
+            .identify()
+            .await
+            .map_err(|e| EngineError::Station(format!("identifying `{name}`: {e}")))?;
+        identities.insert(name, idn);
+    }
+    let today = Date::from_unix_seconds(clock.now());
+    for r in &station.file.reference {
+        match r.certificate.status(today) {
+            CertificateStatus::Expired { days_ago } => events(Event::Warning {
+                message: format!(
+                    "reference {} certificate {} expired {days_ago} days ago ({}): results traced to it cannot be reported as calibrated",
+                    r.id, r.certificate.number, r.certificate.due_date
+                ),
+            }),
+            CertificateStatus::DueSoon { days_left } => events(Event::Warning {
+                message: format!(
+                    "reference {} certificate {} is due in {days_left} days ({})",
+                    r.id, r.certificate.number, r.certificate.due_date
+                ),
+            }),
+            CertificateStatus::Valid => {}
+        }
+    }
+
+    let (rec, resumed) = match (&resume, &previous) {
+        (Some(id), Some((_, snap, _, _))) => {
+            for (name, idn) in &identities {
+                let was = snap["instruments"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|i| i["name"] == name.as_str()))
+                    .and_then(|i| i["identity"].as_str());
+                // A simulated instrument has the same identity every time; a real one that
+                // was swapped has another serial number.
+                if was.is_some_and(|w| w != idn) {
+                    return Err(cannot(
+                        id,
+                        format!(
+                            "instrument `{name}` is now `{idn}`, the run started with `{}`",
+                            was.unwrap_or("")
+                        ),
+                    ));
+                }
+            }
+            (
+                Recorder::resume(db, id, &procedure.hash, clock.clone())?,
+                true,
+            )
+        }
+        _ => {
+            let id = new_run_id();
+            let start = RunStart {
+                id: id.clone(),
+                procedure: procedure.declaration.name.clone(),
+                procedure_hash: procedure.hash.clone(),
+                parameters: Value::Object(parameters.clone()).to_string(),
+                operator: operator.clone(),
+                software_version: env!("CARGO_PKG_VERSION").to_string(),
+                station: snapshot(&station, &identities, seed, speed).to_string(),
+                started_at: clock.now(),
+            };
+            (Recorder::start(db, &start, clock.clone())?, false)
+        }
+    };
+    let run_id = rec.run_id().to_string();
+    let journaled = rec.journaled();
+    events(Event::Started {
+        run_id: run_id.clone(),
+        procedure: procedure.declaration.name.clone(),
+        resumed,
+        journaled,
+    });
+    let mut host = Host::new(
+        rec,
+        clock.clone(),
+        bench,
+        station,
+        tokio::runtime::Handle::current(),
+        events.clone(),
+        log,
+        speed,
+        operator.clone(),
+        seed,
+    );
+    host.answers = answers;
+    host.prompter = prompter;
+    host.abort = abort.clone();
+    if resumed {
+        let details = json!({"journaled_activities": journaled, "cause": "the previous process stopped before the run did (crash, kill or power cut)"});
+        if let Some(rec) = host.recorder() {
+            let _ = rec.db().record_interruption(
+                &run_id,
+                journaled as i64 + 1,
+                "resumed",
+                &details.to_string(),
+                clock.now(),
+            );
+        }
+        events(Event::Interruption {
+            seq: journaled as i64 + 1,
+            kind: "resumed".into(),
+            details,
+        });
+    }
+
+    // The script runs on a blocking thread; host calls drive instrument futures on this
+    // runtime.
+    let host = Arc::new(Mutex::new(host));
+    let script_host = host.clone();
+    let file = procedure.file.clone();
+    let ast = procedure.ast.clone();
+    let params = rhai::serde::to_dynamic(Value::Object(parameters))
+        .map_err(|e| EngineError::Station(format!("parameters: {e}")))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut engine = sandboxed_engine();
+        register(&mut engine, script_host);
+        let r: Result<Dynamic, _> = engine.call_fn(&mut Scope::new(), &ast, "run", (params,));
+        r.map(|_| ()).map_err(|e| script_error(&file, &e))
+    })
+    .await;
+    let host = match Arc::try_unwrap(host) {
+        Ok(m) => m.into_inner().unwrap_or_else(|p| p.into_inner()),
+        Err(_) => {
+            return Err(EngineError::Station(
+                "internal: the script thread still holds the host".into(),
+            ));
+        }
+    };
+    let mut host = host;
+    host.store_io_log();
+    let (rec, mut bench, results) = host.into_parts();
+    let Some(rec) = rec else {
+        return Err(EngineError::Station(
+            "internal: the recorder was lost".into(),
+        ));
+    };
+    let (status, reason) = match outcome {
+        Ok(Ok(())) => ("completed", None),
+        Ok(Err(e)) if abort.load(Ordering::SeqCst) => {
+            ("aborted", Some(format!("aborted by the operator ({e})")))
+        }
+        Ok(Err(e)) => ("failed", Some(e.to_string())),
+        Err(e) => ("failed", Some(format!("the script thread failed: {e}"))),
+    };
+    // Safe state whatever happened: outputs off, calibrator in standby.
+    let mut reason = reason;
+    for f in bench.safe_state().await {
+        let line = format!("could not make safe: {f}");
+        events(Event::Warning {
+            message: line.clone(),
+        });
+        reason = Some(match reason {
+            Some(r) => format!("{r}; {line}"),
+            None => line,
+        });
+    }
+    let stored: Vec<(String, String)> = results
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    rec.stop(status, reason.as_deref(), &operator, &stored)?;
+    drop(sim);
+    let outcome = RunOutcome {
+        run_id: run_id.clone(),
+        status: status.to_string(),
+        reason: reason.clone(),
+        results: results.clone(),
+    };
+    events(Event::Finished {
+        run_id,
+        status: status.into(),
+        reason,
+        results,
+    });
+    Ok(outcome)
+}
