@@ -46,6 +46,10 @@ pub struct Args {
     /// Faults for simulated instruments, `INSTRUMENT:SPEC,…` (as `pvstation sim --faults`).
     #[arg(long)]
     pub faults: Option<String>,
+    /// Start of the simulated world, seconds since the Unix epoch (default: a clear plateau
+    /// noon); a resumed run continues from its last journaled time.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub sim_start: Option<f64>,
     /// Resume an interrupted run.
     #[arg(long = "resume", value_name = "RUN_ID")]
     pub resume: Option<String>,
@@ -229,6 +233,7 @@ pub async fn run_procedure(
         seed: args.seed,
         speed: args.speed,
         faults: args.faults.clone(),
+        sim_start: args.sim_start,
         resume: args.resume.clone(),
         events,
         abort,

@@ -19,7 +19,6 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::EngineError;
 use super::journal::Recorder;
 use crate::analysis::curve::{IvData, hysteresis};
 use crate::analysis::extract::extract;
@@ -318,10 +317,6 @@ fn num(what: &str, d: &Dynamic) -> HostResult<f64> {
     }
 }
 
-fn engine_err(e: EngineError) -> Box<EvalAltResult> {
-    e.to_string().into()
-}
-
 impl Host {
     /// A host around a started or resumed recorder.
     #[allow(clippy::too_many_arguments)]
@@ -375,8 +370,17 @@ impl Host {
         self.abort.load(Ordering::SeqCst)
     }
 
-    /// One activity: journaled or replayed, with an event, and the I/O log stored.
+    /// One activity (see [`Host::try_activity`]) as a script error.
     fn activity<T, F>(&mut self, kind: &str, request: Value, live: F) -> HostResult<T>
+    where
+        T: Serialize + serde::de::DeserializeOwned,
+        F: FnOnce(&mut Host, &Database) -> Result<(T, Vec<(String, String)>), String>,
+    {
+        self.try_activity(kind, request, live).map_err(|e| e.into())
+    }
+
+    /// One activity: journaled or replayed, with an event, and the I/O log stored.
+    fn try_activity<T, F>(&mut self, kind: &str, request: Value, live: F) -> Result<T, String>
     where
         T: Serialize + serde::de::DeserializeOwned,
         F: FnOnce(&mut Host, &Database) -> Result<(T, Vec<(String, String)>), String>,
@@ -384,13 +388,13 @@ impl Host {
         // The recorder is borrowed by its own call while the live closure needs the rest of
         // the host: take it out for the call.
         let Some(mut rec) = self.rec.take() else {
-            return fail("a host function was called from inside another one");
+            return Err("a host function was called from inside another one".into());
         };
         let replayed = rec.replaying();
         let seq = rec.next_seq();
         if !replayed && self.aborted() {
             self.rec = Some(rec);
-            return fail("aborted by the operator");
+            return Err("aborted by the operator".into());
         }
         let outcome = rec.activity(kind, &request, |db| live(self, db));
         self.rec = Some(rec);
@@ -403,29 +407,13 @@ impl Host {
             status: if outcome.is_ok() { "ok" } else { "error" }.into(),
             replayed,
         });
-        outcome.map_err(engine_err)
+        outcome.map_err(|e| e.to_string())
     }
 
     /// Move the instruments' I/O log into the database.
     pub fn store_io_log(&mut self) {
-        let entries: Vec<IoEntry> = self
-            .io_log
-            .drain()
-            .into_iter()
-            .map(|r| IoEntry {
-                recorded_at: r.time,
-                instrument: r.instrument,
-                resource: r.resource,
-                direction: serde_json::to_value(r.direction)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-                bytes: r.bytes,
-            })
-            .collect();
         if let Some(rec) = &self.rec
-            && !entries.is_empty()
-            && let Err(e) = rec.db().append_io_log(&self.run_id, &entries)
+            && let Err(e) = persist_io_log(rec.db(), &self.run_id, &self.io_log)
         {
             (self.events)(Event::Warning {
                 message: format!("the I/O log could not be stored: {e}"),
@@ -679,13 +667,13 @@ impl Host {
             })?;
             let seq = self.rec.as_ref().map(Recorder::next_seq).unwrap_or(0);
             let swept: Result<Value, _> =
-                self.activity("sweep", json!({"settings": settings}), |h, _| {
+                self.try_activity("sweep", json!({"settings": settings}), |h, _| {
                     h.sweep_live(settings)
                 });
             let sweep = match swept {
                 Ok(s) => s,
                 Err(e) => {
-                    let details = json!({"attempt": attempt, "error": e.to_string()});
+                    let details = json!({"attempt": attempt, "error": e});
                     self.interruption(seq, "instrument_fault", details.clone());
                     interruptions.push(details);
                     continue;
@@ -740,6 +728,32 @@ impl Host {
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Move what the I/O log holds into the run's record.
+pub fn persist_io_log(
+    db: &Database,
+    run_id: &str,
+    log: &IoLog,
+) -> Result<(), crate::store::StoreError> {
+    let entries: Vec<IoEntry> = log
+        .drain()
+        .into_iter()
+        .map(|r| IoEntry {
+            recorded_at: r.time,
+            instrument: r.instrument,
+            resource: r.resource,
+            direction: serde_json::to_value(r.direction)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            bytes: r.bytes,
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    db.append_io_log(run_id, &entries)
 }
 
 fn summarise_window(window: &[ConditionSample], waited: f64) -> Value {

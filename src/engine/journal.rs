@@ -240,7 +240,7 @@ mod tests {
         dir.join("e.db")
     }
 
-    fn open(path: &PathBuf) -> Database {
+    fn open(path: &std::path::Path) -> Database {
         Database::open(path).expect("db")
     }
 

@@ -156,10 +156,13 @@ pub fn script_error(file: &str, err: &EvalAltResult) -> ScriptError {
         _ => text,
     };
     if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
-        message = format!(
-            "{message}: refused — a procedure can call only the host API (no file, network or process access); `pvstation procedures api` lists it"
-        );
-        let _ = signature;
+        message = if signature.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            format!(
+                "{message}: refused — a procedure can call only the host API (no file, network or process access); `pvstation procedures api` lists it"
+            )
+        } else {
+            format!("{message}: the operator does not apply to these types")
+        };
     }
     if let EvalAltResult::ErrorTooManyOperations(_) = inner {
         message = format!(

@@ -11,7 +11,7 @@ use rhai::{Dynamic, Scope};
 use serde_json::{Value, json};
 
 use super::EngineError;
-use super::host::{Event, EventSink, Host, Prompter, register};
+use super::host::{Event, EventSink, Host, Prompter, persist_io_log, register};
 use super::journal::Recorder;
 use super::procedure::{Procedure, sandboxed_engine, script_error};
 use crate::instruments::bench::{Bench, Resources};
@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub speed: Option<f64>,
     /// Faults injected into simulated instruments (`INSTRUMENT:SPEC,…`).
     pub faults: Option<String>,
+    /// Start of a simulated world [s since epoch] (default: a clear plateau noon).
+    pub sim_start: Option<f64>,
     /// Resume this run.
     pub resume: Option<String>,
     /// Events.
@@ -150,6 +152,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         seed,
         speed,
         faults,
+        sim_start,
         resume,
         events,
         abort,
@@ -212,7 +215,10 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
                 &SimOptions {
                     seed: Some(seed),
                     speed: Some(speed),
-                    start: previous.as_ref().and_then(|p| p.3),
+                    start: match &previous {
+                        Some(p) => p.3,
+                        None => sim_start,
+                    },
                     faults,
                     ..SimOptions::default()
                 },
@@ -305,6 +311,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         resumed,
         journaled,
     });
+    let io_log = log.clone();
     let mut host = Host::new(
         rec,
         clock.clone(),
@@ -387,6 +394,12 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         reason = Some(match reason {
             Some(r) => format!("{r}; {line}"),
             None => line,
+        });
+    }
+    // The safe-state exchanges belong to the run's I/O log too.
+    if let Err(e) = persist_io_log(rec.db(), &run_id, &io_log) {
+        events(Event::Warning {
+            message: format!("the I/O log could not be stored: {e}"),
         });
     }
     let stored: Vec<(String, String)> = results

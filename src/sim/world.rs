@@ -188,9 +188,14 @@ impl World {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut clouds = Vec::new();
         if config.clouds {
-            // One cloud every ~20 min on average over three days around the start.
-            let mut t = config.start - 86_400.0;
-            while t < config.start + 2.0 * 86_400.0 {
+            // One cloud every ~20 min on average over three days around the start. The sky
+            // is anchored to the simulated day (from 05:00 UTC, ≈ 11:40 local solar time),
+            // not to the start itself: a resumed run whose world restarts later that day sees
+            // the same sky.
+            const ANCHOR: f64 = 5.0 * 3600.0;
+            let day = ((config.start - ANCHOR) / 86_400.0).floor() * 86_400.0 + ANCHOR;
+            let mut t = day - 86_400.0;
+            while t < day + 2.0 * 86_400.0 {
                 t += rng.random_range(300.0..2400.0);
                 clouds.push(Cloud {
                     centre: t,

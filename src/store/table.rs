@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::analysis::curve::{IvData, NamedCurve};
+use crate::analysis::curve::NamedCurve;
 
 use super::StoreError;
 
@@ -165,7 +165,7 @@ mod imp {
                     index.insert(id.clone(), curves.len());
                     curves.push(NamedCurve {
                         id: id.clone(),
-                        data: IvData {
+                        data: crate::analysis::curve::IvData {
                             irradiance: g.map(|_| Vec::with_capacity(end - start)),
                             temperature: t.map(|_| Vec::with_capacity(end - start)),
                             voltage: Vec::with_capacity(end - start),

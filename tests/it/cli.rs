@@ -246,8 +246,14 @@ fn bad_input_gets_clear_errors() {
 }
 
 #[test]
-fn demo_identifies_measures_and_prints() {
-    let out = bin().args(["demo", "--speed", "4"]).output().expect("runs");
+fn demo_runs_both_procedures_and_stores_them() {
+    let dir = tempdir("demo");
+    let db = dir.join("demo.db");
+    let out = bin()
+        .args(["demo", "--speed", "50", "--db"])
+        .arg(&db)
+        .output()
+        .expect("runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -261,27 +267,34 @@ fn demo_identifies_measures_and_prints() {
         "HIOKI,BT3562",
         "FLUKE,5522A",
         "RELAY-8",
-        "irradiance:",
-        "I-V sweep: 201 points",
-        "battery tester:",
-        "safe state",
+        "Pmax at STC = ",
+        "resistance SR-10m",
+        "voltage 5 V",
+        "pvstation runs show R",
     ] {
         assert!(text.contains(needle), "missing {needle}:\n{text}");
     }
     let out = bin()
-        .args(["demo", "--speed", "4", "--json"])
+        .args(["demo", "--speed", "50", "--json", "--db"])
+        .arg(&db)
         .output()
         .expect("runs");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    assert_eq!(
-        v["sweep"]["curve"]["points"].as_array().map(Vec::len),
-        Some(201)
-    );
-    assert!(
-        v["irradiance"]["irradiance"]
-            .as_f64()
-            .is_some_and(|g| g > 0.0)
-    );
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["procedure"], "outdoor-pmax");
+    assert_eq!(runs[0]["status"], "completed");
+    let p = runs[0]["results"]["p_mp_stc"]["value"]
+        .as_f64()
+        .expect("Pmax");
+    assert!((p - 220.0).abs() < 5.0, "{p}");
+    assert_eq!(runs[1]["status"], "completed");
+    let listed = bin()
+        .args(["runs", "list", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .expect("list");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 4);
 }
 
 /// A fresh directory under the target dir.

@@ -4,6 +4,7 @@
 
 mod cli;
 mod e2e;
+mod engine;
 mod faults;
 mod fuzz;
 mod iv_cli;

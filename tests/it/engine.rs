@@ -1,0 +1,667 @@
+//! The procedure engine through the real binary: runs, resume after SIGKILL, faults,
+//! suspenders, bad scripts, prompts, abort and tampering.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::cli::{bin, repo, tempdir};
+
+/// `pvstation run … --json --headless --db DB`: (exit code, events, stderr).
+fn run(db: &Path, args: &[&str]) -> (Option<i32>, Vec<Value>, String) {
+    let out = bin()
+        .arg("run")
+        .args(args)
+        .args(["--json", "--headless", "--db"])
+        .arg(db)
+        .output()
+        .expect("runs");
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        out.status.code(),
+        events,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn show(db: &Path, run_id: &str) -> Value {
+    let out = bin()
+        .args(["runs", "show", run_id, "--json", "--db"])
+        .arg(db)
+        .output()
+        .expect("runs show");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn audit_ok(db: &Path) -> bool {
+    bin()
+        .args(["audit", "verify", "--db"])
+        .arg(db)
+        .output()
+        .expect("audit")
+        .status
+        .success()
+}
+
+fn last_finished(events: &[Value]) -> &Value {
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "finished", "{events:?}");
+    last
+}
+
+/// A fast outdoor run: two dual sweeps at ×50.
+const FAST: &[&str] = &["--speed", "50", "--set", "sweeps=2"];
+
+#[test]
+fn outdoor_pmax_runs_end_to_end_with_the_json_contract() {
+    let dir = tempdir("engine-outdoor");
+    let db = dir.join("s.db");
+    let (code, events, stderr) = run(&db, &[&["outdoor-pmax"], FAST].concat());
+    assert_eq!(code, Some(0), "{stderr}\n{events:?}");
+    assert_eq!(events[0]["event"], "started");
+    let run_id = events[0]["run_id"].as_str().expect("run id").to_string();
+    let fin = last_finished(&events);
+    assert_eq!(fin["run_id"], run_id.as_str());
+    assert_eq!(fin["status"], "completed");
+    let p = &fin["results"]["p_mp_stc"];
+    // The simulated module is a CS5P-220M (220 W at STC); the translated Pmax must agree
+    // within its expanded uncertainty.
+    let (value, u95) = (p["value"].as_f64().unwrap(), p["U"].as_f64().unwrap());
+    assert!((value - 220.0).abs() < u95, "{p}");
+    assert!(u95 > 1.0 && u95 < 10.0, "{p}");
+    assert_eq!(p["unit"], "W");
+    assert_eq!(p["curves"], 4);
+    assert!(
+        ["pass", "conditionalPass", "fail", "conditionalFail"]
+            .contains(&fin["results"]["conformity"]["value"].as_str().unwrap())
+    );
+    let record = show(&db, &run_id);
+    assert_eq!(record["stop"]["status"], "completed");
+    assert_eq!(record["start"]["procedure"], "outdoor-pmax");
+    let instruments = record["start"]["station"]["instruments"]
+        .as_array()
+        .unwrap();
+    assert!(
+        instruments
+            .iter()
+            .any(|i| i["identity"].as_str().unwrap().contains("MODEL 2460")
+                && i["firmware"] == "1.7.12b")
+    );
+    assert!(
+        record["start"]["station"]["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["certificate"]["number"] == "NIM-PV-2026-0311")
+    );
+    let activities = record["activities"].as_array().unwrap();
+    for (k, a) in activities.iter().enumerate() {
+        assert_eq!(a["seq"], k as i64 + 1);
+        assert_eq!(a["status"], "ok");
+        assert!(a["kind"].is_string() && !a["result"].is_null(), "{a}");
+    }
+    let sweeps = activities.iter().filter(|a| a["kind"] == "sweep").count();
+    assert_eq!(sweeps, 2);
+    assert!(
+        record["raw"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "iv_curves")
+    );
+    assert!(record["io_log_entries"].as_u64().unwrap() > 100);
+    assert!(audit_ok(&db));
+}
+
+#[test]
+fn bit_calibration_finds_the_simulated_testers_errors() {
+    let dir = tempdir("engine-bit");
+    let db = dir.join("s.db");
+    let (code, events, stderr) = run(
+        &db,
+        &[
+            "bit-calibration",
+            "--speed",
+            "50",
+            "--set",
+            "readings=4",
+            "--answer",
+            "lab_temperature=23.4",
+            "--answer",
+            "connect=ok",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let results = &last_finished(&events)["results"];
+    // The simulated tester: R_ind = R·(1 + 0.0015) + 2 µΩ; V_ind = V·(1 − 0.0002) + 30 µV
+    // (src/sim/world.rs TesterErrors); the standards' true values equal their certificates.
+    for (id, r) in [
+        ("SR-1m", 1.00012e-3),
+        ("SR-10m", 10.0008e-3),
+        ("SR-100m", 99.9971e-3),
+        ("SR-1", 1.000043),
+        ("SR-10", 9.99986),
+    ] {
+        let p = &results[format!("resistance {id}")];
+        let truth = r * 0.0015 + 2e-6;
+        let (e, u95) = (p["value"].as_f64().unwrap(), p["U"].as_f64().unwrap());
+        assert!((e - truth).abs() <= u95, "{id}: E {e} vs {truth} ± {u95}");
+        assert_eq!(p["verdict"], "pass", "{p}");
+    }
+    for v in [1.0, 5.0, 10.0, 50.0] {
+        let p = &results[format!("voltage {v} V")];
+        let truth = -0.0002 * v + 30e-6;
+        let (e, u95) = (p["value"].as_f64().unwrap(), p["U"].as_f64().unwrap());
+        assert!((e - truth).abs() <= u95, "{v} V: E {e} vs {truth} ± {u95}");
+    }
+    // The prompt answers are in the audit trail.
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let answers: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'prompt.answer' AND details LIKE '%23.4%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audit");
+    assert_eq!(answers, 1);
+    assert!(audit_ok(&db));
+}
+
+/// SIGKILL `pvstation run` at 20+ random moments of an outdoor run and resume each time.
+#[test]
+fn killed_runs_resume_without_losing_or_duplicating_activities() {
+    let dir = tempdir("engine-kill");
+    let db = dir.join("s.db");
+    // ~11 s of live work at ×20: long enough for 20 kills with progress between them.
+    let args = ["outdoor-pmax", "--speed", "20", "--set", "sweeps=12"];
+    // Deterministic "random" moments (LCG, Numerical Recipes constants).
+    let mut state: u64 = 0x5eed;
+    let mut next_delay = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223) % (1 << 32);
+        Duration::from_millis(100 + state % 900)
+    };
+    let mut run_id: Option<String> = None;
+    let mut live_journaled: Vec<(i64, String)> = Vec::new();
+    let mut kills = 0;
+    let mut finished = None;
+    while finished.is_none() {
+        let mut cmd = bin();
+        cmd.arg("run")
+            .args(args)
+            .args(["--json", "--headless", "--db"])
+            .arg(&db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(id) = &run_id {
+            cmd.args(["--resume", id]);
+        }
+        let mut child = cmd.spawn().expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+                .collect::<Vec<_>>()
+        });
+        if kills < 20 {
+            std::thread::sleep(next_delay());
+            if child.try_wait().expect("wait").is_none() {
+                child.kill().expect("SIGKILL");
+                kills += 1;
+            }
+        }
+        let status = child.wait().expect("reaped");
+        let events = reader.join().expect("reader");
+        for e in &events {
+            match e["event"].as_str() {
+                Some("started") => {
+                    let id = e["run_id"].as_str().unwrap().to_string();
+                    assert!(run_id.as_ref().is_none_or(|r| *r == id));
+                    run_id = Some(id);
+                }
+                Some("activity") if e["replayed"] == false && e["status"] == "ok" => {
+                    let seq = e["seq"].as_i64().unwrap();
+                    let kind = e["kind"].as_str().unwrap().to_string();
+                    // A live activity never repeats a journaled one.
+                    assert!(
+                        !live_journaled.iter().any(|(s, _)| *s == seq),
+                        "activity {seq} performed live twice"
+                    );
+                    live_journaled.push((seq, kind));
+                }
+                Some("finished") => finished = Some((status.code(), e.clone())),
+                _ => {}
+            }
+        }
+    }
+    assert!(kills >= 20, "only {kills} kills");
+    let (code, fin) = finished.unwrap();
+    assert_eq!(code, Some(0), "{fin}");
+    assert_eq!(fin["status"], "completed");
+    let run_id = run_id.unwrap();
+    let record = show(&db, &run_id);
+    let journal: Vec<(i64, String)> = record["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["seq"].as_i64().unwrap(),
+                a["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Every activity reported as journaled before a kill is in the journal exactly once, at
+    // its position.
+    for (seq, kind) in &live_journaled {
+        assert_eq!(
+            journal.iter().filter(|(s, _)| s == seq).count(),
+            1,
+            "activity {seq}"
+        );
+        assert!(
+            journal.contains(&(*seq, kind.clone())),
+            "activity {seq} {kind}"
+        );
+    }
+    for (k, (seq, _)) in journal.iter().enumerate() {
+        assert_eq!(*seq, k as i64 + 1, "no gaps, no duplicates");
+    }
+    // As many accepted sweeps as an uninterrupted run.
+    let reference_db = dir.join("reference.db");
+    let (code, events, _) = run(&reference_db, &[&args[..2], &["50"], &args[3..]].concat());
+    assert_eq!(code, Some(0));
+    let uninterrupted = &last_finished(&events)["results"]["p_mp_stc"]["curves"];
+    assert_eq!(&fin["results"]["p_mp_stc"]["curves"], uninterrupted);
+    assert_eq!(uninterrupted, 24);
+    let resumed = record["interruptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "resumed")
+        .count();
+    assert!(resumed >= 1, "resumptions are recorded as interruptions");
+    assert!(audit_ok(&db));
+}
+
+#[test]
+fn a_connection_dropped_mid_sweep_and_a_reboot_are_recorded_and_the_sweep_retaken() {
+    for fault in ["smu:drop=sweep", "smu:reboot@15"] {
+        let dir = tempdir(&format!(
+            "engine-fault-{}",
+            fault.replace([':', '=', '@'], "-")
+        ));
+        let db = dir.join("s.db");
+        let (code, events, stderr) =
+            run(&db, &[&["outdoor-pmax", "--faults", fault], FAST].concat());
+        assert_eq!(code, Some(0), "{fault}: {stderr}\n{events:?}");
+        let fin = last_finished(&events);
+        assert_eq!(fin["results"]["p_mp_stc"]["curves"], 4, "{fault}");
+        let record = show(&db, fin["run_id"].as_str().unwrap());
+        let faults: Vec<&Value> = record["interruptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "instrument_fault")
+            .collect();
+        assert!(!faults.is_empty(), "{fault}: {}", record["interruptions"]);
+        let failed_sweeps = record["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "sweep" && a["status"] == "error")
+            .count();
+        assert!(failed_sweeps >= 1, "{fault}: the failed sweep is journaled");
+    }
+}
+
+/// A start time at which a cloud reaches the sun shortly after the gate first holds.
+fn cloudy_start(seed: u64) -> f64 {
+    use pvstation::sim::world::{World, WorldConfig};
+    let defaults = WorldConfig::default();
+    let world = World::new(WorldConfig {
+        seed,
+        ..defaults.clone()
+    });
+    let mut t = defaults.start;
+    while t < defaults.start + 6.0 * 3600.0 {
+        let g = |x: f64| world.irradiance(x);
+        let calm = (0..30).all(|k| (g(t + k as f64) / g(t) - 1.0).abs() < 0.002) && g(t) > 900.0;
+        let dips = (30..90).any(|k| g(t + k as f64) / g(t) < 0.97);
+        if calm && dips {
+            return t;
+        }
+        t += 5.0;
+    }
+    panic!("no passing cloud within 6 h for seed {seed}");
+}
+
+#[test]
+fn the_suspender_holds_sweeps_until_the_sun_is_stable_and_records_interruptions() {
+    let dir = tempdir("engine-clouds");
+    let db = dir.join("s.db");
+    let start = cloudy_start(1).to_string();
+    let (code, events, stderr) = run(
+        &db,
+        &[
+            "outdoor-pmax",
+            "--speed",
+            "50",
+            "--set",
+            "sweeps=4",
+            "--set",
+            "retries=20",
+            "--sim-start",
+            &start,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}\n{:?}", events.last());
+    let fin = last_finished(&events);
+    let record = show(&db, fin["run_id"].as_str().unwrap());
+    let activities = record["activities"].as_array().unwrap();
+    let waits: Vec<&Value> = activities
+        .iter()
+        .filter(|a| a["kind"] == "wait_stable")
+        .collect();
+    assert!(
+        waits
+            .iter()
+            .any(|w| w["result"]["waited"].as_f64().unwrap() > 15.0),
+        "a cloud made the gate wait"
+    );
+    // Every accepted sweep lies inside a stability window: the gate held right before it
+    // (≥ 10 s, ≤ 1 %, ≥ 800 W/m²) and the irradiance stayed within 1 % during it.
+    let mut accepted = 0;
+    for pair in activities.windows(2) {
+        let (w, s) = (&pair[0], &pair[1]);
+        if w["kind"] != "wait_stable" || s["kind"] != "sweep" || s["status"] != "ok" {
+            continue;
+        }
+        let window = &w["result"];
+        let span = window["to"].as_f64().unwrap() - window["from"].as_f64().unwrap();
+        assert!(
+            span >= 10.0 && window["variation"].as_f64().unwrap() <= 0.01,
+            "{window}"
+        );
+        assert!(window["irradiance"].as_f64().unwrap() >= 800.0);
+        let g: Vec<f64> = s["result"]["irradiance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[1].as_f64().unwrap())
+            .collect();
+        let mean = g.iter().sum::<f64>() / g.len() as f64;
+        let variation = g.iter().map(|x| (x - mean).abs()).fold(0.0, f64::max) / mean;
+        let retaken = record["interruptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["seq"] == s["seq"] && i["kind"] == "unstable_conditions");
+        if variation <= 0.01 {
+            assert!(!retaken);
+            accepted += 1;
+        } else {
+            assert!(retaken, "an unstable sweep was not marked");
+        }
+    }
+    assert_eq!(accepted, 4);
+    assert_eq!(fin["results"]["p_mp_stc"]["curves"], 8);
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("script");
+    path
+}
+
+const DECLARE: &str = r#"fn procedure() {
+    #{ name: "t", version: "1", description: "test", roles: ["iv_tracer"], parameters: [] }
+}
+"#;
+
+#[test]
+fn bad_scripts_are_located_refused_and_leave_instruments_safe() {
+    let dir = tempdir("engine-bad");
+    let db = dir.join("s.db");
+    // Syntax error: reported before any instrument is touched (no run is even started).
+    let bad = script(
+        &dir,
+        "syntax.rhai",
+        &format!("{DECLARE}fn run(p) {{\n    let x = ;\n}}\n"),
+    );
+    let (code, events, stderr) = run(&db, &[bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(events.is_empty());
+    assert!(stderr.contains("syntax.rhai:5:13"), "{stderr}");
+    // Runtime error after a measurement: the run fails, the data stay, instruments are safe.
+    let boom = script(
+        &dir,
+        "boom.rhai",
+        &format!(
+            "{DECLARE}fn run(p) {{\n    let s = sweep(#{{ points: 21 }});\n    let x = s.curves[0].voltage[0] / \"volts\";\n}}\n"
+        ),
+    );
+    let (code, events, _) = run(&db, &[boom.to_str().unwrap(), "--speed", "20"]);
+    assert_eq!(code, Some(1));
+    let fin = last_finished(&events);
+    assert_eq!(fin["status"], "failed");
+    let reason = fin["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("boom.rhai:6:36") && reason.contains("does not apply to these types"),
+        "{reason}"
+    );
+    let run_id = fin["run_id"].as_str().unwrap();
+    let record = show(&db, run_id);
+    assert_eq!(
+        record["activities"].as_array().unwrap().len(),
+        1,
+        "the sweep is kept"
+    );
+    assert!(
+        io_log_contains(&db, run_id, "smu", ":OUTP OFF"),
+        "the SMU output was switched off"
+    );
+    // Files, the network and processes are out of reach.
+    for (name, call) in [
+        ("file.rhai", "open_file(\"/etc/passwd\")"),
+        ("net.rhai", "http_get(\"http://example.com\")"),
+        ("exec.rhai", "system(\"rm -rf /\")"),
+    ] {
+        let s = script(
+            &dir,
+            name,
+            &format!("{DECLARE}fn run(p) {{\n    {call};\n}}\n"),
+        );
+        let (code, events, _) = run(&db, &[s.to_str().unwrap(), "--speed", "20"]);
+        assert_eq!(code, Some(1));
+        let reason = last_finished(&events)["reason"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            reason.contains(&format!("{name}:5:5")) && reason.contains("refused"),
+            "{reason}"
+        );
+    }
+    assert!(audit_ok(&db));
+}
+
+/// Whether the stored I/O log of a run holds a write of `command` to `instrument`.
+fn io_log_contains(db: &Path, run_id: &str, instrument: &str, command: &str) -> bool {
+    let conn = rusqlite::Connection::open(db).expect("db");
+    let mut stmt = conn
+        .prepare("SELECT bytes FROM io_log WHERE run_id = ?1 AND instrument = ?2 AND direction = 'write'")
+        .expect("query");
+    let rows = stmt
+        .query_map([run_id, instrument], |r| r.get::<_, Vec<u8>>(0))
+        .expect("rows");
+    rows.filter_map(Result::ok)
+        .any(|b| String::from_utf8_lossy(&b).contains(command))
+}
+
+#[test]
+fn headless_prompts_without_an_answer_fail_clearly_and_never_wait() {
+    let dir = tempdir("engine-prompt");
+    let db = dir.join("s.db");
+    let (code, events, _) = run(&db, &["bit-calibration", "--speed", "50"]);
+    assert_eq!(code, Some(1));
+    let reason = last_finished(&events)["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("prompt `lab_temperature`") && reason.contains("--answer lab_temperature="),
+        "{reason}"
+    );
+}
+
+#[test]
+fn changed_scripts_and_stations_cannot_resume_and_tampering_is_detected() {
+    let dir = tempdir("engine-change");
+    let db = dir.join("s.db");
+    let body = format!("{DECLARE}fn run(p) {{\n    let t = now();\n    throw \"stop here\";\n}}\n");
+    let s = script(&dir, "p.rhai", &body);
+    let (_, events, _) = run(&db, &[s.to_str().unwrap(), "--speed", "20"]);
+    let run_id = events[0]["run_id"].as_str().unwrap().to_string();
+    // A stopped run cannot be resumed; nor can one whose script changed.
+    let (code, _, stderr) = run(&db, &[s.to_str().unwrap(), "--resume", &run_id]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("already stopped (failed)"), "{stderr}");
+    std::fs::write(&s, body.replace("stop here", "stop there")).expect("edit");
+    let (code, _, stderr) = run(&db, &[s.to_str().unwrap(), "--resume", &run_id]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("changed since the run started"), "{stderr}");
+    // Another station file.
+    let station = std::fs::read_to_string(repo("instruments/stations/demo-sim.toml"))
+        .expect("station")
+        .replace("seed = 1", "seed = 2");
+    let station_path = dir.join("other.toml");
+    std::fs::write(&station_path, station).expect("station");
+    let (code, _, stderr) = run(
+        &db,
+        &[
+            s.to_str().unwrap(),
+            "--resume",
+            &run_id,
+            "--station",
+            station_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("station file changed"), "{stderr}");
+    // An edited raw row is detected.
+    assert!(audit_ok(&db));
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    conn.execute_batch(
+        "INSERT INTO raw (run_id, kind, data, sha256, recorded_at) SELECT id, 'note', '[1]', 'x', 0 FROM runs LIMIT 1;",
+    )
+    .expect("insert");
+    drop(conn);
+    assert!(
+        !audit_ok(&db),
+        "a raw row whose hash does not match is reported"
+    );
+}
+
+#[test]
+fn ctrl_c_aborts_safely_and_records_the_stop() {
+    let dir = tempdir("engine-abort");
+    let db = dir.join("s.db");
+    let mut child = bin()
+        .args([
+            "run",
+            "outdoor-pmax",
+            "--speed",
+            "5",
+            "--json",
+            "--headless",
+            "--db",
+        ])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let run_id = first["run_id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rest: Vec<Value> = lines
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let fin = last_finished(&rest);
+    assert_eq!(fin["status"], "aborted");
+    assert_eq!(show(&db, &run_id)["stop"]["status"], "aborted");
+    assert!(io_log_contains(&db, &run_id, "smu", ":OUTP OFF"));
+    assert!(audit_ok(&db));
+}
+
+#[test]
+fn procedures_are_listed_shown_and_dry_run() {
+    let out = bin().args(["procedures", "list"]).output().expect("list");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("outdoor-pmax") && text.contains("bit-calibration"),
+        "{text}"
+    );
+    let out = bin()
+        .args(["procedures", "show", "outdoor-pmax", "--json"])
+        .output()
+        .expect("show");
+    let d: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let sweeps = d["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sweeps")
+        .unwrap();
+    assert_eq!(sweeps["type"], "int");
+    assert_eq!(d["roles"][0], "iv_tracer");
+    let out = bin()
+        .args([
+            "run",
+            "outdoor-pmax",
+            "--dry-run",
+            "--set",
+            "sweeps=5",
+            "--station",
+        ])
+        .arg(repo("instruments/stations/demo-sim.toml"))
+        .output()
+        .expect("dry run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("\"sweeps\":5"),
+        "{text}"
+    );
+    let out = bin()
+        .args(["run", "outdoor-pmax", "--dry-run", "--set", "sweeps=0"])
+        .output()
+        .expect("dry run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below the minimum 1"));
+}
