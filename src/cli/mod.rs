@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: store::RunsCommand,
     },
+    /// Export from the station database.
+    Db {
+        #[command(subcommand)]
+        command: store::DbCommand,
+    },
     /// Measurement uncertainty: GUM, Monte Carlo, budgets.
     Uncertainty {
         #[command(subcommand)]
@@ -93,6 +98,7 @@ pub fn main() -> ExitCode {
             Command::Uncertainty { command } => uncertainty::run(command),
             Command::Audit { command } => store::audit(command),
             Command::Runs { command } => store::runs(command),
+            Command::Db { command } => store::db(command),
         }
     });
     // Servers of a simulated station may still hold tasks: do not wait for them.

@@ -61,6 +61,50 @@ pub enum RunsCommand {
     },
 }
 
+/// `pvstation db …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum DbCommand {
+    /// Export a run's measured I-V points (one row per point, with the raw record's SHA-256).
+    Export {
+        /// Run id.
+        run: String,
+        /// `parquet` or `csv`.
+        #[arg(long)]
+        format: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+/// Run `pvstation db …`.
+pub fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
+    use crate::store::export::{Format, run_points, write_points};
+    let DbCommand::Export {
+        run,
+        format,
+        out,
+        db,
+    } = command;
+    let format = match format.as_str() {
+        "parquet" => Format::Parquet,
+        "csv" => Format::Csv,
+        f => anyhow::bail!("--format {f}: use parquet or csv"),
+    };
+    let db = Database::open(&database_path(db)?)?;
+    let rows = run_points(&db, &run)?;
+    write_points(&out, &rows, format)?;
+    println!(
+        "{} points of run {run} written to {}",
+        rows.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The whole run record as JSON (`runs show --json`; a contract: keys are only ever added).
 pub fn run_record(db: &Database, run: &str) -> anyhow::Result<serde_json::Value> {
     use serde_json::{Value, json};

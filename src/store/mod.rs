@@ -1,9 +1,10 @@
-//! Storage: curve files (CSV, Parquet) and tabular batch I/O. (The run database of the
-//! procedure engine will live here too.)
+//! Storage: curve files (CSV, Parquet), tabular batch I/O, the station database (runs,
+//! journal, raw data, audit trail, queue) and exports.
 
 pub mod batch;
 pub mod curves;
 pub mod db;
+pub mod export;
 pub mod table;
 
 use std::path::Path;

@@ -32,6 +32,7 @@ mod imp {
     use polars::prelude::*;
 
     use super::*;
+    use crate::store::export::{Format, PointRow};
 
     fn table_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
         StoreError::Table {
@@ -230,6 +231,47 @@ mod imp {
         })
     }
 
+    /// Write exported run points as Parquet or CSV.
+    pub fn write_point_table(
+        path: &Path,
+        rows: &[PointRow],
+        format: Format,
+    ) -> Result<(), StoreError> {
+        let mut df = df!(
+            "run_id" => rows.iter().map(|r| r.run_id.clone()).collect::<Vec<String>>(),
+            "activity_seq" => rows.iter().map(|r| r.activity_seq).collect::<Vec<i64>>(),
+            "raw_id" => rows.iter().map(|r| r.raw_id).collect::<Vec<i64>>(),
+            "raw_sha256" => rows.iter().map(|r| r.raw_sha256.clone()).collect::<Vec<String>>(),
+            "curve" => rows.iter().map(|r| r.curve).collect::<Vec<u32>>(),
+            "direction" => rows.iter().map(|r| r.direction.clone()).collect::<Vec<String>>(),
+            "start_time" => rows.iter().map(|r| r.start_time).collect::<Vec<f64>>(),
+            "point" => rows.iter().map(|r| r.point).collect::<Vec<u32>>(),
+            "voltage" => rows.iter().map(|r| r.voltage).collect::<Vec<Option<f64>>>(),
+            "current" => rows.iter().map(|r| r.current).collect::<Vec<Option<f64>>>(),
+            "time" => rows.iter().map(|r| r.time).collect::<Vec<Option<f64>>>(),
+        )
+        .map_err(|e| table_error(path, e))?;
+        let tmp = path.with_extension("export.tmp");
+        let file = std::fs::File::create(&tmp).map_err(|e| StoreError::Write {
+            file: tmp.display().to_string(),
+            source: e,
+        })?;
+        match format {
+            Format::Parquet => ParquetWriter::new(file)
+                .finish(&mut df)
+                .map(|_| ())
+                .map_err(|e| table_error(path, e))?,
+            Format::Csv => CsvWriter::new(file)
+                .include_header(true)
+                .finish(&mut df)
+                .map_err(|e| table_error(path, e))?,
+        }
+        std::fs::rename(&tmp, path).map_err(|e| StoreError::Write {
+            file: path.display().to_string(),
+            source: e,
+        })
+    }
+
     /// Read back a batch result (tests, tools).
     pub fn read_batch_parquet(path: &Path) -> Result<Vec<BatchRow>, StoreError> {
         let df = read_table(path)?;
@@ -275,6 +317,7 @@ mod imp {
 #[cfg(feature = "parquet")]
 pub use imp::{
     read_batch_parquet, read_parquet_curves, read_table, table_curves, write_batch_parquet,
+    write_point_table,
 };
 
 #[cfg(not(feature = "parquet"))]
@@ -290,6 +333,16 @@ fn not_built(path: &Path) -> StoreError {
 /// Read curves from a Parquet file (needs the `parquet` feature).
 #[cfg(not(feature = "parquet"))]
 pub fn read_parquet_curves(path: &Path) -> Result<Vec<NamedCurve>, StoreError> {
+    Err(not_built(path))
+}
+
+/// Write exported run points (needs the `parquet` feature).
+#[cfg(not(feature = "parquet"))]
+pub fn write_point_table(
+    path: &Path,
+    _rows: &[super::export::PointRow],
+    _format: super::export::Format,
+) -> Result<(), StoreError> {
     Err(not_built(path))
 }
 

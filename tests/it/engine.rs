@@ -122,6 +122,27 @@ fn outdoor_pmax_runs_end_to_end_with_the_json_contract() {
     );
     assert!(record["io_log_entries"].as_u64().unwrap() > 100);
     assert!(audit_ok(&db));
+    // Export the measured points: every point of both sweeps, traceable to its raw record.
+    let points: usize = activities
+        .iter()
+        .filter(|a| a["kind"] == "sweep")
+        .flat_map(|a| a["result"]["curves"].as_array().unwrap().iter())
+        .map(|c| c["voltage"].as_array().unwrap().len())
+        .sum();
+    for format in ["parquet", "csv"] {
+        let out = dir.join(format!("points.{format}"));
+        let status = bin()
+            .args(["db", "export", &run_id, "--format", format, "--out"])
+            .arg(&out)
+            .arg("--db")
+            .arg(&db)
+            .status()
+            .expect("export");
+        assert!(status.success());
+        let df = pvstation::store::table::read_table(&out).expect("table");
+        assert_eq!(df.height(), points, "{format}");
+        assert!(df.column("raw_sha256").is_ok() && df.column("voltage").is_ok());
+    }
 }
 
 #[test]
