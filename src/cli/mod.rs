@@ -4,6 +4,7 @@
 mod demo;
 mod instruments;
 mod iv;
+mod queue;
 mod run;
 mod scpi;
 mod sim;
@@ -15,8 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::instruments::profile::Profiles;
-use crate::instruments::station::{DEMO_SIM_STATION, Station};
+use crate::instruments::station::Station;
 
 /// pvstation — control software of a photovoltaic metrology test station.
 #[derive(Debug, Parser)]
@@ -32,6 +32,11 @@ enum Command {
     Demo(demo::Args),
     /// Run a procedure (a shipped one by name, or a .rhai script), or resume an interrupted run.
     Run(run::Args),
+    /// The overnight queue: add, list, remove, run.
+    Queue {
+        #[command(subcommand)]
+        command: queue::Command,
+    },
     /// The procedures shipped with pvstation.
     Procedures {
         #[command(subcommand)]
@@ -90,6 +95,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Run(args) => run::main(args).await,
+            Command::Queue { command } => queue::run(command).await,
             Command::Procedures { command } => run::procedures(command),
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,
@@ -114,12 +120,5 @@ pub fn main() -> ExitCode {
 
 /// Load a station file, or the built-in simulated station when none is given.
 fn load_station(path: Option<&PathBuf>) -> anyhow::Result<Station> {
-    match path {
-        Some(p) => Ok(Station::load(p)?),
-        None => Ok(Station::parse(
-            std::path::Path::new("instruments/stations/demo-sim.toml (built in)"),
-            DEMO_SIM_STATION,
-            Profiles::built_in()?,
-        )?),
-    }
+    Ok(Station::load_or_built_in(path.map(PathBuf::as_path))?)
 }

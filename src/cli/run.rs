@@ -82,7 +82,7 @@ pub enum ProceduresCommand {
     Api,
 }
 
-fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
     list.iter()
         .map(|s| {
             s.split_once('=')

@@ -11,6 +11,7 @@
 pub mod host;
 pub mod journal;
 pub mod procedure;
+pub mod queue;
 pub mod run;
 
 /// Errors of the engine.

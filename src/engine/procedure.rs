@@ -155,6 +155,10 @@ pub fn script_error(file: &str, err: &EvalAltResult) -> ScriptError {
         Some(k) if text.ends_with(')') => text[..k].to_string(),
         _ => text,
     };
+    if let EvalAltResult::ErrorRuntime(value, _) = inner {
+        // `throw` in a script, or a host function's error: the text is the message.
+        message = value.to_string();
+    }
     if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
         message = if signature.starts_with(|c: char| c.is_alphabetic() || c == '_') {
             format!(
@@ -358,24 +362,22 @@ fn check_value(p: &Parameter, v: &serde_json::Value) -> Result<(), String> {
         _ => return Err(format!("{v} is not of type {:?}", p.kind).to_lowercase()),
     };
     if let Some(x) = number {
+        let unit = match p.unit.as_str() {
+            "" | "1" => String::new(),
+            u => format!(" {u}"),
+        };
         if !x.is_finite() {
             return Err(format!("{x} is not finite"));
         }
         if let Some(min) = p.min
             && x < min
         {
-            return Err(format!(
-                "{x} {} is below the minimum {min} {}",
-                p.unit, p.unit
-            ));
+            return Err(format!("{x}{unit} is below the minimum {min}{unit}"));
         }
         if let Some(max) = p.max
             && x > max
         {
-            return Err(format!(
-                "{x} {} is above the maximum {max} {}",
-                p.unit, p.unit
-            ));
+            return Err(format!("{x}{unit} is above the maximum {max}{unit}"));
         }
     }
     Ok(())

@@ -207,6 +207,23 @@ pub struct Station {
 pub const DEMO_SIM_STATION: &str = include_str!("../../instruments/stations/demo-sim.toml");
 
 impl Station {
+    /// The built-in simulated station (`instruments/stations/demo-sim.toml`).
+    pub fn built_in() -> Result<Station, InstrumentsError> {
+        Station::parse(
+            Path::new("instruments/stations/demo-sim.toml (built in)"),
+            DEMO_SIM_STATION,
+            Profiles::built_in()?,
+        )
+    }
+
+    /// A station file, or the built-in simulated station when none is given.
+    pub fn load_or_built_in(path: Option<&Path>) -> Result<Station, InstrumentsError> {
+        match path {
+            Some(p) => Station::load(p),
+            None => Station::built_in(),
+        }
+    }
+
     /// Load and validate a station file; profiles come from the built-in set plus the
     /// `instruments/` directory that holds the `stations/` directory of the file.
     pub fn load(path: &Path) -> Result<Station, InstrumentsError> {

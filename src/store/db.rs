@@ -19,7 +19,7 @@ use super::StoreError;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -131,6 +131,25 @@ END;
 CREATE TRIGGER results_no_delete BEFORE DELETE ON results BEGIN
     SELECT RAISE(ABORT, 'results are immutable: a new run recomputes them');
 END;
+"#,
+    r#"
+CREATE TABLE queue (
+    id INTEGER PRIMARY KEY,
+    position INTEGER NOT NULL,
+    procedure TEXT NOT NULL,
+    sets TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    station TEXT,
+    not_before REAL,
+    time_window TEXT,
+    added_at REAL NOT NULL,
+    added_by TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'completed', 'failed', 'aborted', 'removed')),
+    run_id TEXT,
+    started_wall REAL,
+    finished_wall REAL
+);
 "#,
 ];
 
@@ -264,7 +283,7 @@ impl Database {
         Ok(Database { conn, path: file })
     }
 
-    fn fail(&self, e: rusqlite::Error) -> StoreError {
+    pub(crate) fn fail(&self, e: rusqlite::Error) -> StoreError {
         StoreError::Table {
             file: self.path.clone(),
             problem: e.to_string(),
@@ -272,7 +291,7 @@ impl Database {
     }
 
     /// All rows of a query, mapped.
-    fn query_all<T>(
+    pub(crate) fn query_all<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -282,6 +301,11 @@ impl Database {
         let rows = stmt.query_map(params, map).map_err(|e| self.fail(e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.fail(e))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The underlying connection (for the engine's transactions and for tests).

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod curves;
 pub mod db;
 pub mod export;
+pub mod queue;
 pub mod table;
 
 use std::path::Path;

@@ -686,3 +686,117 @@ fn procedures_are_listed_shown_and_dry_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("below the minimum 1"));
 }
+
+#[test]
+fn the_queue_runs_in_order_reports_failures_and_resumes_after_a_crash() {
+    let dir = tempdir("engine-queue");
+    let db = dir.join("q.db");
+    let queue = |args: &[&str]| {
+        bin()
+            .arg("queue")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("queue")
+    };
+    // Refused at `add`, not at 3 a.m.
+    let out = queue(&["add", "outdoor-pmax", "--set", "sweeps=0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below the minimum 1"));
+    let out = queue(&["add", "outdoor-pmax", "--window", "25:00-01:00"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HH:MM-HH:MM"));
+    // An outdoor run, a calibration without its prompt answers (fails), one with them.
+    assert!(
+        queue(&["add", "outdoor-pmax", "--set", "sweeps=6"])
+            .status
+            .success()
+    );
+    assert!(
+        queue(&["add", "bit-calibration", "--set", "readings=2"])
+            .status
+            .success()
+    );
+    assert!(
+        queue(&[
+            "add",
+            "bit-calibration",
+            "--set",
+            "readings=2",
+            "--answer",
+            "lab_temperature=23",
+            "--answer",
+            "connect=ok",
+            "--window",
+            "00:00-23:59",
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        queue(&["add", "outdoor-pmax", "--not-before", "2099-01-01 00:00"])
+            .status
+            .success()
+    );
+    assert!(queue(&["remove", "4"]).status.success());
+    let out = queue(&["remove", "4"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only pending"));
+    // Crash the queue during the outdoor run …
+    let mut child = bin()
+        .args(["queue", "run", "--json", "--speed", "20", "--db"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("queue run");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut first_run = None;
+    for line in lines.by_ref() {
+        let e: Value = serde_json::from_str(&line.unwrap()).unwrap_or_default();
+        if e["event"] == "started" {
+            first_run = e["run_id"].as_str().map(String::from);
+        }
+        if e["event"] == "activity" && e["kind"] == "sweep" {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let first_run = first_run.expect("the outdoor run started");
+    // … and run it again: the interrupted item resumes its run, then the rest follow.
+    let out = bin()
+        .args(["queue", "run", "--json", "--speed", "50", "--db"])
+        .arg(&db)
+        .output()
+        .expect("queue run");
+    assert_eq!(out.status.code(), Some(1), "one item failed");
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let started: Vec<&Value> = events.iter().filter(|e| e["event"] == "started").collect();
+    assert_eq!(started[0]["run_id"], first_run.as_str());
+    assert_eq!(started[0]["resumed"], true);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "queue_finished");
+    let items = summary["items"].as_array().unwrap();
+    let statuses: Vec<&str> = items
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["completed", "failed", "completed"]);
+    assert!(
+        items[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--answer lab_temperature=")
+    );
+    assert_eq!(summary["failed"], 1);
+    let record = show(&db, &first_run);
+    assert_eq!(record["stop"]["status"], "completed");
+    assert_eq!(record["results"]["p_mp_stc"]["curves"], 12);
+    let listed = String::from_utf8_lossy(&queue(&["list", "--all"]).stdout).into_owned();
+    assert!(listed.contains("removed"), "{listed}");
+    assert!(audit_ok(&db));
+}
