@@ -80,6 +80,22 @@ enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // `pvstation runs list | head`: a closed pipe is not an error. `println!` panics on it,
+    // so the panic hook ends the process quietly for that one case (exit status 141 as if
+    // killed by SIGPIPE) and reports every other panic as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

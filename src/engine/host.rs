@@ -112,6 +112,9 @@ pub enum Event {
 /// Sends events (to the CLI printer or the TUI).
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// A simulated world's operator: told each live prompt answer (prompt id, time).
+pub type SimulatedOperator = Arc<dyn Fn(&str, f64) + Send + Sync>;
+
 /// Answers an operator prompt: `(id, text)` → answer, or why there is none.
 pub type Prompter = Box<dyn FnMut(&str, &str) -> Result<String, String> + Send>;
 
@@ -203,6 +206,14 @@ pub struct ConditionSample {
 }
 
 impl ConditionSample {
+    /// As scripts see it: with the module sensors' mean and spread.
+    fn to_value(&self) -> Value {
+        let mut out = serde_json::to_value(self).unwrap_or_default();
+        out["module_temperature"] = json!(self.module_mean());
+        out["module_spread"] = json!(self.module_spread());
+        out
+    }
+
     fn module_mean(&self) -> f64 {
         let n = self.module_temperatures.len().max(1) as f64;
         self.module_temperatures.values().sum::<f64>() / n
@@ -279,6 +290,8 @@ pub struct Host {
     pub prompter: Option<Prompter>,
     /// Set to abort.
     pub abort: Arc<AtomicBool>,
+    /// A simulated world's operator, told about every live prompt answer (prompt id, time).
+    pub simulated_operator: Option<SimulatedOperator>,
     /// The I/O log of the instruments (stored with the run after every activity).
     pub io_log: IoLog,
     /// Clock acceleration (simulated stations) [1].
@@ -343,6 +356,7 @@ impl Host {
             answers: BTreeMap::new(),
             prompter: None,
             abort: Arc::new(AtomicBool::new(false)),
+            simulated_operator: None,
             io_log,
             speed,
             operator,
@@ -637,7 +651,7 @@ impl Host {
             json!({
                 "curves": data,
                 "irradiance": samples.iter().map(|s| json!([s.0, s.1, s.2])).collect::<Vec<_>>(),
-                "before": before,
+                "before": before.to_value(),
                 "settings": settings,
             }),
             raw,
@@ -859,16 +873,38 @@ fn floats(what: &str, a: &Array) -> HostResult<Vec<f64>> {
     a.iter().map(|d| num(what, d)).collect()
 }
 
+/// Most seconds a script may compute outside host calls in one run.
+pub const MAX_SCRIPT_SECONDS: f64 = 600.0;
+
 /// Register the host API on `engine`.
 pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     let abort = host
         .lock()
         .map(|h| h.abort.clone())
         .unwrap_or_else(|p| p.into_inner().abort.clone());
-    engine.on_progress(move |_| {
-        abort
-            .load(Ordering::SeqCst)
-            .then(|| Dynamic::from("aborted by the operator"))
+    // Time limit on the script's own computation (host calls — waiting for the sun, sweeps —
+    // do not count): the wall time between progress checks 4096 operations apart, gaps of a
+    // second or more being host calls.
+    let busy = Mutex::new((std::time::Instant::now(), 0.0f64));
+    engine.on_progress(move |ops| {
+        if abort.load(Ordering::SeqCst) {
+            return Some(Dynamic::from("aborted by the operator"));
+        }
+        if ops % 4096 == 0 {
+            let mut b = busy.lock().unwrap_or_else(|p| p.into_inner());
+            let now = std::time::Instant::now();
+            let gap = now.duration_since(b.0).as_secs_f64();
+            if gap < 1.0 {
+                b.1 += gap;
+            }
+            b.0 = now;
+            if b.1 > MAX_SCRIPT_SECONDS {
+                return Some(Dynamic::from(format!(
+                    "the script computed for more than {MAX_SCRIPT_SECONDS} s outside host calls (an endless loop?)"
+                )));
+            }
+        }
+        None
     });
     let h = move || host.clone();
     macro_rules! with {
@@ -889,10 +925,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
                 let raw = serde_json::to_string(&s).unwrap_or_default();
                 Ok((s, vec![("conditions".into(), raw)]))
             })?;
-            let mut out = serde_json::to_value(&v).unwrap_or_default();
-            out["module_temperature"] = json!(v.module_mean());
-            out["module_spread"] = json!(v.module_spread());
-            to_dyn(&out)
+            to_dyn(&v.to_value())
         })
     });
     let hh = h();
@@ -990,6 +1023,9 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
                         "prompt `{id}` (\"{text}\") has no answer: a headless run never waits; give --answer {id}=VALUE"
                     ));
                 };
+                if let Some(operator) = &h.simulated_operator {
+                    operator(&id, h.now());
+                }
                 let details = json!({"run": h.run_id, "prompt": id, "text": text, "answer": answer});
                 db.audit(h.now(), &h.operator, "prompt.answer", &details.to_string())
                     .map_err(|e| e.to_string())?;
@@ -1003,16 +1039,20 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
             host.activity("now", json!({}), |h, _| Ok((h.now(), vec![])))
         })
     });
-    let hh = h();
-    engine.register_fn("sleep", move |seconds: Dynamic| -> HostResult<()> {
-        with!(hh.clone(), |host: &mut Host| {
-            let s = num("sleep", &seconds)?;
+    let hh2 = h();
+    // Rhai's own `sleep(FLOAT|INT)` would block in real time, outside the journal: these
+    // overloads, registered with the same types, replace it.
+    let sleep = move |host: Arc<Mutex<Host>>, s: f64| -> HostResult<()> {
+        with!(host, |host: &mut Host| {
             host.activity("sleep", json!({"seconds": s}), |h, _| {
                 h.pause(s)?;
                 Ok(((), vec![]))
             })
         })
-    });
+    };
+    let hh = h();
+    engine.register_fn("sleep", move |seconds: f64| sleep(hh.clone(), seconds));
+    engine.register_fn("sleep", move |seconds: i64| sleep(hh2.clone(), seconds as f64));
     let hh = h();
     engine.register_fn("random", move || -> HostResult<f64> {
         with!(hh.clone(), |host: &mut Host| {
@@ -1220,6 +1260,15 @@ fn register_analysis(engine: &mut Engine) {
             ))
         },
     );
+    engine.register_fn(
+        "fit_iec60891",
+        |temperature_series: Array, irradiance_series: Array, reference_irradiance: Dynamic| -> HostResult<Dynamic> {
+            let g_ref = num("reference irradiance", &reference_irradiance)?;
+            let fit = fit_parameters(&series_arg(&temperature_series)?, &series_arg(&irradiance_series)?, g_ref)
+                .map_err(|e| e.to_string())?;
+            to_dyn(&fit)
+        },
+    );
     engine.register_fn("mean", |a: Array| -> HostResult<f64> {
         let x = floats("mean", &a)?;
         if x.is_empty() {
@@ -1275,4 +1324,129 @@ struct PmaxInputs {
     tracer_voltage: Spec,
     tracer_current: Spec,
     repeated_p_mp: Vec<f64>,
+}
+
+/// The curves of a series at `keep`.
+fn subset<'a>(
+    s: &[crate::analysis::params::SeriesCurve<'a>],
+    keep: &[usize],
+) -> Vec<crate::analysis::params::SeriesCurve<'a>> {
+    keep.iter().map(|&i| s[i]).collect()
+}
+
+/// One curve of a parameter series, as scripts pass it.
+#[derive(Debug, Clone, Deserialize)]
+struct SeriesArg {
+    curve: CurveData,
+    irradiance: f64,
+    temperature: f64,
+}
+
+fn series_arg(a: &Array) -> HostResult<Vec<SeriesArg>> {
+    a.iter().map(|d| from_dyn("series curve", d)).collect()
+}
+
+/// A fitted parameter with its standard uncertainty.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Fitted {
+    value: f64,
+    u: f64,
+    unit: &'static str,
+    /// Achieved spread of the translated quantity [1] (Rs, κ).
+    spread: Option<f64>,
+    curves: usize,
+}
+
+/// Jackknife standard uncertainty of an estimator over n curves (Quenouille–Tukey:
+/// u² = (n − 1)/n · Σ (θ₋ᵢ − θ̄)²), the estimator refitted without each curve in turn.
+fn jackknife(n: usize, fit: impl Fn(&[usize]) -> Result<f64, AnalysisErrorText>) -> Result<f64, AnalysisErrorText> {
+    let mut values = Vec::with_capacity(n);
+    for k in 0..n {
+        let keep: Vec<usize> = (0..n).filter(|&i| i != k).collect();
+        values.push(fit(&keep)?);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    Ok(((n as f64 - 1.0) / n as f64 * values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()).sqrt())
+}
+
+type AnalysisErrorText = String;
+
+/// IEC 60891 procedure-1 parameters from natural-sunlight series (standards.md §1.8):
+/// α, β by regression on the temperature series (its curves lie within a narrow band around
+/// `g_ref` [W/m²]; currents scaled linearly to 1000 W/m², IEC 60904-1 linearity), Rs from
+/// the irradiance series, κ from the temperature series; uncertainties from the regression
+/// (α, β) and by jackknife (Rs, κ).
+fn fit_parameters(
+    temperature: &[SeriesArg],
+    irradiance: &[SeriesArg],
+    g_ref: f64,
+) -> Result<Value, AnalysisErrorText> {
+    use crate::analysis::params::{SeriesCurve, fit_p1_kappa, fit_p1_rs, temperature_coefficients};
+    // α and β are coefficients at STC: the temperature series' currents are scaled to
+    // 1000 W/m² (in the single-diode model α itself scales with G/1000, De Soto 2006 eq. 9).
+    let g_stc = Conditions::STC.irradiance;
+    let scaled: Vec<IvData> = temperature
+        .iter()
+        .map(|s| {
+            let k = g_stc / s.irradiance;
+            IvData::new(s.curve.voltage.clone(), s.curve.current.iter().map(|i| i * k).collect())
+        })
+        .collect();
+    let t_series: Vec<SeriesCurve> = scaled
+        .iter()
+        .zip(temperature)
+        .map(|(d, s)| SeriesCurve {
+            data: d,
+            conditions: Conditions { irradiance: g_stc, temperature: s.temperature },
+        })
+        .collect();
+    let g_data: Vec<IvData> = irradiance.iter().map(|s| s.curve.data()).collect();
+    let g_series: Vec<SeriesCurve> = g_data
+        .iter()
+        .zip(irradiance)
+        .map(|(d, s)| SeriesCurve {
+            data: d,
+            conditions: Conditions { irradiance: s.irradiance, temperature: s.temperature },
+        })
+        .collect();
+    let tc = temperature_coefficients(&t_series).map_err(|e| format!("temperature series: {e}"))?;
+    let (alpha, beta) = (tc.alpha_isc.value, tc.beta_voc.value);
+    let (g_min, g_max) = g_series.iter().fold((f64::INFINITY, 0.0f64), |(a, b), c| {
+        (a.min(c.conditions.irradiance), b.max(c.conditions.irradiance))
+    });
+    if g_series.len() < 3 || g_max < 1.2 * g_min {
+        return Err(format!(
+            "irradiance series: {} curves spanning {:.0}–{:.0} W/m²; Rs needs at least 3 curves over ±20 % (wait for clouds or use mesh filters)",
+            g_series.len(), g_min, g_max
+        ));
+    }
+    let rs = fit_p1_rs(&g_series, alpha, beta).map_err(|e| format!("Rs: {e}"))?;
+    let u_rs = jackknife(g_series.len(), |keep| {
+        fit_p1_rs(&subset(&g_series, keep), alpha, beta)
+            .map(|f| f.value)
+            .map_err(|e| e.to_string())
+    })?;
+    let kappa = fit_p1_kappa(&t_series, alpha, beta, rs.value, None).map_err(|e| format!("κ: {e}"))?;
+    let u_kappa = jackknife(t_series.len(), |keep| {
+        fit_p1_kappa(&subset(&t_series, keep), alpha, beta, rs.value, None)
+            .map(|f| f.value)
+            .map_err(|e| e.to_string())
+    })?;
+    let fitted = |value: f64, u: f64, unit: &'static str, spread: Option<f64>, curves: usize| Fitted {
+        value,
+        u,
+        unit,
+        spread,
+        curves,
+    };
+    Ok(json!({
+        "alpha": fitted(alpha, tc.alpha_isc.u, "A/K", None, tc.curves),
+        "beta": fitted(beta, tc.beta_voc.u, "V/K", None, tc.curves),
+        "gamma": fitted(tc.gamma_pmp.value, tc.gamma_pmp.u, "W/K", None, tc.curves),
+        "rs": fitted(rs.value, u_rs, "Ω", Some(rs.spread), rs.curves),
+        "kappa": fitted(kappa.value, u_kappa, "Ω/K", Some(kappa.spread), kappa.curves),
+        "temperature_span": tc.temperature_span,
+        "irradiance_span": [g_min, g_max],
+        "reference_irradiance": g_ref,
+    }))
 }

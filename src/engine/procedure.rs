@@ -32,6 +32,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "bit-calibration",
         include_str!("../../procedures/bit-calibration.rhai"),
     ),
+    (
+        "iec60891-params",
+        include_str!("../../procedures/iec60891-params.rhai"),
+    ),
 ];
 
 /// Most operations a script may execute (loops of pure computation; waiting happens in the

@@ -324,6 +324,12 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         operator.clone(),
         seed,
     );
+    if let Some(s) = &sim {
+        let world = s.world.clone();
+        host.simulated_operator = Some(Arc::new(move |prompt: &str, now: f64| {
+            world.operator_action(prompt, now)
+        }));
+    }
     host.answers = answers;
     host.prompter = prompter;
     host.abort = abort.clone();

@@ -170,7 +170,14 @@ struct Thermal {
     t0: f64,
     module: Vec<f64>,
     cell: Vec<f64>,
+    /// Intervals during which the module was shaded (the operator's cover) [s since epoch].
+    shades: Vec<(f64, f64)>,
 }
+
+/// Transmission of the operator's cover over the module (diffuse light only) [1].
+const SHADE_TRANSMISSION: f64 = 0.05;
+/// How long the simulated operator keeps the module covered before answering `cooled` [s].
+pub const SHADE_DURATION: f64 = 1200.0;
 
 /// Grid step of the thermal integration [s].
 const THERMAL_STEP: f64 = 2.0;
@@ -240,6 +247,7 @@ impl World {
                 t0: config.start - 3600.0,
                 module: Vec::new(),
                 cell: Vec::new(),
+                shades: Vec::new(),
             }),
             switch_closed: Mutex::new(None),
             calibrator: Mutex::new(CalibratorOutput::default()),
@@ -346,8 +354,10 @@ impl World {
             let a = self.ambient(tk);
             let g = self.irradiance(tk);
             let (m, c) = (th.module[k], th.cell[k]);
+            let shaded = th.shades.iter().any(|(from, to)| tk >= *from && tk < *to);
+            let g_module = if shaded { g * SHADE_TRANSMISSION } else { g };
             // Exact step of dT/dt = (T_eq − T)/τ with T_eq held over the step.
-            let m_eq = a + ROSS * g;
+            let m_eq = a + ROSS * g_module;
             let c_eq = a + 0.8 * ROSS * g;
             th.module
                 .push(m_eq + (m - m_eq) * (-THERMAL_STEP / MODULE_TAU).exp());
@@ -360,6 +370,23 @@ impl World {
             th.module[k] + f * (th.module[k + 1] - th.module[k]),
             th.cell[k] + f * (th.cell[k + 1] - th.cell[k]),
         )
+    }
+
+    /// What the simulated operator does when answering a prompt. `cooled`: the module was
+    /// covered for [`SHADE_DURATION`] before `now` (as the `iec60891-params` procedure asks),
+    /// so it is near ambient temperature when the answer arrives. Other prompts change
+    /// nothing in the world.
+    pub fn operator_action(&self, prompt: &str, now: f64) {
+        if prompt != "cooled" {
+            return;
+        }
+        let mut th = lock(&self.thermal);
+        let from = now - SHADE_DURATION;
+        th.shades.push((from, now));
+        // The module's history from the cover on is recomputed with the shade.
+        let keep = (((from - th.t0) / THERMAL_STEP).floor().max(0.0) as usize) + 1;
+        th.module.truncate(keep);
+        th.cell.truncate(keep);
     }
 
     /// Module cell temperature at `t` [°C], lagging irradiance and ambient.
