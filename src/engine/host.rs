@@ -658,6 +658,56 @@ impl Host {
         ))
     }
 
+    /// Live part of `compare_references`: the working cell and every check cell read in
+    /// turn, `n` times, all with the cells' (shared) temperature read once before.
+    fn compare_live(&mut self, n: usize) -> Result<(Value, Vec<(String, String)>), String> {
+        let before = self.sample()?;
+        let tc = before.cell_temperature;
+        let Bench {
+            irradiance_meter,
+            check_irradiance_meters,
+            ..
+        } = &mut self.bench;
+        let working = irradiance_meter
+            .as_mut()
+            .ok_or("the station has no irradiance meter")?;
+        if check_irradiance_meters.is_empty() {
+            return Err("the station has no second irradiance meter with a check reference cell; add one to the station file".into());
+        }
+        let mut w = Vec::with_capacity(n);
+        let mut checks: Vec<Vec<crate::instruments::roles::IrradianceReading>> =
+            vec![Vec::with_capacity(n); check_irradiance_meters.len()];
+        for _ in 0..n {
+            w.push(
+                self.rt
+                    .block_on(working.read_irradiance(tc))
+                    .map_err(|e| e.to_string())?,
+            );
+            for (k, m) in check_irradiance_meters.iter_mut().enumerate() {
+                checks[k].push(
+                    self.rt
+                        .block_on(m.read_irradiance(tc))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+        }
+        let series = |r: &[crate::instruments::roles::IrradianceReading]| {
+            json!({
+                "reference": r.first().map(|x| x.reference.clone()),
+                "irradiance": r.iter().map(|x| x.irradiance).collect::<Vec<_>>(),
+                "shunt_voltage": r.iter().map(|x| x.shunt_voltage).collect::<Vec<_>>(),
+                "time": r.iter().map(|x| x.time).collect::<Vec<_>>(),
+            })
+        };
+        let value = json!({
+            "cell_temperature": tc,
+            "working": series(&w),
+            "checks": checks.iter().map(|c| series(c)).collect::<Vec<_>>(),
+        });
+        let raw = vec![("reference_comparison".to_string(), value.to_string())];
+        Ok((value, raw))
+    }
+
     /// `stable_sweep`: wait for the gate, sweep with the irradiance sampled around it, judge
     /// validity; an invalid sweep (conditions broke) or a failed one (instrument fault) is
     /// recorded as an interruption and retaken after recovery, at most `retries` times.
@@ -1008,6 +1058,54 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
         })
     });
 
+    let hh = h();
+    engine.register_fn(
+        "compare_references",
+        move |readings: i64| -> HostResult<Dynamic> {
+            with!(hh.clone(), |host: &mut Host| {
+                let n = readings.clamp(1, 10_000);
+                let v: Value =
+                    host.activity("compare_references", json!({"readings": n}), |h, _| {
+                        h.compare_live(n as usize)
+                    })?;
+                to_dyn(&v)
+            })
+        },
+    );
+    let hh = h();
+    engine.register_fn("history", move |procedure: &str, result: &str| -> HostResult<Dynamic> {
+        with!(hh.clone(), |host: &mut Host| {
+            let (procedure, result) = (procedure.to_string(), result.to_string());
+            let v: Value = host.activity(
+                "history",
+                json!({"procedure": procedure, "result": result}),
+                |h, db| {
+                    let mut out = Vec::new();
+                    for run in db.runs().map_err(|e| e.to_string())? {
+                        if run.procedure != procedure
+                            || run.status.as_deref() != Some("completed")
+                            || run.id == h.run_id
+                        {
+                            continue;
+                        }
+                        if let Some((_, value)) = db
+                            .results(&run.id)
+                            .map_err(|e| e.to_string())?
+                            .into_iter()
+                            .find(|(name, _)| *name == result)
+                        {
+                            let value: Value = serde_json::from_str(&value).unwrap_or(Value::Null);
+                            out.push(json!({"run_id": run.id, "started_at": run.started_at, "result": value}));
+                        }
+                    }
+                    out.reverse();
+                    Ok((Value::Array(out), vec![]))
+                },
+            )?;
+            to_dyn(&v)
+        })
+    });
+
     // ---- operator, clock, randomness (activities) ----
     let hh = h();
     engine.register_fn("prompt", move |id: &str, text: &str| -> HostResult<String> {
@@ -1052,7 +1150,9 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     };
     let hh = h();
     engine.register_fn("sleep", move |seconds: f64| sleep(hh.clone(), seconds));
-    engine.register_fn("sleep", move |seconds: i64| sleep(hh2.clone(), seconds as f64));
+    engine.register_fn("sleep", move |seconds: i64| {
+        sleep(hh2.clone(), seconds as f64)
+    });
     let hh = h();
     engine.register_fn("random", move || -> HostResult<f64> {
         with!(hh.clone(), |host: &mut Host| {
@@ -1262,10 +1362,17 @@ fn register_analysis(engine: &mut Engine) {
     );
     engine.register_fn(
         "fit_iec60891",
-        |temperature_series: Array, irradiance_series: Array, reference_irradiance: Dynamic| -> HostResult<Dynamic> {
+        |temperature_series: Array,
+         irradiance_series: Array,
+         reference_irradiance: Dynamic|
+         -> HostResult<Dynamic> {
             let g_ref = num("reference irradiance", &reference_irradiance)?;
-            let fit = fit_parameters(&series_arg(&temperature_series)?, &series_arg(&irradiance_series)?, g_ref)
-                .map_err(|e| e.to_string())?;
+            let fit = fit_parameters(
+                &series_arg(&temperature_series)?,
+                &series_arg(&irradiance_series)?,
+                g_ref,
+            )
+            .map_err(|e| e.to_string())?;
             to_dyn(&fit)
         },
     );
@@ -1359,14 +1466,20 @@ struct Fitted {
 
 /// Jackknife standard uncertainty of an estimator over n curves (Quenouille–Tukey:
 /// u² = (n − 1)/n · Σ (θ₋ᵢ − θ̄)²), the estimator refitted without each curve in turn.
-fn jackknife(n: usize, fit: impl Fn(&[usize]) -> Result<f64, AnalysisErrorText>) -> Result<f64, AnalysisErrorText> {
+fn jackknife(
+    n: usize,
+    fit: impl Fn(&[usize]) -> Result<f64, AnalysisErrorText>,
+) -> Result<f64, AnalysisErrorText> {
     let mut values = Vec::with_capacity(n);
     for k in 0..n {
         let keep: Vec<usize> = (0..n).filter(|&i| i != k).collect();
         values.push(fit(&keep)?);
     }
     let mean = values.iter().sum::<f64>() / n as f64;
-    Ok(((n as f64 - 1.0) / n as f64 * values.iter().map(|v| (v - mean).powi(2)).sum::<f64>()).sqrt())
+    Ok(
+        ((n as f64 - 1.0) / n as f64 * values.iter().map(|v| (v - mean).powi(2)).sum::<f64>())
+            .sqrt(),
+    )
 }
 
 type AnalysisErrorText = String;
@@ -1389,7 +1502,10 @@ fn fit_parameters(
         .iter()
         .map(|s| {
             let k = g_stc / s.irradiance;
-            IvData::new(s.curve.voltage.clone(), s.curve.current.iter().map(|i| i * k).collect())
+            IvData::new(
+                s.curve.voltage.clone(),
+                s.curve.current.iter().map(|i| i * k).collect(),
+            )
         })
         .collect();
     let t_series: Vec<SeriesCurve> = scaled
@@ -1397,7 +1513,10 @@ fn fit_parameters(
         .zip(temperature)
         .map(|(d, s)| SeriesCurve {
             data: d,
-            conditions: Conditions { irradiance: g_stc, temperature: s.temperature },
+            conditions: Conditions {
+                irradiance: g_stc,
+                temperature: s.temperature,
+            },
         })
         .collect();
     let g_data: Vec<IvData> = irradiance.iter().map(|s| s.curve.data()).collect();
@@ -1406,18 +1525,26 @@ fn fit_parameters(
         .zip(irradiance)
         .map(|(d, s)| SeriesCurve {
             data: d,
-            conditions: Conditions { irradiance: s.irradiance, temperature: s.temperature },
+            conditions: Conditions {
+                irradiance: s.irradiance,
+                temperature: s.temperature,
+            },
         })
         .collect();
     let tc = temperature_coefficients(&t_series).map_err(|e| format!("temperature series: {e}"))?;
     let (alpha, beta) = (tc.alpha_isc.value, tc.beta_voc.value);
     let (g_min, g_max) = g_series.iter().fold((f64::INFINITY, 0.0f64), |(a, b), c| {
-        (a.min(c.conditions.irradiance), b.max(c.conditions.irradiance))
+        (
+            a.min(c.conditions.irradiance),
+            b.max(c.conditions.irradiance),
+        )
     });
     if g_series.len() < 3 || g_max < 1.2 * g_min {
         return Err(format!(
             "irradiance series: {} curves spanning {:.0}–{:.0} W/m²; Rs needs at least 3 curves over ±20 % (wait for clouds or use mesh filters)",
-            g_series.len(), g_min, g_max
+            g_series.len(),
+            g_min,
+            g_max
         ));
     }
     let rs = fit_p1_rs(&g_series, alpha, beta).map_err(|e| format!("Rs: {e}"))?;
@@ -1426,19 +1553,21 @@ fn fit_parameters(
             .map(|f| f.value)
             .map_err(|e| e.to_string())
     })?;
-    let kappa = fit_p1_kappa(&t_series, alpha, beta, rs.value, None).map_err(|e| format!("κ: {e}"))?;
+    let kappa =
+        fit_p1_kappa(&t_series, alpha, beta, rs.value, None).map_err(|e| format!("κ: {e}"))?;
     let u_kappa = jackknife(t_series.len(), |keep| {
         fit_p1_kappa(&subset(&t_series, keep), alpha, beta, rs.value, None)
             .map(|f| f.value)
             .map_err(|e| e.to_string())
     })?;
-    let fitted = |value: f64, u: f64, unit: &'static str, spread: Option<f64>, curves: usize| Fitted {
-        value,
-        u,
-        unit,
-        spread,
-        curves,
-    };
+    let fitted =
+        |value: f64, u: f64, unit: &'static str, spread: Option<f64>, curves: usize| Fitted {
+            value,
+            u,
+            unit,
+            spread,
+            curves,
+        };
     Ok(json!({
         "alpha": fitted(alpha, tc.alpha_isc.u, "A/K", None, tc.curves),
         "beta": fitted(beta, tc.beta_voc.u, "V/K", None, tc.curves),

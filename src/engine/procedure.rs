@@ -36,6 +36,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "iec60891-params",
         include_str!("../../procedures/iec60891-params.rhai"),
     ),
+    (
+        "reference-check",
+        include_str!("../../procedures/reference-check.rhai"),
+    ),
 ];
 
 /// Most operations a script may execute (loops of pure computation; waiting happens in the

@@ -27,6 +27,8 @@ pub struct Bench {
     pub iv_tracer: Option<Box<dyn IvTracer>>,
     /// Irradiance meter.
     pub irradiance_meter: Option<Box<dyn IrradianceMeter>>,
+    /// Further irradiance meters (check reference cells), in station-file order.
+    pub check_irradiance_meters: Vec<Box<dyn IrradianceMeter>>,
     /// Thermometer.
     pub thermometer: Option<Box<dyn Thermometer>>,
     /// Battery internal-resistance tester under calibration.
@@ -78,8 +80,12 @@ impl Bench {
                         .as_deref()
                         .and_then(|id| station.reference(id))
                         .cloned();
-                    bench.irradiance_meter =
-                        Some(Box::new(keysight::Truevolt::new(b, reference, "dmm")));
+                    let meter = Box::new(keysight::Truevolt::new(b, reference, "dmm"));
+                    if bench.irradiance_meter.is_none() {
+                        bench.irradiance_meter = Some(meter);
+                    } else {
+                        bench.check_irradiance_meters.push(meter);
+                    }
                 }
                 (Dialect::KeysightTruevolt, Role::Thermometer) => {
                     let sensor = entry
@@ -131,6 +137,9 @@ impl Bench {
         }
         if let Some(i) = self.irradiance_meter.as_deref_mut() {
             out.push(i);
+        }
+        for i in &mut self.check_irradiance_meters {
+            out.push(i.as_mut());
         }
         if let Some(i) = self.thermometer.as_deref_mut() {
             out.push(i);

@@ -496,8 +496,8 @@ mod tests {
     #[test]
     fn the_demo_station_is_valid() {
         let s = demo().expect("valid");
-        assert_eq!(s.file.instrument.len(), 6);
-        assert_eq!(s.file.reference.len(), 7);
+        assert_eq!(s.file.instrument.len(), 7);
+        assert_eq!(s.file.reference.len(), 8);
         let cert = &s.reference("RC-01").expect("present").certificate;
         assert_eq!(
             cert.status(Date::parse("2027-03-01").expect("date")),

@@ -46,6 +46,8 @@ pub fn pt100_resistance(t: f64) -> f64 {
 pub enum DmmInput {
     /// The reference cell's shunt resistor.
     ReferenceShunt,
+    /// The check reference cell's shunt resistor.
+    CheckShunt,
     /// A PT100 sensor: back-of-module sensor index 0–3, 4 the reference cell, 5 ambient.
     Pt100(usize),
 }
@@ -213,6 +215,7 @@ impl Keysight34465a {
     fn true_value(&self, t: f64) -> f64 {
         match (self.function, self.input) {
             (Function::Voltage, DmmInput::ReferenceShunt) => self.world.reference_shunt_voltage(t),
+            (Function::Voltage, DmmInput::CheckShunt) => self.world.check_shunt_voltage(t),
             // A PT100 on a voltage input reads the (tiny) thermoelectric offset.
             (Function::Voltage, DmmInput::Pt100(_)) => 2e-6,
             (Function::FourWire, DmmInput::Pt100(i)) => {
@@ -220,7 +223,7 @@ impl Keysight34465a {
             }
             (Function::Temperature, DmmInput::Pt100(i)) => sensor_temperature(&self.world, i, t),
             // A shunt carrying current on an ohms or RTD input: overload.
-            (_, DmmInput::ReferenceShunt) => f64::INFINITY,
+            (_, DmmInput::ReferenceShunt | DmmInput::CheckShunt) => f64::INFINITY,
         }
     }
 

@@ -82,10 +82,12 @@ impl Clock for World {
     }
 }
 
-/// Parse `reference_shunt` or `pt100:N` (N = 0–3 module back, 4 reference cell, 5 ambient).
+/// Parse `reference_shunt`, `check_shunt` or `pt100:N` (N = 0–3 module back, 4 reference
+/// cell, 5 ambient).
 pub fn parse_sim_input(text: &str) -> Option<DmmInput> {
     match text {
         "reference_shunt" => Some(DmmInput::ReferenceShunt),
+        "check_shunt" => Some(DmmInput::CheckShunt),
         _ => {
             let n: usize = text.strip_prefix("pt100:")?.parse().ok()?;
             (n <= 5).then_some(DmmInput::Pt100(n))
@@ -129,7 +131,7 @@ fn device_for(
         Dialect::KeysightTruevolt => {
             let input = match (&entry.sim_input, entry.role) {
                 (Some(text), _) => parse_sim_input(text).ok_or_else(|| {
-                    fail("write `reference_shunt` or `pt100:N` (N = 0..5)".into())
+                    fail("write `reference_shunt`, `check_shunt` or `pt100:N` (N = 0..5)".into())
                 })?,
                 (None, Role::IrradianceMeter) => DmmInput::ReferenceShunt,
                 (None, _) => DmmInput::Pt100(0),

@@ -153,6 +153,15 @@ pub struct World {
     pub reference_cell_alpha_rel: f64,
     /// Shunt across the reference cell [Ω].
     pub reference_shunt: f64,
+    /// Drift of the working reference cell's true Isc since its calibration [1/year]: the
+    /// aging (encapsulant browning) the daily `reference-check` exists to catch.
+    pub reference_cell_drift_per_year: f64,
+    /// When the working reference cell was calibrated [s since epoch] (2026-03-11).
+    pub reference_cell_calibrated: f64,
+    /// Check (secondary) reference cell mounted beside it: Isc at STC, true value [A].
+    pub check_cell_isc_stc: f64,
+    /// Shunt across the check cell [Ω].
+    pub check_shunt: f64,
     /// Module back-of-module sensor offsets (non-uniformity) [K], one per channel.
     pub sensor_offsets: Vec<f64>,
     /// Standard resistors behind the switch.
@@ -219,6 +228,10 @@ impl World {
             reference_cell_isc_stc: 0.1213,
             reference_cell_alpha_rel: 0.0005,
             reference_shunt: 1.0002,
+            reference_cell_drift_per_year: -0.01,
+            reference_cell_calibrated: 1_773_187_200.0,
+            check_cell_isc_stc: 0.1187,
+            check_shunt: 0.9998,
             sensor_offsets,
             resistors: vec![
                 StandardResistor {
@@ -410,8 +423,21 @@ impl World {
     pub fn reference_cell_isc(&self, t: f64) -> f64 {
         let g = self.irradiance(t);
         let tc = self.reference_cell_temperature(t);
-        self.reference_cell_isc_stc * g / 1000.0
+        let years = (t - self.reference_cell_calibrated) / (365.25 * 86_400.0);
+        self.reference_cell_isc_stc
+            * (1.0 + self.reference_cell_drift_per_year * years.max(0.0))
+            * g
+            / 1000.0
             * (1.0 + self.reference_cell_alpha_rel * (tc - 25.0))
+    }
+
+    /// Voltage across the check cell's shunt at `t` [V]: same plane, same temperature
+    /// (mounted beside the working cell, read by its PT100), no drift.
+    pub fn check_shunt_voltage(&self, t: f64) -> f64 {
+        let tc = self.reference_cell_temperature(t);
+        self.check_cell_isc_stc * self.irradiance(t) / 1000.0
+            * (1.0 + self.reference_cell_alpha_rel * (tc - 25.0))
+            * self.check_shunt
     }
 
     /// Voltage across the reference-cell shunt at `t` [V].

@@ -64,7 +64,7 @@ pub fn start_sim(args: &[&str]) -> Sim {
 #[test]
 fn sim_prints_resources_and_serves_scpi_and_serial() {
     let sim = start_sim(&["--seed", "3"]);
-    assert_eq!(sim.served.len(), 6);
+    assert_eq!(sim.served.len(), 7);
     let resource = |name: &str| {
         sim.served
             .iter()
@@ -144,13 +144,13 @@ fn probe_reports_every_instrument_and_certificate() {
         .iter()
         .filter(|o| o.get("identity").is_some())
         .collect();
-    assert_eq!(instruments.len(), 6);
+    assert_eq!(instruments.len(), 7);
     assert!(instruments.iter().all(|o| o["ok"] == true), "{text}");
     let certificates: Vec<_> = objects
         .iter()
         .filter(|o| o.get("certificate").is_some())
         .collect();
-    assert_eq!(certificates.len(), 7);
+    assert_eq!(certificates.len(), 8);
 }
 
 #[test]
