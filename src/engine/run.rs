@@ -245,21 +245,19 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             .map_err(|e| EngineError::Station(format!("identifying `{name}`: {e}")))?;
         identities.insert(name, idn);
     }
+    // Reported after the `started` event (the first line of `--json` output).
     let today = Date::from_unix_seconds(clock.now());
+    let mut warnings = Vec::new();
     for r in &station.file.reference {
         match r.certificate.status(today) {
-            CertificateStatus::Expired { days_ago } => events(Event::Warning {
-                message: format!(
-                    "reference {} certificate {} expired {days_ago} days ago ({}): results traced to it cannot be reported as calibrated",
-                    r.id, r.certificate.number, r.certificate.due_date
-                ),
-            }),
-            CertificateStatus::DueSoon { days_left } => events(Event::Warning {
-                message: format!(
-                    "reference {} certificate {} is due in {days_left} days ({})",
-                    r.id, r.certificate.number, r.certificate.due_date
-                ),
-            }),
+            CertificateStatus::Expired { days_ago } => warnings.push(format!(
+                "reference {} certificate {} expired {days_ago} days ago ({}): results traced to it cannot be reported as calibrated",
+                r.id, r.certificate.number, r.certificate.due_date
+            )),
+            CertificateStatus::DueSoon { days_left } => warnings.push(format!(
+                "reference {} certificate {} is due in {days_left} days ({})",
+                r.id, r.certificate.number, r.certificate.due_date
+            )),
             CertificateStatus::Valid => {}
         }
     }
@@ -311,6 +309,9 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         resumed,
         journaled,
     });
+    for message in warnings {
+        events(Event::Warning { message });
+    }
     let io_log = log.clone();
     let mut host = Host::new(
         rec,

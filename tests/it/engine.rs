@@ -856,6 +856,17 @@ fn reference_check_tracks_the_drifting_working_cell_and_alarms() {
             &["reference-check", "--speed", "50", "--sim-start", &start],
         );
         assert_eq!(code, Some(0), "{stderr}\n{:?}", events.last());
+        assert_eq!(events[0]["event"], "started", "the first JSON line");
+        if days == 500 {
+            assert!(
+                events.iter().any(|e| e["event"] == "warning"
+                    && e["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("NIM-PV-2026-0311 expired")),
+                "an expired certificate is warned about"
+            );
+        }
         results.push(last_finished(&events)["results"].clone());
     }
     let d = |k: usize| results[k]["deviation"]["value"].as_f64().unwrap();
