@@ -384,6 +384,9 @@ fn the_suspender_holds_sweeps_until_the_sun_is_stable_and_records_interruptions(
             "sweeps=4",
             "--set",
             "retries=20",
+            // 1001-point sweeps take 21 s: long enough for a cloud to break one.
+            "--set",
+            "points=1001",
             "--sim-start",
             &start,
         ],
@@ -438,6 +441,17 @@ fn the_suspender_holds_sweeps_until_the_sun_is_stable_and_records_interruptions(
         }
     }
     assert_eq!(accepted, 4);
+    let unstable = record["interruptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "unstable_conditions")
+        .count();
+    assert!(
+        unstable >= 1,
+        "a cloud broke a sweep: {}",
+        record["interruptions"]
+    );
     assert_eq!(fin["results"]["p_mp_stc"]["curves"], 8);
 }
 
@@ -552,7 +566,7 @@ fn headless_prompts_without_an_answer_fail_clearly_and_never_wait() {
 fn changed_scripts_and_stations_cannot_resume_and_tampering_is_detected() {
     let dir = tempdir("engine-change");
     let db = dir.join("s.db");
-    let body = format!("{DECLARE}fn run(p) {{\n    let t = now();\n    throw \"stop here\";\n}}\n");
+    let body = format!("{DECLARE}fn run(p) {{\n    let c = conditions();\n    throw \"stop here\";\n}}\n");
     let s = script(&dir, "p.rhai", &body);
     let (_, events, _) = run(&db, &[s.to_str().unwrap(), "--speed", "20"]);
     let run_id = events[0]["run_id"].as_str().unwrap().to_string();
@@ -582,18 +596,33 @@ fn changed_scripts_and_stations_cannot_resume_and_tampering_is_detected() {
     );
     assert_eq!(code, Some(2));
     assert!(stderr.contains("station file changed"), "{stderr}");
-    // An edited raw row is detected.
+    // An edited raw row or audit entry is detected, even behind the triggers' back.
+    let tamper = |sql: &str| {
+        let copy = dir.join("tampered.db");
+        std::fs::copy(&db, &copy).expect("copy");
+        let conn = rusqlite::Connection::open(&copy).expect("db");
+        conn.execute_batch(sql).expect("tamper");
+        drop(conn);
+        let out = bin()
+            .args(["audit", "verify", "--db"])
+            .arg(&copy)
+            .output()
+            .expect("verify");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
     assert!(audit_ok(&db));
-    let conn = rusqlite::Connection::open(&db).expect("db");
-    conn.execute_batch(
-        "INSERT INTO raw (run_id, kind, data, sha256, recorded_at) SELECT id, 'note', '[1]', 'x', 0 FROM runs LIMIT 1;",
-    )
-    .expect("insert");
-    drop(conn);
-    assert!(
-        !audit_ok(&db),
-        "a raw row whose hash does not match is reported"
+    let (code, text) = tamper(
+        "DROP TRIGGER raw_no_update; UPDATE raw SET data = data || ' ' WHERE id = (SELECT MIN(id) FROM raw);",
     );
+    assert_eq!(code, Some(1));
+    assert!(text.contains("ALTERED at raw record"), "{text}");
+    let (code, text) =
+        tamper("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE id = 1;");
+    assert_eq!(code, Some(1));
+    assert!(text.contains("BROKEN at entry 1"), "{text}");
 }
 
 #[test]
