@@ -176,10 +176,24 @@ fn summarise(procedure: &str, record: &Value) {
                 "  {:<22} {:>13} {:>13} {:>13} {:>13}  verdict",
                 "point", "error", "U (k≈2)", "MPE ±", "s (repeat.)"
             );
-            for (name, r) in results.as_object().into_iter().flatten() {
-                if name == "conformity" {
-                    continue;
-                }
+            // In measurement order: resistances, then voltages, each by nominal value.
+            let mut points: Vec<(&String, &Value)> = results
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| *name != "conformity")
+                .collect();
+            points.sort_by(|a, b| {
+                let key = |(n, r): &(&String, &Value)| {
+                    (
+                        n.starts_with("voltage"),
+                        r["nominal"].as_f64().unwrap_or(0.0),
+                    )
+                };
+                let (ka, kb) = (key(a), key(b));
+                ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+            });
+            for (name, r) in points {
                 let unit = r["unit"].as_str().unwrap_or("");
                 let f = |k: &str| format!("{:.3e} {unit}", r[k].as_f64().unwrap_or(f64::NAN));
                 println!(

@@ -1389,6 +1389,11 @@ fn register_analysis(engine: &mut Engine) {
         if x.len() < 2 {
             return fail("stdev needs at least 2 values");
         }
+        // Identical readings (quantised by the display) have s = 0 exactly, not the
+        // rounding residue of their mean.
+        if x.iter().all(|v| *v == x[0]) {
+            return Ok(0.0);
+        }
         let m = x.iter().sum::<f64>() / x.len() as f64;
         Ok((x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt())
     });

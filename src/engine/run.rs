@@ -165,6 +165,15 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             let start = db
                 .run_start(id)?
                 .ok_or_else(|| cannot(id, format!("no such run in {}", db_path.display())))?;
+            if start.procedure != procedure.declaration.name {
+                return Err(cannot(
+                    id,
+                    format!(
+                        "it is a `{}` run; resume it with `pvstation run {} --resume {id}`",
+                        start.procedure, start.procedure
+                    ),
+                ));
+            }
             let snap: Value = serde_json::from_str(&start.station)
                 .map_err(|e| cannot(id, format!("its station snapshot is unreadable: {e}")))?;
             let now_hash = sha256_hex(

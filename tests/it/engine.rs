@@ -566,7 +566,8 @@ fn headless_prompts_without_an_answer_fail_clearly_and_never_wait() {
 fn changed_scripts_and_stations_cannot_resume_and_tampering_is_detected() {
     let dir = tempdir("engine-change");
     let db = dir.join("s.db");
-    let body = format!("{DECLARE}fn run(p) {{\n    let c = conditions();\n    throw \"stop here\";\n}}\n");
+    let body =
+        format!("{DECLARE}fn run(p) {{\n    let c = conditions();\n    throw \"stop here\";\n}}\n");
     let s = script(&dir, "p.rhai", &body);
     let (_, events, _) = run(&db, &[s.to_str().unwrap(), "--speed", "20"]);
     let run_id = events[0]["run_id"].as_str().unwrap().to_string();
