@@ -5,6 +5,7 @@ mod demo;
 mod instruments;
 mod iv;
 mod queue;
+mod refs;
 mod run;
 mod scpi;
 mod sim;
@@ -36,6 +37,11 @@ enum Command {
     Queue {
         #[command(subcommand)]
         command: queue::Command,
+    },
+    /// Reference devices and standards: certificates, due dates, which runs used them.
+    Refs {
+        #[command(subcommand)]
+        command: refs::Command,
     },
     /// The procedures shipped with pvstation.
     Procedures {
@@ -112,6 +118,7 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Run(args) => run::main(args).await,
             Command::Queue { command } => queue::run(command).await,
+            Command::Refs { command } => refs::run(command),
             Command::Procedures { command } => run::procedures(command),
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,

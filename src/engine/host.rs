@@ -268,6 +268,18 @@ fn gate_problem(gate: &Gate, window: &[ConditionSample]) -> Option<String> {
     None
 }
 
+/// What is left of a host when the run is over.
+pub struct HostParts {
+    /// The recorder.
+    pub recorder: Option<Recorder>,
+    /// The instruments.
+    pub bench: Bench,
+    /// Results.
+    pub results: BTreeMap<String, Value>,
+    /// References used (ids).
+    pub used_references: std::collections::BTreeSet<String>,
+}
+
 /// The host: everything a running procedure reaches.
 pub struct Host {
     /// The journal (taken out while a live activity runs).
@@ -302,6 +314,8 @@ pub struct Host {
     pub seed: u64,
     /// Recorded results.
     pub results: BTreeMap<String, Value>,
+    /// Reference devices the run used (ids), for traceability and recalls.
+    pub used_references: std::collections::BTreeSet<String>,
     random_state: u64,
 }
 
@@ -362,6 +376,7 @@ impl Host {
             operator,
             seed,
             results: BTreeMap::new(),
+            used_references: std::collections::BTreeSet::new(),
             random_state: seed ^ 0x9E37_79B9_7F4A_7C15,
         }
     }
@@ -372,12 +387,44 @@ impl Host {
     }
 
     /// Take the recorder back (the run is over).
-    pub fn into_parts(self) -> (Option<Recorder>, Bench, BTreeMap<String, Value>) {
-        (self.rec, self.bench, self.results)
+    pub fn into_parts(self) -> HostParts {
+        HostParts {
+            recorder: self.rec,
+            bench: self.bench,
+            results: self.results,
+            used_references: self.used_references,
+        }
     }
 
     fn now(&self) -> f64 {
         self.clock.now()
+    }
+
+    /// Mark the references behind the irradiance meters as used (`all`: the check cells too).
+    fn use_irradiance_references(&mut self, all: bool) {
+        let ids: Vec<String> = self
+            .station
+            .file
+            .instrument
+            .iter()
+            .filter(|i| i.role == crate::instruments::profile::Role::IrradianceMeter)
+            .filter_map(|i| i.reference.clone())
+            .take(if all { usize::MAX } else { 1 })
+            .collect();
+        self.used_references.extend(ids);
+    }
+
+    /// Mark the references of a kind (e.g. the calibrator) as used.
+    fn use_references_of_kind(&mut self, kind: crate::instruments::station::ReferenceKind) {
+        let ids: Vec<String> = self
+            .station
+            .file
+            .reference
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.id.clone())
+            .collect();
+        self.used_references.extend(ids);
     }
 
     fn aborted(&self) -> bool {
@@ -970,6 +1017,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     let hh = h();
     engine.register_fn("conditions", move || -> HostResult<Dynamic> {
         with!(hh.clone(), |host: &mut Host| {
+            host.use_irradiance_references(false);
             let v: ConditionSample = host.activity("conditions", json!({}), |h, _| {
                 let s = h.sample()?;
                 let raw = serde_json::to_string(&s).unwrap_or_default();
@@ -982,6 +1030,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     engine.register_fn("wait_stable", move |gate: Map| -> HostResult<Dynamic> {
         with!(hh.clone(), |host: &mut Host| {
             let gate: Gate = from_dyn("gate", &Dynamic::from_map(gate))?;
+            host.use_irradiance_references(false);
             let v: Value = host.activity("wait_stable", json!({"gate": gate}), |h, _| {
                 h.wait_live(&gate)
             })?;
@@ -992,6 +1041,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     engine.register_fn("sweep", move |settings: Map| -> HostResult<Dynamic> {
         with!(hh.clone(), |host: &mut Host| {
             let s = sweep_settings(&Dynamic::from_map(settings))?;
+            host.use_irradiance_references(false);
             let v: Value =
                 host.activity("sweep", json!({"settings": s}), |h, _| h.sweep_live(&s))?;
             to_dyn(&v)
@@ -1004,6 +1054,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
             with!(hh.clone(), |host: &mut Host| {
                 let gate: Gate = from_dyn("gate", &Dynamic::from_map(gate))?;
                 let s = sweep_settings(&Dynamic::from_map(settings))?;
+                host.use_irradiance_references(false);
                 let v = host.stable_sweep(&gate, &s, retries)?;
                 to_dyn(&v)
             })
@@ -1012,6 +1063,15 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     let hh = h();
     engine.register_fn("select_channel", move |channel: i64| -> HostResult<()> {
         with!(hh.clone(), |host: &mut Host| {
+            let standards: Vec<String> = host
+                .station
+                .file
+                .reference
+                .iter()
+                .filter(|r| r.switch_channel.is_some_and(|c| i64::from(c) == channel))
+                .map(|r| r.id.clone())
+                .collect();
+            host.used_references.extend(standards);
             host.activity("select_channel", json!({"channel": channel}), |h, _| {
                 let sw = h.bench.switch.as_mut().ok_or("the station has no switch")?;
                 let ch = (channel > 0).then_some(channel as u32);
@@ -1024,6 +1084,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     engine.register_fn("set_voltage", move |volts: Dynamic| -> HostResult<()> {
         with!(hh.clone(), |host: &mut Host| {
             let v = num("set_voltage", &volts)?;
+            host.use_references_of_kind(crate::instruments::station::ReferenceKind::Calibrator);
             host.activity("set_voltage", json!({"volts": v}), |h, _| {
                 let s = h.bench.source.as_mut().ok_or("the station has no source")?;
                 h.rt.block_on(s.set_voltage(v)).map_err(|e| e.to_string())?;
@@ -1064,6 +1125,7 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
         move |readings: i64| -> HostResult<Dynamic> {
             with!(hh.clone(), |host: &mut Host| {
                 let n = readings.clamp(1, 10_000);
+                host.use_irradiance_references(true);
                 let v: Value =
                     host.activity("compare_references", json!({"readings": n}), |h, _| {
                         h.compare_live(n as usize)
@@ -1205,9 +1267,12 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     let hh = h();
     engine.register_fn("reference", move |id: &str| -> HostResult<Dynamic> {
         let host = hh.clone();
-        let guard = host.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.station.reference(id) {
-            Some(r) => to_dyn(r),
+        let mut guard = host.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.station.reference(id).cloned() {
+            Some(r) => {
+                guard.used_references.insert(r.id.clone());
+                to_dyn(&r)
+            }
             None => fail(format!(
                 "the station has no reference device `{id}`; it has: {}",
                 guard

@@ -312,6 +312,19 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
     };
     let run_id = rec.run_id().to_string();
     let journaled = rec.journaled();
+    // Every certificate the station presents is recorded (immutably, once per content).
+    let station_refs = station.file.reference.clone();
+    let certificates: Vec<(String, String, String)> = station_refs
+        .iter()
+        .map(|r| {
+            (
+                r.id.clone(),
+                r.certificate.number.clone(),
+                serde_json::to_string(r).unwrap_or_default(),
+            )
+        })
+        .collect();
+    rec.db().record_certificates(&certificates, clock.now())?;
     events(Event::Started {
         run_id: run_id.clone(),
         procedure: procedure.declaration.name.clone(),
@@ -386,7 +399,8 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
     };
     let mut host = host;
     host.store_io_log();
-    let (rec, mut bench, results) = host.into_parts();
+    let parts = host.into_parts();
+    let (rec, mut bench, results) = (parts.recorder, parts.bench, parts.results);
     let Some(rec) = rec else {
         return Err(EngineError::Station(
             "internal: the recorder was lost".into(),
@@ -416,6 +430,22 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
     if let Err(e) = persist_io_log(rec.db(), &run_id, &io_log) {
         events(Event::Warning {
             message: format!("the I/O log could not be stored: {e}"),
+        });
+    }
+    // The references the run used, by certificate (what `refs trace` recalls).
+    let used: Vec<(String, String)> = parts
+        .used_references
+        .iter()
+        .filter_map(|id| {
+            station_refs
+                .iter()
+                .find(|r| &r.id == id)
+                .map(|r| (r.id.clone(), r.certificate.number.clone()))
+        })
+        .collect();
+    if let Err(e) = rec.db().link_run_references(&run_id, &used) {
+        events(Event::Warning {
+            message: format!("the references used could not be stored: {e}"),
         });
     }
     let stored: Vec<(String, String)> = results

@@ -19,7 +19,7 @@ use super::StoreError;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -150,6 +150,34 @@ CREATE TABLE queue (
     started_wall REAL,
     finished_wall REAL
 );
+"#,
+    r#"
+CREATE TABLE reference_certificates (
+    certificate TEXT NOT NULL,
+    reference_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    PRIMARY KEY (certificate, sha256)
+);
+CREATE TABLE run_references (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    reference_id TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    PRIMARY KEY (run_id, reference_id)
+);
+CREATE TRIGGER reference_certificates_no_update BEFORE UPDATE ON reference_certificates BEGIN
+    SELECT RAISE(ABORT, 'recorded certificates are immutable: a new certificate is a new record');
+END;
+CREATE TRIGGER reference_certificates_no_delete BEFORE DELETE ON reference_certificates BEGIN
+    SELECT RAISE(ABORT, 'recorded certificates are immutable: a new certificate is a new record');
+END;
+CREATE TRIGGER run_references_no_update BEFORE UPDATE ON run_references BEGIN
+    SELECT RAISE(ABORT, 'the references a run used are immutable');
+END;
+CREATE TRIGGER run_references_no_delete BEFORE DELETE ON run_references BEGIN
+    SELECT RAISE(ABORT, 'the references a run used are immutable');
+END;
 "#,
 ];
 

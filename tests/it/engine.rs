@@ -920,3 +920,65 @@ fn reference_check_tracks_the_drifting_working_cell_and_alarms() {
     );
     assert!(results[1]["trend"].is_null(), "a trend needs 3 checks");
 }
+
+#[test]
+fn references_are_recorded_checked_and_traced_to_the_runs_that_used_them() {
+    let dir = tempdir("engine-refs");
+    let db = dir.join("s.db");
+    let (code, events, _) = run(
+        &db,
+        &[
+            "bit-calibration",
+            "--speed",
+            "50",
+            "--set",
+            "readings=2",
+            "--set",
+            "standards=SR-10m,SR-1",
+            "--set",
+            "voltages=5",
+            "--answer",
+            "lab_temperature=23",
+            "--answer",
+            "connect=ok",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let run_id = events[0]["run_id"].as_str().unwrap().to_string();
+    let refs = |args: &[&str]| {
+        let out = bin().arg("refs").args(args).output().expect("refs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let db_arg = db.to_str().unwrap();
+    // Used: the two standards and the calibrator; not used: the other standards, the cells.
+    for (certificate, used) in [
+        ("PIM-R-2026-1102", true),
+        ("PIM-R-2026-1104", true),
+        ("PIM-E-2026-0877", true),
+        ("PIM-R-2026-1101", false),
+        ("NIM-PV-2026-0311", false),
+    ] {
+        let (code, text) = refs(&["trace", certificate, "--db", db_arg, "--json"]);
+        assert_eq!(code, Some(0));
+        assert_eq!(text.contains(&run_id), used, "{certificate}: {text}");
+    }
+    let (_, text) = refs(&["list", "--db", db_arg, "--json"]);
+    let recorded = text.lines().filter(|l| l.contains("\"database\"")).count();
+    assert_eq!(
+        recorded, 8,
+        "every certificate the station presented is recorded"
+    );
+    // Due dates: 30-day warning, failure once passed.
+    let (code, text) = refs(&["check", "--date", "2026-12-01"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = refs(&["check", "--date", "2027-05-10"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("RC-01") && text.contains("EXPIRED 60 days ago"),
+        "{text}"
+    );
+    assert!(text.contains("DUE in 10 days"), "{text}");
+}

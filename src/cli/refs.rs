@@ -1,0 +1,207 @@
+//! `pvstation refs …`: the reference devices and standards, their certificates and due dates,
+//! and which runs used each certificate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::instruments::station::CertificateStatus;
+use crate::model::{Date, unix_seconds};
+use crate::store::db::Database;
+
+/// `pvstation refs …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// The station's references with their certificates, and every certificate recorded in
+    /// the database (earlier calibrations included).
+    List {
+        /// Station file (default: the built-in simulated station).
+        #[arg(long)]
+        station: Option<PathBuf>,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Due dates: a warning 30 days before, exit 1 when one has passed.
+    Check {
+        /// Station file (default: the built-in simulated station).
+        #[arg(long)]
+        station: Option<PathBuf>,
+        /// Check as of this date (YYYY-MM-DD; default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every run that used a certificate: what to recall when a standard turns out faulty.
+    Trace {
+        /// Certificate number.
+        certificate: String,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn status_text(s: &CertificateStatus) -> String {
+    match s {
+        CertificateStatus::Valid => "valid".into(),
+        CertificateStatus::DueSoon { days_left } => format!("DUE in {days_left} days"),
+        CertificateStatus::Expired { days_ago } => format!("EXPIRED {days_ago} days ago"),
+    }
+}
+
+/// Run `pvstation refs …`.
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let today = Date::from_unix_seconds(unix_seconds(std::time::SystemTime::now()));
+    match command {
+        Command::List { station, db, json } => {
+            let station = super::load_station(station.as_ref())?;
+            for r in &station.file.reference {
+                let c = &r.certificate;
+                let status = c.status(today);
+                if json {
+                    println!(
+                        "{}",
+                        json!({"reference": r, "status": status, "source": "station"})
+                    );
+                } else {
+                    println!(
+                        "{:<10} {:<17} {:<13} {:<18} {} {} ± {} (k = {}), calibrated {}, due {} — {}",
+                        r.id,
+                        serde_json::to_value(r.kind)?.as_str().unwrap_or("?"),
+                        r.serial_number,
+                        c.number,
+                        c.value,
+                        c.unit,
+                        c.expanded_uncertainty,
+                        c.coverage_factor,
+                        c.calibration_date,
+                        c.due_date,
+                        status_text(&status)
+                    );
+                    println!("{:<10} issued by {}", "", c.laboratory);
+                }
+            }
+            let path = super::store::database_path(db)?;
+            if path.exists() {
+                let db = Database::open(&path)?;
+                let recorded = db.recorded_certificates()?;
+                if !json && !recorded.is_empty() {
+                    println!("certificates recorded in {}:", path.display());
+                }
+                for c in recorded {
+                    if json {
+                        println!("{}", json!({"recorded": c, "source": "database"}));
+                    } else {
+                        let current = station
+                            .file
+                            .reference
+                            .iter()
+                            .any(|r| r.certificate.number == c.certificate);
+                        println!(
+                            "  {:<10} {:<18} sha256 {}…  {}",
+                            c.reference_id,
+                            c.certificate,
+                            &c.sha256[..12],
+                            if current { "in use" } else { "superseded" }
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check {
+            station,
+            date,
+            json,
+        } => {
+            let station = super::load_station(station.as_ref())?;
+            let on = match date {
+                Some(d) => Date::parse(&d).map_err(|e| anyhow::anyhow!("--date {d}: {e}"))?,
+                None => today,
+            };
+            let mut expired = 0;
+            let mut due = 0;
+            for r in &station.file.reference {
+                let status = r.certificate.status(on);
+                match status {
+                    CertificateStatus::Expired { .. } => expired += 1,
+                    CertificateStatus::DueSoon { .. } => due += 1,
+                    CertificateStatus::Valid => {}
+                }
+                if json {
+                    println!(
+                        "{}",
+                        json!({"reference": r.id, "certificate": r.certificate.number,
+                               "due_date": r.certificate.due_date, "status": status})
+                    );
+                } else {
+                    println!(
+                        "{:<10} {:<18} due {}  {}",
+                        r.id,
+                        r.certificate.number,
+                        r.certificate.due_date,
+                        status_text(&status)
+                    );
+                }
+            }
+            if !json {
+                println!(
+                    "{} references on {on}: {expired} expired, {due} due within 30 days{}",
+                    station.file.reference.len(),
+                    if expired > 0 {
+                        " — recalibrate before issuing certificates traced to them"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(if expired > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Trace {
+            certificate,
+            db,
+            json,
+        } => {
+            let path = super::store::database_path(db)?;
+            let db = Database::open(&path)?;
+            let uses = db.runs_using(&certificate)?;
+            for u in &uses {
+                if json {
+                    println!("{}", serde_json::to_string(u)?);
+                } else {
+                    println!(
+                        "{:<24} {:<18} {:<10} started {} ({:.0} s)  {}",
+                        u.run_id,
+                        u.procedure,
+                        u.reference_id,
+                        Date::from_unix_seconds(u.started_at),
+                        u.started_at,
+                        u.status.as_deref().unwrap_or("running/interrupted")
+                    );
+                }
+            }
+            if !json {
+                println!(
+                    "{} run(s) in {} used certificate {certificate}",
+                    uses.len(),
+                    path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
