@@ -126,7 +126,7 @@ pub fn main() -> ExitCode {
             Command::Iv { command } => iv::run(command),
             Command::Uncertainty { command } => uncertainty::run(command),
             Command::Audit { command } => store::audit(command),
-            Command::Runs { command } => store::runs(command),
+            Command::Runs { command } => store::runs(command).await,
             Command::Db { command } => store::db(command),
         }
     });

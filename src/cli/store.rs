@@ -48,6 +48,18 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check a stopped run: raw-data hashes, and its stored script re-executed against its
+    /// journal (no instruments) reproduces the stored results; exit 1 on any difference.
+    Verify {
+        /// Run id.
+        run: String,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// The whole record of a run: start, activities, interruptions, results, stop.
     Show {
         /// Run id.
@@ -194,9 +206,33 @@ pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Run `pvstation runs …`.
-pub fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
+pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
     let (db, json) = match command {
         RunsCommand::List { db, json } => (db, json),
+        RunsCommand::Verify { run, db, json } => {
+            let v = crate::engine::verify::verify_run(&database_path(db)?, &run).await?;
+            if json {
+                println!("{}", serde_json::to_string(&v)?);
+            } else if v.differences.is_empty() {
+                println!(
+                    "run {run} verified: {} raw records match their SHA-256; the stored script re-executed against {} journaled activities reproduces all {} results exactly",
+                    v.raw_records, v.activities, v.results
+                );
+            } else {
+                println!("run {run} does NOT verify:");
+                for d in &v.differences {
+                    println!(
+                        "  {}: stored {} — recomputed {}",
+                        d.what, d.stored, d.recomputed
+                    );
+                }
+            }
+            return Ok(if v.differences.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
         RunsCommand::Show { run, db, json } => {
             let db = Database::open(&database_path(db)?)?;
             let record = run_record(&db, &run)?;

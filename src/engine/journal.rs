@@ -15,6 +15,8 @@ pub struct Recorder {
     journal: Vec<Activity>,
     next_seq: i64,
     clock: SharedClock,
+    /// Verification: replay only, never go live.
+    replay_only: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -41,6 +43,7 @@ impl Recorder {
             journal: Vec::new(),
             next_seq: 1,
             clock,
+            replay_only: false,
         })
     }
 
@@ -79,6 +82,21 @@ impl Recorder {
             journal,
             next_seq: 1,
             clock,
+            replay_only: false,
+        })
+    }
+
+    /// Replay a run's whole journal to re-execute its procedure without any instrument (the
+    /// verification of reported results): every activity must come from the journal.
+    pub fn verify(db: Database, run_id: &str, clock: SharedClock) -> Result<Recorder, EngineError> {
+        let journal = db.activities(run_id)?;
+        Ok(Recorder {
+            db,
+            run_id: run_id.to_string(),
+            journal,
+            next_seq: 1,
+            clock,
+            replay_only: true,
         })
     }
 
@@ -157,16 +175,29 @@ impl Recorder {
                 message: format!("journaled result unreadable: {e}"),
             });
         }
+        if self.replay_only {
+            return Err(EngineError::ActivityFailed {
+                seq,
+                kind: kind.into(),
+                message: format!(
+                    "verification replay: the journal ends at activity {}; the procedure asks for more (was the run completed?)",
+                    self.journal.len()
+                ),
+            });
+        }
         let outcome = live(&self.db);
         let recorded_at = self.clock.now();
         let (status, result, raw, value) = match outcome {
             Ok((value, raw)) => {
-                let text =
-                    serde_json::to_string(&value).map_err(|e| EngineError::ActivityFailed {
-                        seq,
-                        kind: kind.into(),
-                        message: e.to_string(),
-                    })?;
+                let fail = |e: serde_json::Error| EngineError::ActivityFailed {
+                    seq,
+                    kind: kind.into(),
+                    message: e.to_string(),
+                };
+                let text = serde_json::to_string(&value).map_err(fail)?;
+                // The script sees the value as journaled (read back), so a live run, a resumed
+                // one and a verification compute from bit-identical inputs.
+                let value: T = serde_json::from_str(&text).map_err(fail)?;
                 ("ok", text, raw, Some(value))
             }
             Err(message) => ("error", message, Vec::new(), None),

@@ -13,6 +13,7 @@ pub mod journal;
 pub mod procedure;
 pub mod queue;
 pub mod run;
+pub mod verify;
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]

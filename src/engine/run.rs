@@ -138,6 +138,36 @@ fn snapshot(
     })
 }
 
+/// Execute a procedure's `run(p)` against a host on a blocking thread (host calls drive
+/// instrument futures on this runtime); returns how the script ended and the host.
+pub async fn execute(
+    procedure: &Procedure,
+    host: Host,
+    parameters: serde_json::Map<String, Value>,
+) -> Result<(Result<(), String>, Host), EngineError> {
+    let host = Arc::new(Mutex::new(host));
+    let script_host = host.clone();
+    let file = procedure.file.clone();
+    let ast = procedure.ast.clone();
+    let params = rhai::serde::to_dynamic(Value::Object(parameters))
+        .map_err(|e| EngineError::Station(format!("parameters: {e}")))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut engine = sandboxed_engine();
+        register(&mut engine, script_host);
+        let r: Result<Dynamic, _> = engine.call_fn(&mut Scope::new(), &ast, "run", (params,));
+        r.map(|_| ())
+            .map_err(|e| script_error(&file, &e).to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("the script thread failed: {e}")));
+    match Arc::try_unwrap(host) {
+        Ok(m) => Ok((outcome, m.into_inner().unwrap_or_else(|p| p.into_inner()))),
+        Err(_) => Err(EngineError::Station(
+            "internal: the script thread still holds the host".into(),
+        )),
+    }
+}
+
 /// Run (or resume) a procedure to its end: completed, failed or aborted. Errors are returned
 /// only when the run cannot start; once started, every ending is recorded in the database.
 pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
@@ -325,6 +355,8 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         })
         .collect();
     rec.db().record_certificates(&certificates, clock.now())?;
+    rec.db()
+        .store_script(&procedure.hash, &procedure.file, &procedure.source)?;
     events(Event::Started {
         run_id: run_id.clone(),
         procedure: procedure.declaration.name.clone(),
@@ -374,29 +406,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         });
     }
 
-    // The script runs on a blocking thread; host calls drive instrument futures on this
-    // runtime.
-    let host = Arc::new(Mutex::new(host));
-    let script_host = host.clone();
-    let file = procedure.file.clone();
-    let ast = procedure.ast.clone();
-    let params = rhai::serde::to_dynamic(Value::Object(parameters))
-        .map_err(|e| EngineError::Station(format!("parameters: {e}")))?;
-    let outcome = tokio::task::spawn_blocking(move || {
-        let mut engine = sandboxed_engine();
-        register(&mut engine, script_host);
-        let r: Result<Dynamic, _> = engine.call_fn(&mut Scope::new(), &ast, "run", (params,));
-        r.map(|_| ()).map_err(|e| script_error(&file, &e))
-    })
-    .await;
-    let host = match Arc::try_unwrap(host) {
-        Ok(m) => m.into_inner().unwrap_or_else(|p| p.into_inner()),
-        Err(_) => {
-            return Err(EngineError::Station(
-                "internal: the script thread still holds the host".into(),
-            ));
-        }
-    };
+    let (outcome, host) = execute(&procedure, host, parameters).await?;
     let mut host = host;
     host.store_io_log();
     let parts = host.into_parts();
@@ -407,12 +417,11 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         ));
     };
     let (status, reason) = match outcome {
-        Ok(Ok(())) => ("completed", None),
-        Ok(Err(e)) if abort.load(Ordering::SeqCst) => {
+        Ok(()) => ("completed", None),
+        Err(e) if abort.load(Ordering::SeqCst) => {
             ("aborted", Some(format!("aborted by the operator ({e})")))
         }
-        Ok(Err(e)) => ("failed", Some(e.to_string())),
-        Err(e) => ("failed", Some(format!("the script thread failed: {e}"))),
+        Err(e) => ("failed", Some(e)),
     };
     // Safe state whatever happened: outputs off, calibrator in standby.
     let mut reason = reason;

@@ -19,7 +19,7 @@ use super::StoreError;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -177,6 +177,19 @@ CREATE TRIGGER run_references_no_update BEFORE UPDATE ON run_references BEGIN
 END;
 CREATE TRIGGER run_references_no_delete BEFORE DELETE ON run_references BEGIN
     SELECT RAISE(ABORT, 'the references a run used are immutable');
+END;
+"#,
+    r#"
+CREATE TABLE scripts (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TRIGGER scripts_no_update BEFORE UPDATE ON scripts BEGIN
+    SELECT RAISE(ABORT, 'stored procedure scripts are immutable');
+END;
+CREATE TRIGGER scripts_no_delete BEFORE DELETE ON scripts BEGIN
+    SELECT RAISE(ABORT, 'stored procedure scripts are immutable');
 END;
 "#,
 ];
@@ -624,6 +637,30 @@ impl Database {
             ),
         )?;
         Ok(())
+    }
+
+    /// Keep a procedure script by its SHA-256 (once), so that every run can be re-executed
+    /// against its journal later, whatever happens to the file.
+    pub fn store_script(&self, sha256: &str, file: &str, source: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO scripts (sha256, file, source) VALUES (?1, ?2, ?3)",
+                params![sha256, file, source],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// A stored script: (file it came from, source).
+    pub fn script(&self, sha256: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .query_all(
+                "SELECT file, source FROM scripts WHERE sha256 = ?1",
+                [sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .into_iter()
+            .next())
     }
 
     /// The start record of a run.

@@ -315,6 +315,9 @@ fn killed_runs_resume_without_losing_or_duplicating_activities() {
         .count();
     assert!(resumed >= 1, "resumptions are recorded as interruptions");
     assert!(audit_ok(&db));
+    // The resumed run re-executes from its journal to exactly its stored results.
+    let (code, v) = verify(&db, &run_id);
+    assert_eq!(code, Some(0), "{v}");
 }
 
 #[test]
@@ -981,4 +984,50 @@ fn references_are_recorded_checked_and_traced_to_the_runs_that_used_them() {
         "{text}"
     );
     assert!(text.contains("DUE in 10 days"), "{text}");
+}
+
+fn verify(db: &Path, run_id: &str) -> (Option<i32>, Value) {
+    let out = bin()
+        .args(["runs", "verify", run_id, "--json", "--db"])
+        .arg(db)
+        .output()
+        .expect("verify");
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), v)
+}
+
+#[test]
+fn a_stored_run_re_executes_to_the_same_results_and_edits_are_found() {
+    let dir = tempdir("engine-verify");
+    let db = dir.join("s.db");
+    let (code, events, _) = run(&db, &[&["outdoor-pmax"], FAST].concat());
+    assert_eq!(code, Some(0));
+    let run_id = events[0]["run_id"].as_str().unwrap().to_string();
+    let (code, v) = verify(&db, &run_id);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["differences"], serde_json::json!([]));
+    assert!(v["results"].as_u64().unwrap() >= 3 && v["activities"].as_u64().unwrap() >= 4);
+    // Currents of the journaled sweeps edited behind the triggers: Pmax no longer follows.
+    let copy = dir.join("edited.db");
+    std::fs::copy(&db, &copy).expect("copy");
+    let conn = rusqlite::Connection::open(&copy).expect("db");
+    conn.execute_batch("DROP TRIGGER activities_no_update;")
+        .expect("drop trigger");
+    let edited = conn
+        .execute(
+            "UPDATE activities SET result = replace(result, ',5.6', ',5.4') WHERE kind = 'sweep'",
+            [],
+        )
+        .expect("edit");
+    assert!(edited > 0);
+    drop(conn);
+    let (code, v) = verify(&copy, &run_id);
+    assert_eq!(code, Some(1), "{v}");
+    let what: Vec<&str> = v["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["what"].as_str().unwrap())
+        .collect();
+    assert!(what.contains(&"result `p_mp_stc`"), "{what:?}");
 }
