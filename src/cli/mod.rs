@@ -6,6 +6,7 @@ mod instruments;
 mod iv;
 mod queue;
 mod refs;
+mod report;
 mod run;
 mod scpi;
 mod sim;
@@ -43,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: refs::Command,
     },
+    /// Issue a run's report from stored data (json, html), or verify an issued one.
+    Report(report::Args),
     /// The procedures shipped with pvstation.
     Procedures {
         #[command(subcommand)]
@@ -119,6 +122,7 @@ pub fn main() -> ExitCode {
             Command::Run(args) => run::main(args).await,
             Command::Queue { command } => queue::run(command).await,
             Command::Refs { command } => refs::run(command),
+            Command::Report(args) => report::run(args).await,
             Command::Procedures { command } => run::procedures(command),
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,

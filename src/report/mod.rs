@@ -1,3 +1,5 @@
-//! Reports and their graphics. For now: the plots.
+//! Reports: the report model built from stored data, its renderers, and the plots.
 
+pub mod model;
 pub mod plot;
+pub mod render;

@@ -128,6 +128,20 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, traces: &[Trace]) -> R
     root.present().map_err(|e| format!("{e:?}"))
 }
 
+/// Draw I-V and P-V side by side as an SVG document (for inline use in HTML reports).
+pub fn plot_iv_svg(traces: &[Trace]) -> Result<String, String> {
+    register_font();
+    if traces.iter().all(|t| t.data.is_empty()) {
+        return Err("nothing to plot".into());
+    }
+    let mut out = String::new();
+    draw(
+        SVGBackend::with_string(&mut out, (1200u32, 500u32)).into_drawing_area(),
+        traces,
+    )?;
+    Ok(out)
+}
+
 /// Draw I-V and P-V side by side into `path` (`.svg` or `.png`).
 pub fn plot_iv(path: &Path, traces: &[Trace]) -> Result<(), String> {
     register_font();

@@ -19,7 +19,7 @@ use super::StoreError;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -190,6 +190,25 @@ CREATE TRIGGER scripts_no_update BEFORE UPDATE ON scripts BEGIN
 END;
 CREATE TRIGGER scripts_no_delete BEFORE DELETE ON scripts BEGIN
     SELECT RAISE(ABORT, 'stored procedure scripts are immutable');
+END;
+"#,
+    r#"
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    revision INTEGER NOT NULL,
+    previous TEXT,
+    issued_at REAL NOT NULL,
+    issued_by TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    files TEXT NOT NULL
+);
+CREATE TRIGGER reports_no_update BEFORE UPDATE ON reports BEGIN
+    SELECT RAISE(ABORT, 'issued reports are immutable: a reissue is a new revision');
+END;
+CREATE TRIGGER reports_no_delete BEFORE DELETE ON reports BEGIN
+    SELECT RAISE(ABORT, 'issued reports are immutable: a reissue is a new revision');
 END;
 "#,
 ];

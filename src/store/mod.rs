@@ -7,6 +7,7 @@ pub mod db;
 pub mod export;
 pub mod queue;
 pub mod refs;
+pub mod reports;
 pub mod table;
 
 use std::path::Path;

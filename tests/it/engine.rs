@@ -1031,3 +1031,201 @@ fn a_stored_run_re_executes_to_the_same_results_and_edits_are_found() {
         .collect();
     assert!(what.contains(&"result `p_mp_stc`"), "{what:?}");
 }
+
+#[test]
+fn reports_are_complete_numbered_revised_and_verifiable() {
+    let dir = tempdir("engine-report");
+    let db = dir.join("s.db");
+    let db_arg = db.to_str().unwrap().to_string();
+    let (code, events, _) = run(&db, &[&["outdoor-pmax"], FAST].concat());
+    assert_eq!(code, Some(0));
+    let run_id = events[0]["run_id"].as_str().unwrap().to_string();
+    let report = |out: &str, extra: &[&str]| {
+        let out = bin()
+            .args(["report", &run_id, "--out"])
+            .arg(dir.join(out))
+            .args(["--db", &db_arg])
+            .args(extra)
+            .output()
+            .expect("report");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Incomplete: refused with the list; a draft is allowed, watermarked and unnumbered.
+    let (code, _, stderr) = report("refused", &[]);
+    assert_eq!(code, Some(1));
+    for needle in [
+        "customer",
+        "identification of the item",
+        "date of receipt",
+        "signatory",
+    ] {
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    assert!(
+        !dir.join("refused").exists(),
+        "nothing written for a refused report"
+    );
+    let (code, _, _) = report("draft", &["--draft"]);
+    assert_eq!(code, Some(0));
+    let html = std::fs::read_to_string(dir.join(format!("draft/DRAFT-{run_id}.html"))).unwrap();
+    assert!(html.contains("class=\"watermark\">DRAFT") && html.contains("<svg"));
+    let complete = [
+        "--customer",
+        "Example Solar Co., Xining",
+        "--item",
+        "CS5P-220M S/N 0042",
+        "--received",
+        "2026-06-15",
+        "--signatory",
+        "Li Wei",
+        "--role",
+        "Technical manager",
+    ];
+    let (code, stdout, stderr) = report("final", &complete);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("PVS-2026-0001"), "{stdout}");
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("final/PVS-2026-0001.json")).unwrap(),
+    )
+    .unwrap();
+    for key in [
+        "certificate",
+        "laboratory",
+        "customer",
+        "item",
+        "dates",
+        "method",
+        "conditions",
+        "results",
+        "traceability",
+        "conformity",
+        "deviations",
+        "statements",
+        "signatory",
+        "raw_data",
+    ] {
+        assert!(!json[key].is_null(), "missing {key}");
+    }
+    assert!(
+        json["raw_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["sha256"].as_str().unwrap().len() == 64)
+    );
+    assert_eq!(
+        json["traceability"][0]["certificate"]["number"],
+        "NIM-PV-2026-0311"
+    );
+    let html = std::fs::read_to_string(dir.join("final/PVS-2026-0001.html")).unwrap();
+    for needle in [
+        "Metrological traceability",
+        "Uncertainty budget: p_mp_stc",
+        "Statement of conformity",
+        "results relate only to the item calibrated",
+        "Li Wei",
+        "end of certificate",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    // A reissue is a new revision pointing at the previous one.
+    let (code, stdout, _) = report("reissue", &complete);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("PVS-2026-0001-R1") && stdout.contains("replaces PVS-2026-0001"));
+    // Verification: passes untouched; fails on a changed byte or a changed raw row.
+    let verify = |path: &Path, db: &Path| {
+        bin()
+            .args(["report", "verify"])
+            .arg(path)
+            .arg("--db")
+            .arg(db)
+            .output()
+            .expect("verify")
+    };
+    let out = verify(&dir.join("final"), &db);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let copy = dir.join("tampered");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in [
+        "PVS-2026-0001.json",
+        "PVS-2026-0001.html",
+        "PVS-2026-0001.manifest.json",
+    ] {
+        std::fs::copy(dir.join("final").join(f), copy.join(f)).unwrap();
+    }
+    let mut bytes = std::fs::read(copy.join("PVS-2026-0001.json")).unwrap();
+    let k = bytes.iter().position(|b| *b == b'7').unwrap();
+    bytes[k] = b'8';
+    std::fs::write(copy.join("PVS-2026-0001.json"), bytes).unwrap();
+    let out = verify(&copy, &db);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SHA-256 differs"));
+    let edited_db = dir.join("edited.db");
+    std::fs::copy(&db, &edited_db).unwrap();
+    let conn = rusqlite::Connection::open(&edited_db).unwrap();
+    conn.execute_batch("DROP TRIGGER raw_no_update;").unwrap();
+    conn.execute(
+        "UPDATE raw SET data = data || ' ' WHERE id = (SELECT MIN(id) FROM raw)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = verify(&dir.join("final"), &edited_db);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("raw record"));
+}
+
+#[test]
+fn an_expired_reference_blocks_a_final_report() {
+    let dir = tempdir("engine-report-expired");
+    let db = dir.join("s.db");
+    // 2027-06-21: RC-01's certificate expired on 2027-03-11.
+    let start = (1_782_018_000u64 + 365 * 86_400).to_string();
+    let (code, events, _) = run(
+        &db,
+        &[
+            "outdoor-pmax",
+            "--speed",
+            "50",
+            "--set",
+            "sweeps=1",
+            "--sim-start",
+            &start,
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let run_id = events[0]["run_id"].as_str().unwrap();
+    let out = bin()
+        .args(["report", run_id, "--out"])
+        .arg(dir.join("r"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "--customer",
+            "C",
+            "--item",
+            "I",
+            "--received",
+            "2027-06-01",
+            "--signatory",
+            "S",
+        ])
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "reference RC-01 (certificate NIM-PV-2026-0311) was past its due date 2027-03-11"
+        ),
+        "{stderr}"
+    );
+}

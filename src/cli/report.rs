@@ -1,0 +1,276 @@
+//! `pvstation report …`: issue a run's report from stored data, and verify an issued one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::model::{Date, unix_seconds};
+use crate::report::model::{ReportMeta, build, missing};
+use crate::report::render;
+use crate::store::db::{Database, sha256_hex};
+use crate::store::reports::IssuedReport;
+use crate::store::write_atomically;
+
+/// Arguments of `pvstation report`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The run to report.
+    run: Option<String>,
+    /// Output directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Formats, comma-separated: json, html (pdf and dcc are not built yet).
+    #[arg(long, default_value = "json,html")]
+    format: String,
+    /// A draft: watermarked, no certificate number, not recorded; allowed when incomplete.
+    #[arg(long)]
+    draft: bool,
+    /// Customer name and contact.
+    #[arg(long)]
+    customer: Option<String>,
+    /// Description and identification of the item.
+    #[arg(long)]
+    item: Option<String>,
+    /// Date the item was received (YYYY-MM-DD).
+    #[arg(long)]
+    received: Option<String>,
+    /// Authorising signatory.
+    #[arg(long)]
+    signatory: Option<String>,
+    /// The signatory's role.
+    #[arg(long)]
+    role: Option<String>,
+    /// Laboratory address.
+    #[arg(long)]
+    address: Option<String>,
+    /// Database file.
+    #[arg(long)]
+    db: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Check an issued report: file hashes against the database, its results against the
+    /// stored ones, and the run re-executed from its raw data; exit 1 on any difference.
+    Verify {
+        /// The report's manifest (`NUMBER.manifest.json`) or the directory holding it.
+        path: PathBuf,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+/// Run `pvstation report …`.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Verify { path, db }) = args.command {
+        return verify(&path, db).await;
+    }
+    let run_id = args
+        .run
+        .clone()
+        .context("give the run to report: pvstation report RUN --out DIR")?;
+    let out = args.out.clone().context("give --out DIR")?;
+    let formats: Vec<String> = args
+        .format
+        .split(',')
+        .map(|f| f.trim().to_ascii_lowercase())
+        .filter(|f| !f.is_empty())
+        .collect();
+    for f in &formats {
+        match f.as_str() {
+            "json" | "html" => {}
+            "pdf" | "dcc" => {
+                anyhow::bail!("--format {f}: the {f} renderer is not built yet; use json,html")
+            }
+            other => anyhow::bail!("--format {other}: use json, html"),
+        }
+    }
+    let received = args
+        .received
+        .as_deref()
+        .map(|d| Date::parse(d).map_err(|e| anyhow::anyhow!("--received {d}: {e}")))
+        .transpose()?;
+    let meta = ReportMeta {
+        customer: args.customer.clone(),
+        item: args.item.clone(),
+        received,
+        signatory: args.signatory.clone(),
+        signatory_role: args.role.clone(),
+        address: args.address.clone(),
+        draft: args.draft,
+    };
+    let db = Database::open(&super::store::database_path(args.db.clone())?)?;
+    let issued_at = unix_seconds(std::time::SystemTime::now());
+    let (number, revision, previous) = if args.draft {
+        (format!("DRAFT-{run_id}"), 0, None)
+    } else {
+        db.next_report_number(&run_id, Date::from_unix_seconds(issued_at).year)?
+    };
+    let report = build(
+        &db,
+        &run_id,
+        &number,
+        revision,
+        previous.as_deref(),
+        issued_at,
+        &meta,
+    )?;
+    let gaps = missing(&report);
+    if !gaps.is_empty() && !args.draft {
+        eprintln!("error: a final report of run {run_id} is refused; missing:");
+        for g in &gaps {
+            eprintln!("  - {g}");
+        }
+        eprintln!("(a watermarked draft is allowed: add --draft)");
+        return Ok(ExitCode::from(1));
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut files = BTreeMap::new();
+    for f in &formats {
+        let (name, text) = match f.as_str() {
+            "json" => (format!("{number}.json"), render::json(&report)),
+            _ => (format!("{number}.html"), render::html(&report)),
+        };
+        let path = out.join(&name);
+        if path.exists() && !args.draft {
+            anyhow::bail!(
+                "{} exists: an issued report is never overwritten",
+                path.display()
+            );
+        }
+        write_atomically(&path, text.as_bytes())?;
+        files.insert(name, sha256_hex(text.as_bytes()));
+    }
+    let manifest = json!({"number": number, "run_id": run_id, "revision": revision,
+                          "previous": previous, "draft": args.draft, "files": files});
+    let manifest_path = out.join(format!("{number}.manifest.json"));
+    write_atomically(&manifest_path, manifest.to_string().as_bytes())?;
+    if !args.draft {
+        db.record_report(&IssuedReport {
+            number: number.clone(),
+            run_id: run_id.clone(),
+            revision,
+            previous: previous.clone(),
+            issued_at,
+            issued_by: args
+                .signatory
+                .clone()
+                .unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
+            metadata: serde_json::to_string(&meta)?,
+            files: serde_json::to_string(&files)?,
+        })?;
+    }
+    println!(
+        "{} {number} of run {run_id}{}: {}",
+        if args.draft { "draft" } else { "report" },
+        previous
+            .as_deref()
+            .map(|p| format!(" (revision {revision}, replaces {p})"))
+            .unwrap_or_default(),
+        files.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    if args.draft && !gaps.is_empty() {
+        println!("draft only; a final report would still need:");
+        for g in &gaps {
+            println!("  - {g}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_dir() {
+        let found: Vec<PathBuf> = std::fs::read_dir(path)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".manifest.json"))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => anyhow::bail!("{}: no *.manifest.json here", path.display()),
+            _ => anyhow::bail!(
+                "{}: several reports here; give the manifest file",
+                path.display()
+            ),
+        }
+    } else {
+        Ok(path.to_path_buf())
+    }
+}
+
+async fn verify(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let manifest_path = manifest_path(path)?;
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?,
+    )
+    .with_context(|| format!("{} is not a report manifest", manifest_path.display()))?;
+    let number = manifest["number"].as_str().unwrap_or("").to_string();
+    let run_id = manifest["run_id"].as_str().unwrap_or("").to_string();
+    let db_path = super::store::database_path(db)?;
+    let database = Database::open(&db_path)?;
+    let mut problems = Vec::new();
+    let issued = database.reports()?.into_iter().find(|r| r.number == number);
+    let files: BTreeMap<String, String> = match &issued {
+        Some(r) => serde_json::from_str(&r.files)?,
+        None => {
+            problems.push(format!(
+                "report {number} is not recorded as issued in {}",
+                db_path.display()
+            ));
+            serde_json::from_value(manifest["files"].clone()).unwrap_or_default()
+        }
+    };
+    for (name, hash) in &files {
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) if sha256_hex(&bytes) == *hash => {}
+            Ok(_) => problems.push(format!("{name}: its SHA-256 differs from the issued file")),
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    // The results the report states must be the stored ones …
+    if let Some(json_name) = files.keys().find(|n| n.ends_with(".json"))
+        && let Ok(text) = std::fs::read_to_string(dir.join(json_name))
+        && let Ok(report) = serde_json::from_str::<Value>(&text)
+    {
+        for (name, value) in database.results(&run_id)? {
+            let stored: Value = serde_json::from_str(&value).unwrap_or(Value::Null);
+            if report["results"][&name] != stored {
+                problems.push(format!(
+                    "result `{name}` in the report differs from the database"
+                ));
+            }
+        }
+    }
+    // … and the stored ones must follow from the raw data.
+    let v = crate::engine::verify::verify_run(&db_path, &run_id).await?;
+    for d in &v.differences {
+        problems.push(format!(
+            "recomputed from the raw data: {} stored {} — recomputed {}",
+            d.what, d.stored, d.recomputed
+        ));
+    }
+    if problems.is_empty() {
+        println!(
+            "report {number} verified: {} file(s) as issued; run {run_id} re-executed from {} journaled activities reproduces all {} results",
+            files.len(),
+            v.activities,
+            v.results
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("report {number} does NOT verify:");
+        for p in &problems {
+            println!("  - {p}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}

@@ -1,0 +1,362 @@
+//! Renderers of the report model: JSON (complete, machine-readable) and HTML (self-contained
+//! with inline SVG, readable on screen and printable). Both render only what the model holds.
+
+use serde_json::Value;
+
+use super::plot::{Trace, plot_iv_svg};
+use crate::analysis::curve::IvData;
+
+/// The model as pretty-printed JSON.
+pub fn json(report: &Value) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default()
+}
+
+/// Escape text for HTML.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A JSON value as display text.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n
+            .as_f64()
+            .map(format_number)
+            .unwrap_or_else(|| n.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// Six significant digits, no trailing noise.
+fn format_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let e = x.abs().log10().floor() as i32;
+    if (-3..6).contains(&e) {
+        let decimals = (5 - e).max(0) as usize;
+        let s = format!("{x:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.5e}")
+    }
+}
+
+fn row(cells: &[String]) -> String {
+    let tds: String = cells
+        .iter()
+        .map(|c| format!("<td>{}</td>", esc(c)))
+        .collect();
+    format!("<tr>{tds}</tr>\n")
+}
+
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let ths: String = head
+        .iter()
+        .map(|h| format!("<th>{}</th>", esc(h)))
+        .collect();
+    let body: String = rows.iter().map(|r| row(r)).collect();
+    format!("<table><thead><tr>{ths}</tr></thead><tbody>\n{body}</tbody></table>\n")
+}
+
+fn section(title: &str, body: &str) -> String {
+    format!("<section><h2>{}</h2>\n{body}</section>\n", esc(title))
+}
+
+/// The measured I-V curves in the model as an inline SVG (none: empty).
+fn curves_svg(report: &Value) -> String {
+    let data: Vec<(String, IvData)> = report["curves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let nums = |k: &str| -> Option<Vec<f64>> {
+                c[k].as_array()?.iter().map(Value::as_f64).collect()
+            };
+            Some((
+                format!(
+                    "{} (activity {})",
+                    show(&c["direction"]),
+                    show(&c["activity"])
+                ),
+                IvData::new(nums("voltage")?, nums("current")?),
+            ))
+        })
+        .collect();
+    let traces: Vec<Trace> = data
+        .iter()
+        .map(|(label, d)| Trace {
+            label: label.clone(),
+            data: d,
+            dashed: false,
+        })
+        .collect();
+    plot_iv_svg(&traces).unwrap_or_default()
+}
+
+/// The report as a self-contained HTML document.
+pub fn html(report: &Value) -> String {
+    let c = &report["certificate"];
+    let draft = c["draft"] == true;
+    let mut body = String::new();
+    body.push_str(&format!(
+        "<header><h1>{}</h1><p class=\"number\">Certificate {} — revision {}{}</p></header>\n",
+        esc(&show(&report["title"])),
+        esc(&show(&c["number"])),
+        esc(&show(&c["revision"])),
+        c["previous"]
+            .as_str()
+            .map(|p| format!(" (replaces {})", esc(p)))
+            .unwrap_or_default()
+    ));
+    let lab = &report["laboratory"];
+    body.push_str(&section(
+        "Laboratory, customer and item",
+        &table(
+            &["", ""],
+            &[
+                vec!["Laboratory".into(), show(&lab["name"])],
+                vec!["Address".into(), show(&lab["address"])],
+                vec!["Location of the activity".into(), show(&lab["location"])],
+                vec!["Customer".into(), show(&report["customer"])],
+                vec!["Item".into(), show(&report["item"]["identification"])],
+                vec!["Date of receipt".into(), show(&report["dates"]["receipt"])],
+                vec![
+                    "Date(s) of measurement".into(),
+                    format!(
+                        "{} – {}",
+                        show(&report["dates"]["measurement_start"]),
+                        show(&report["dates"]["measurement_end"])
+                    ),
+                ],
+                vec!["Date of issue".into(), show(&report["dates"]["issue"])],
+            ],
+        ),
+    ));
+    let m = &report["method"];
+    body.push_str(&section(
+        "Method",
+        &format!(
+            "<p>Procedure <b>{}</b> ({}, SHA-256 <code>{}</code>), run <code>{}</code> by {} with {} {}.</p>\n<p>Parameters: <code>{}</code></p>\n",
+            esc(&show(&m["procedure"])),
+            esc(&show(&m["script"])),
+            esc(&show(&m["script_sha256"])),
+            esc(&show(&report["run"]["id"])),
+            esc(&show(&report["run"]["operator"])),
+            esc(&show(&report["run"]["software"]["name"])),
+            esc(&show(&report["run"]["software"]["version"])),
+            esc(&m["parameters"].to_string())
+        ),
+    ));
+    let mut conditions: Vec<Vec<String>> = report["conditions"]["measured"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            vec![
+                show(&c["quantity"]).replace('_', " "),
+                format!("{} – {}", show(&c["min"]), show(&c["max"])),
+                show(&c["unit"]),
+            ]
+        })
+        .collect();
+    for (id, answer) in report["conditions"]["operator_answers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        conditions.push(vec![format!("operator: {id}"), show(answer), String::new()]);
+    }
+    body.push_str(&section(
+        "Conditions during the measurement",
+        &table(&["Quantity", "Range", "Unit"], &conditions),
+    ));
+    let results: Vec<Vec<String>> = report["results"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, r)| {
+            vec![
+                name.clone(),
+                show(&r["value"]),
+                show(&r["unit"]),
+                show(&r["U"]),
+                show(&r["k"]),
+                show(r.get("verdict").unwrap_or(&Value::Null)),
+            ]
+        })
+        .collect();
+    body.push_str(&section(
+        "Results",
+        &table(
+            &[
+                "Quantity",
+                "Value",
+                "Unit",
+                "Expanded uncertainty U",
+                "k",
+                "Verdict",
+            ],
+            &results,
+        ),
+    ));
+    let svg = curves_svg(report);
+    if !svg.is_empty() {
+        body.push_str(&section(
+            "Measured I-V and P-V curves",
+            &format!("<figure>{svg}</figure>\n"),
+        ));
+    }
+    for (name, r) in report["results"].as_object().into_iter().flatten() {
+        let Some(budget) = r["budget"].as_array() else {
+            continue;
+        };
+        let rows: Vec<Vec<String>> = budget
+            .iter()
+            .map(|b| {
+                vec![
+                    show(&b["name"]),
+                    show(&b["estimate"]),
+                    show(&b["unit"]),
+                    show(&b["u"]),
+                    show(&b["distribution"]),
+                    show(&b["sensitivity"]),
+                    show(&b["contribution"]),
+                    format!("{:.1} %", b["share"].as_f64().unwrap_or(0.0) * 100.0),
+                ]
+            })
+            .collect();
+        body.push_str(&section(
+            &format!("Uncertainty budget: {name}"),
+            &table(
+                &[
+                    "Input",
+                    "Estimate",
+                    "Unit",
+                    "u(x)",
+                    "Distribution",
+                    "c",
+                    "|c|·u",
+                    "Share",
+                ],
+                &rows,
+            ),
+        ));
+    }
+    let refs: Vec<Vec<String>> = report["traceability"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let cert = &r["certificate"];
+            vec![
+                show(&r["id"]),
+                show(&r["description"]),
+                show(&r["serial_number"]),
+                show(&cert["number"]),
+                show(&cert["laboratory"]),
+                format!(
+                    "{} {} ± {} (k = {})",
+                    show(&cert["value"]),
+                    show(&cert["unit"]),
+                    show(&cert["expanded_uncertainty"]),
+                    show(&cert["coverage_factor"])
+                ),
+                show(&cert["calibration_date"]),
+                show(&cert["due_date"]),
+            ]
+        })
+        .collect();
+    body.push_str(&section(
+        "Metrological traceability",
+        &format!(
+            "<p>The results are traceable to the SI through the reference standards below, calibrated by the laboratories named.</p>\n{}",
+            table(
+                &["Reference", "Description", "Serial", "Certificate", "Issued by", "Value", "Calibrated", "Due"],
+                &refs
+            )
+        ),
+    ));
+    let conformity: Vec<Vec<String>> = report["conformity"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            vec![
+                show(&c["result"]),
+                show(&c["verdict"]),
+                c["rule"].to_string(),
+            ]
+        })
+        .collect();
+    body.push_str(&section(
+        "Statement of conformity",
+        &table(
+            &["Result", "Verdict", "Decision rule (ILAC-G8:09/2019)"],
+            &conformity,
+        ),
+    ));
+    let deviations: Vec<Vec<String>> = report["deviations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            vec![
+                show(&d["activity"]),
+                show(&d["kind"]),
+                d["details"].to_string(),
+            ]
+        })
+        .collect();
+    body.push_str(&section(
+        "Deviations and interruptions",
+        &if deviations.is_empty() {
+            "<p>None.</p>\n".to_string()
+        } else {
+            table(&["Activity", "Kind", "Details"], &deviations)
+        },
+    ));
+    let statements: String = report["statements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| format!("<li>{}</li>", esc(&show(s))))
+        .collect();
+    body.push_str(&section("Statements", &format!("<ul>{statements}</ul>\n")));
+    body.push_str(&section(
+        "Authorisation",
+        &format!(
+            "<p>{}, {}</p>\n<p>{} raw records, each identified by its SHA-256 in the JSON rendering of this certificate.</p>\n",
+            esc(&show(&report["signatory"]["name"])),
+            esc(&show(&report["signatory"]["role"])),
+            report["raw_data"].as_array().map(Vec::len).unwrap_or(0)
+        ),
+    ));
+    let watermark = if draft {
+        "<div class=\"watermark\">DRAFT</div>\n"
+    } else {
+        ""
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title>\n<style>{STYLE}</style></head>\n<body>\n{watermark}{body}<footer>Certificate {} — end of certificate</footer>\n</body></html>\n",
+        esc(&show(&report["title"])),
+        esc(&show(&c["number"])),
+        esc(&show(&c["number"]))
+    )
+}
+
+const STYLE: &str = "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;max-width:60em;margin:2em auto;color:#111;background:#fff}\
+h1{font-size:1.6em;margin-bottom:0}h2{font-size:1.15em;border-bottom:1px solid #999;margin-top:1.6em}\
+table{border-collapse:collapse;width:100%;font-size:.9em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}\
+th{background:#eee}code{font-size:.85em;word-break:break-all}figure{margin:0}svg{max-width:100%;height:auto}\
+.number{font-weight:bold}.watermark{position:fixed;top:40%;left:10%;font-size:9em;color:rgba(200,0,0,.15);transform:rotate(-30deg);pointer-events:none}\
+footer{margin-top:2em;font-size:.8em;color:#555}@media print{body{margin:0;max-width:none}section{break-inside:avoid}}";
