@@ -25,15 +25,18 @@ pub struct Args {
     /// Output directory.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Formats, comma-separated: json, html (pdf and dcc are not built yet).
-    #[arg(long, default_value = "json,html")]
+    /// Formats, comma-separated: json, html, dcc (pdf is not built yet).
+    #[arg(long, default_value = "json,html,dcc")]
     format: String,
     /// A draft: watermarked, no certificate number, not recorded; allowed when incomplete.
     #[arg(long)]
     draft: bool,
-    /// Customer name and contact.
+    /// Customer name.
     #[arg(long)]
     customer: Option<String>,
+    /// Customer contact e-mail.
+    #[arg(long)]
+    customer_email: Option<String>,
     /// Description and identification of the item.
     #[arg(long)]
     item: Option<String>,
@@ -85,11 +88,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     for f in &formats {
         match f.as_str() {
-            "json" | "html" => {}
-            "pdf" | "dcc" => {
-                anyhow::bail!("--format {f}: the {f} renderer is not built yet; use json,html")
+            "json" | "html" | "dcc" => {}
+            "pdf" => {
+                anyhow::bail!("--format pdf: the PDF renderer is not built yet; use json,html,dcc")
             }
-            other => anyhow::bail!("--format {other}: use json, html"),
+            other => anyhow::bail!("--format {other}: use json, html, dcc"),
         }
     }
     let received = args
@@ -99,6 +102,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let meta = ReportMeta {
         customer: args.customer.clone(),
+        customer_email: args.customer_email.clone(),
         item: args.item.clone(),
         received,
         signatory: args.signatory.clone(),
@@ -132,12 +136,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut files = BTreeMap::new();
+    // Render everything before writing anything.
+    let mut rendered = Vec::new();
     for f in &formats {
-        let (name, text) = match f.as_str() {
+        rendered.push(match f.as_str() {
             "json" => (format!("{number}.json"), render::json(&report)),
+            "dcc" => match crate::report::dcc::dcc(&report) {
+                Ok(xml) => (format!("{number}.dcc.xml"), xml),
+                Err(e) if args.draft => {
+                    println!("draft: no DCC written: {e}");
+                    continue;
+                }
+                Err(e) => anyhow::bail!(e),
+            },
             _ => (format!("{number}.html"), render::html(&report)),
-        };
+        });
+    }
+    let mut files = BTreeMap::new();
+    for (name, text) in rendered {
         let path = out.join(&name);
         if path.exists() && !args.draft {
             anyhow::bail!(

@@ -23,6 +23,15 @@ pub struct StationInfo {
     /// Laboratory operating the station.
     #[serde(default)]
     pub laboratory: Option<String>,
+    /// The laboratory's postal address (reports, ISO/IEC 17025 7.8.2.1 b).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The laboratory's e-mail contact (DCC `calibrationLaboratory`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// ISO 3166-1 alpha-2 country code of the laboratory (DCC `coreData`).
+    #[serde(default)]
+    pub country: Option<String>,
     /// Whether the instruments are simulated (`resource = "sim"` allowed).
     #[serde(default)]
     pub simulated: bool,

@@ -16,8 +16,10 @@ use crate::store::db::Database;
 /// What the person issuing a report adds to the run (stored with the report).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReportMeta {
-    /// Customer name and contact (7.8.2.1 e).
+    /// Customer name (7.8.2.1 e).
     pub customer: Option<String>,
+    /// Customer contact e-mail (7.8.2.1 e).
+    pub customer_email: Option<String>,
     /// Description and unambiguous identification of the item (7.8.2.1 g).
     pub item: Option<String>,
     /// Date of receipt of the item (7.8.2.1 h).
@@ -26,7 +28,7 @@ pub struct ReportMeta {
     pub signatory: Option<String>,
     /// … and role.
     pub signatory_role: Option<String>,
-    /// Laboratory address (7.8.2.1 b).
+    /// Laboratory address (7.8.2.1 b), when the station file gives none.
     pub address: Option<String>,
     /// A draft: watermarked, not a certificate.
     pub draft: bool,
@@ -75,6 +77,7 @@ pub fn build(
     let station = parse(&start.station);
     let measured_on = Date::from_unix_seconds(start.started_at);
     let used = db.run_references(run_id)?;
+    let recorded = db.recorded_certificates()?;
     let references: Vec<Value> = used
         .iter()
         .filter_map(|(id, certificate)| {
@@ -91,10 +94,18 @@ pub fn build(
                 .as_str()
                 .and_then(|d| Date::parse(d).ok());
             let valid = due.is_some_and(|d| d.days_since_epoch() >= measured_on.days_since_epoch());
+            // The SHA-256 of the certificate record as the registry holds it.
+            let record_sha256 = recorded
+                .iter()
+                .find(|c| {
+                    r["id"] == c.reference_id.as_str()
+                        && r["certificate"]["number"] == c.certificate.as_str()
+                })
+                .map(|c| c.sha256.clone());
             json!({
                 "id": r["id"], "kind": r["kind"], "description": r["description"],
                 "serial_number": r["serial_number"], "certificate": r["certificate"],
-                "valid_at_measurement": valid,
+                "valid_at_measurement": valid, "record_sha256": record_sha256,
             })
         })
         .collect();
@@ -187,17 +198,38 @@ pub fn build(
         .map(|(k, v)| json!({"result": k, "verdict": v.get("verdict").cloned().unwrap_or(v["value"].clone()),
                                "rule": v.get("rule").cloned().or_else(|| v["decision"].get("rule").cloned())}))
         .collect();
+    // The report this one replaces, by the SHA-256 of its JSON rendering.
+    let previous_sha256 = match previous {
+        Some(p) => db
+            .reports()?
+            .into_iter()
+            .find(|r| r.number == p)
+            .and_then(|r| {
+                let files: BTreeMap<String, String> = serde_json::from_str(&r.files).ok()?;
+                files
+                    .iter()
+                    .find(|(name, _)| name.ends_with(".json"))
+                    .map(|(_, h)| h.clone())
+            }),
+        None => None,
+    };
     Ok(json!({
+        "previous_report_sha256": previous_sha256,
         "title": if meta.draft { "DRAFT — not a calibration certificate" } else { "Calibration certificate" },
         "certificate": {
             "number": number, "revision": revision, "previous": previous,
             "issued": Date::from_unix_seconds(issued_at), "issued_at": issued_at, "draft": meta.draft,
         },
         "laboratory": {
-            "name": station["laboratory"], "address": meta.address, "station": station["name"],
+            "name": station["laboratory"],
+            "address": meta.address.clone().map(Value::String).unwrap_or(station["file"]["station"]["address"].clone()),
+            "email": station["file"]["station"]["email"],
+            "country": station["file"]["station"]["country"],
+            "station": station["name"],
             "location": "the laboratory's outdoor test site and battery-tester bench (station file)",
         },
         "customer": meta.customer,
+        "customer_email": meta.customer_email,
         "item": {"identification": meta.item},
         "dates": {
             "receipt": meta.received,
@@ -232,7 +264,15 @@ pub fn missing(report: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let absent = |v: &Value| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
     if absent(&report["customer"]) {
-        out.push("customer name and contact (7.8.2.1 e): give --customer".into());
+        out.push("customer name (7.8.2.1 e): give --customer".into());
+    }
+    if absent(&report["customer_email"]) {
+        out.push("customer contact (7.8.2.1 e): give --customer-email".into());
+    }
+    if absent(&report["laboratory"]["address"]) {
+        out.push(
+            "laboratory address (7.8.2.1 b): set [station] address in the station file".into(),
+        );
     }
     if absent(&report["item"]["identification"]) {
         out.push("identification of the item (7.8.2.1 g): give --item".into());

@@ -1076,6 +1076,8 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     let complete = [
         "--customer",
         "Example Solar Co., Xining",
+        "--customer-email",
+        "qa@example-solar.cn",
         "--item",
         "CS5P-220M S/N 0042",
         "--received",
@@ -1136,6 +1138,15 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     let (code, stdout, _) = report("reissue", &complete);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("PVS-2026-0001-R1") && stdout.contains("replaces PVS-2026-0001"));
+    let dcc = std::fs::read_to_string(dir.join("reissue/PVS-2026-0001-R1.dcc.xml")).unwrap();
+    assert!(dcc.contains("<dcc:previousReport>") && dcc.contains(r"<si:unit>\watt</si:unit>"));
+    assert!(dcc.contains(r"\watt\metre\tothe{-2}") && dcc.contains("<dcc:conformity>"));
+    for path in [
+        dir.join("final/PVS-2026-0001.dcc.xml"),
+        dir.join("reissue/PVS-2026-0001-R1.dcc.xml"),
+    ] {
+        assert_valid_dcc(&path);
+    }
     // Verification: passes untouched; fails on a changed byte or a changed raw row.
     let verify = |path: &Path, db: &Path| {
         bin()
@@ -1211,6 +1222,8 @@ fn an_expired_reference_blocks_a_final_report() {
         .args([
             "--customer",
             "C",
+            "--customer-email",
+            "c@example.org",
             "--item",
             "I",
             "--received",
@@ -1227,5 +1240,36 @@ fn an_expired_reference_blocks_a_final_report() {
             "reference RC-01 (certificate NIM-PV-2026-0311) was past its due date 2027-03-11"
         ),
         "{stderr}"
+    );
+}
+
+/// Validate a DCC with xmllint against the offline schema (../shared/dcc); `.ci/run` installs
+/// libxml2-utils. Without xmllint the check is skipped, saying why.
+pub fn assert_valid_dcc(path: &Path) {
+    let schema = repo("../shared/dcc/dcc-offline.xsd");
+    if !schema.exists() {
+        eprintln!(
+            "SKIP DCC schema validation: {} is missing",
+            schema.display()
+        );
+        return;
+    }
+    let Ok(out) = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(path)
+        .output()
+    else {
+        eprintln!(
+            "SKIP DCC schema validation: xmllint is not installed (apt-get install libxml2-utils)"
+        );
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{} does not validate:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -1,0 +1,329 @@
+//! The report model as a PTB Digital Calibration Certificate (DCC, schema 3.1.2, D-SI 2.1.0;
+//! standards.md §8): administrativeData (software, core data, item, laboratory, responsible
+//! person, customer, statements) and measurementResults (methods with their norms, measuring
+//! equipment with their certificates' hashes, influence conditions, results as D-SI quantities
+//! with expanded uncertainty, whole curves as D-SI lists, conformity statements).
+
+use serde_json::Value;
+
+/// XML text escape.
+fn x(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(t) => t.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// D-SI unit of a unit symbol (BIPM SI brochure 9th ed. as D-SI writes it), if it has one.
+pub fn dsi_unit(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        "W" => r"\watt",
+        "V" => r"\volt",
+        "A" => r"\ampere",
+        "Ω" => r"\ohm",
+        "°C" => r"\degreecelsius",
+        "K" => r"\kelvin",
+        "W/m²" => r"\watt\metre\tothe{-2}",
+        "A/K" => r"\ampere\kelvin\tothe{-1}",
+        "V/K" => r"\volt\kelvin\tothe{-1}",
+        "W/K" => r"\watt\kelvin\tothe{-1}",
+        "Ω/K" => r"\ohm\kelvin\tothe{-1}",
+        "1" => r"\one",
+        _ => return None,
+    })
+}
+
+/// A number as D-SI writes it (finite only).
+fn num(v: f64) -> Option<String> {
+    v.is_finite().then(|| format!("{v}"))
+}
+
+fn text(tag: &str, content: &str) -> String {
+    format!(
+        "<dcc:{tag}><dcc:content lang=\"en\">{}</dcc:content></dcc:{tag}>",
+        x(content)
+    )
+}
+
+/// A result as a D-SI real with its expanded uncertainty, or as text when it is not a number
+/// with a D-SI unit.
+fn quantity(name: &str, r: &Value) -> String {
+    let unit = r["unit"].as_str().unwrap_or("");
+    let value = r["value"].as_f64().and_then(num);
+    match (value, dsi_unit(unit)) {
+        (Some(v), Some(u)) => {
+            let unc = match (
+                r["U"].as_f64().and_then(num),
+                r["k"].as_f64().filter(|k| *k >= 1.0).and_then(num),
+            ) {
+                (Some(big_u), Some(k)) => format!(
+                    "<si:expandedUnc><si:uncertainty>{}</si:uncertainty><si:coverageFactor>{k}</si:coverageFactor><si:coverageProbability>0.95</si:coverageProbability><si:distribution>normal</si:distribution></si:expandedUnc>",
+                    big_u.trim_start_matches('-')
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "<dcc:quantity>{}<si:real><si:label>{}</si:label><si:value>{v}</si:value><si:unit>{u}</si:unit>{unc}</si:real></dcc:quantity>",
+                text("name", name),
+                x(name)
+            )
+        }
+        _ => format!(
+            "<dcc:quantity>{}<dcc:noQuantity><dcc:content lang=\"en\">{} {}</dcc:content></dcc:noQuantity></dcc:quantity>",
+            text("name", name),
+            x(&s(&r["value"])),
+            x(unit)
+        ),
+    }
+}
+
+fn list_quantity(name: &str, values: &[f64], unit: &str) -> String {
+    let vals: Vec<String> = values.iter().filter_map(|v| num(*v)).collect();
+    format!(
+        "<dcc:quantity>{}<si:realListXMLList><si:valueXMLList>{}</si:valueXMLList><si:unitXMLList>{unit}</si:unitXMLList></si:realListXMLList></dcc:quantity>",
+        text("name", name),
+        vals.join(" ")
+    )
+}
+
+fn contact(tag: &str, name: &str, email: &str, address: &str) -> String {
+    format!(
+        "<dcc:{tag}>{}<dcc:eMail>{}</dcc:eMail><dcc:location><dcc:further><dcc:content lang=\"en\">{}</dcc:content></dcc:further></dcc:location></dcc:{tag}>",
+        text("name", name),
+        x(email),
+        x(address)
+    )
+}
+
+fn hash(referral: &str, id: &str, value: &str) -> String {
+    format!(
+        "{}<dcc:referralID>{}</dcc:referralID><dcc:procedure>SHA-256</dcc:procedure><dcc:value>{}</dcc:value>",
+        text("referral", referral),
+        x(id),
+        x(value)
+    )
+}
+
+/// Render the model as DCC XML. Fails (naming what to add) when the model lacks what the
+/// schema requires.
+pub fn dcc(report: &Value) -> Result<String, String> {
+    let lab = &report["laboratory"];
+    let country = lab["country"]
+        .as_str()
+        .filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
+        .ok_or("the DCC needs the laboratory's ISO 3166-1 country code: set [station] country")?;
+    let need = |v: &Value, what: &str| -> Result<String, String> {
+        v.as_str()
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| format!("the DCC needs {what}"))
+    };
+    let lab_email = need(
+        &lab["email"],
+        "the laboratory's e-mail: set [station] email",
+    )?;
+    let lab_name = need(
+        &lab["name"],
+        "the laboratory's name: set [station] laboratory",
+    )?;
+    let lab_address = s(&lab["address"]);
+    let dates = &report["dates"];
+    let c = &report["certificate"];
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dcc:digitalCalibrationCertificate xmlns:dcc=\"https://ptb.de/dcc\" xmlns:si=\"https://ptb.de/si\" schemaVersion=\"3.1.2\">\n<dcc:administrativeData>\n",
+    );
+    out.push_str(&format!(
+        "<dcc:dccSoftware><dcc:software>{}<dcc:release>{}</dcc:release></dcc:software></dcc:dccSoftware>\n",
+        text("name", &s(&report["run"]["software"]["name"])),
+        x(&s(&report["run"]["software"]["version"]))
+    ));
+    let receipt = dates["receipt"]
+        .as_str()
+        .map(|d| format!("<dcc:receiptDate>{d}</dcc:receiptDate>"))
+        .unwrap_or_default();
+    let previous = c["previous"]
+        .as_str()
+        .map(|p| {
+            format!(
+                "<dcc:previousReport>{}</dcc:previousReport>",
+                hash("previous report", p, &s(&report["previous_report_sha256"]))
+            )
+        })
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "<dcc:coreData><dcc:countryCodeISO3166_1>{country}</dcc:countryCodeISO3166_1><dcc:usedLangCodeISO639_1>en</dcc:usedLangCodeISO639_1><dcc:mandatoryLangCodeISO639_1>en</dcc:mandatoryLangCodeISO639_1><dcc:uniqueIdentifier>{}</dcc:uniqueIdentifier>{receipt}<dcc:beginPerformanceDate>{}</dcc:beginPerformanceDate><dcc:endPerformanceDate>{}</dcc:endPerformanceDate><dcc:performanceLocation>laboratory</dcc:performanceLocation>{previous}</dcc:coreData>\n",
+        x(&s(&c["number"])),
+        s(&dates["measurement_start"]),
+        s(&dates["measurement_end"])
+    ));
+    out.push_str(&format!(
+        "<dcc:items><dcc:item>{}<dcc:manufacturer>{}</dcc:manufacturer><dcc:identifications><dcc:identification><dcc:issuer>customer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:item></dcc:items>\n",
+        text("name", &s(&report["item"]["identification"])),
+        text("name", "as identified by the customer"),
+        x(&s(&report["item"]["identification"]))
+    ));
+    out.push_str(&format!(
+        "<dcc:calibrationLaboratory>{}</dcc:calibrationLaboratory>\n",
+        contact("contact", &lab_name, &lab_email, &lab_address)
+    ));
+    out.push_str(&format!(
+        "<dcc:respPersons><dcc:respPerson><dcc:person>{}</dcc:person><dcc:role>{}</dcc:role><dcc:mainSigner>true</dcc:mainSigner></dcc:respPerson></dcc:respPersons>\n",
+        text("name", &s(&report["signatory"]["name"])),
+        x(&s(&report["signatory"]["role"]))
+    ));
+    out.push_str(&contact(
+        "customer",
+        &need(&report["customer"], "the customer: give --customer")?,
+        &need(
+            &report["customer_email"],
+            "the customer's e-mail: give --customer-email",
+        )?,
+        "as given by the customer",
+    ));
+    out.push_str("\n<dcc:statements>");
+    for st in report["statements"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "<dcc:statement>{}</dcc:statement>",
+            text("declaration", &s(st))
+        ));
+    }
+    for cf in report["conformity"].as_array().into_iter().flatten() {
+        let verdict = match s(&cf["verdict"]).as_str() {
+            v @ ("pass" | "fail" | "conditionalPass" | "conditionalFail") => v.to_string(),
+            _ => continue,
+        };
+        out.push_str(&format!(
+            "<dcc:statement><dcc:norm>ILAC-G8:09/2019</dcc:norm>{}<dcc:conformity>{verdict}</dcc:conformity></dcc:statement>",
+            text(
+                "declaration",
+                &format!("Result `{}`: decision rule {}", s(&cf["result"]), s(&cf["rule"]))
+            )
+        ));
+    }
+    out.push_str("</dcc:statements>\n</dcc:administrativeData>\n<dcc:measurementResults><dcc:measurementResult>\n");
+    out.push_str(&text("name", &s(&report["method"]["procedure"])));
+    let norms = match report["method"]["procedure"].as_str() {
+        Some("outdoor-pmax") => vec![
+            "IEC 60891:2021",
+            "IEC 60904-1:2020",
+            "ASTM E1036",
+            "JCGM 100:2008",
+        ],
+        Some("iec60891-params") => vec!["IEC 60891:2021", "IEC 60904-10", "JCGM 100:2008"],
+        Some("bit-calibration") => vec!["JJF 1620-2017", "JJF 1059.1-2012", "JCGM 100:2008"],
+        Some("reference-check") => vec!["ISO/IEC 17025:2017 6.4.10", "JCGM 100:2008"],
+        _ => vec!["JCGM 100:2008"],
+    };
+    let norm_xml: String = norms
+        .iter()
+        .map(|n| format!("<dcc:norm>{}</dcc:norm>", x(n)))
+        .collect();
+    out.push_str(&format!(
+        "\n<dcc:usedMethods><dcc:usedMethod>{}{}{norm_xml}<dcc:reference>{}</dcc:reference></dcc:usedMethod></dcc:usedMethods>\n",
+        text("name", &s(&report["method"]["procedure"])),
+        text(
+            "description",
+            &format!(
+                "procedure script {} (SHA-256 {})",
+                s(&report["method"]["script"]),
+                s(&report["method"]["script_sha256"])
+            )
+        ),
+        x(&s(&report["method"]["script_sha256"]))
+    ));
+    out.push_str("<dcc:measuringEquipments>");
+    for r in report["traceability"].as_array().into_iter().flatten() {
+        let cert = &r["certificate"];
+        out.push_str(&format!(
+            "<dcc:measuringEquipment>{}{}<dcc:certificate>{}</dcc:certificate><dcc:identifications><dcc:identification><dcc:issuer>manufacturer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:measuringEquipment>",
+            text("name", &format!("{} {}", s(&r["id"]), s(&r["description"]))),
+            text(
+                "description",
+                &format!(
+                    "certificate {} by {}, calibrated {}, due {}: {} {} ± {} (k = {})",
+                    s(&cert["number"]),
+                    s(&cert["laboratory"]),
+                    s(&cert["calibration_date"]),
+                    s(&cert["due_date"]),
+                    s(&cert["value"]),
+                    s(&cert["unit"]),
+                    s(&cert["expanded_uncertainty"]),
+                    s(&cert["coverage_factor"])
+                )
+            ),
+            hash("calibration certificate", &s(&cert["number"]), &s(&r["record_sha256"])),
+            x(&s(&r["serial_number"]))
+        ));
+    }
+    for i in report["instruments"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "<dcc:measuringEquipment>{}<dcc:model>{}</dcc:model><dcc:identifications><dcc:identification><dcc:issuer>manufacturer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:measuringEquipment>",
+            text("name", &format!("{} ({})", s(&i["name"]), s(&i["role"]))),
+            x(&format!("{} {}", s(&i["manufacturer"]), s(&i["model"]))),
+            x(&s(&i["identity"]))
+        ));
+    }
+    out.push_str("</dcc:measuringEquipments>\n");
+    let conditions: Vec<&Value> = report["conditions"]["measured"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    if !conditions.is_empty() {
+        out.push_str("<dcc:influenceConditions>");
+        for cnd in conditions {
+            let unit = dsi_unit(cnd["unit"].as_str().unwrap_or("")).unwrap_or(r"\one");
+            let (lo, hi) = (
+                cnd["min"].as_f64().unwrap_or(f64::NAN),
+                cnd["max"].as_f64().unwrap_or(f64::NAN),
+            );
+            out.push_str(&format!(
+                "<dcc:influenceCondition>{}<dcc:data>{}</dcc:data></dcc:influenceCondition>",
+                text("name", &s(&cnd["quantity"]).replace('_', " ")),
+                list_quantity("minimum and maximum", &[lo, hi], unit)
+            ));
+        }
+        out.push_str("</dcc:influenceConditions>\n");
+    }
+    out.push_str("<dcc:results>");
+    for (name, r) in report["results"].as_object().into_iter().flatten() {
+        out.push_str(&format!(
+            "<dcc:result>{}<dcc:data>{}</dcc:data></dcc:result>",
+            text("name", name),
+            quantity(name, r)
+        ));
+    }
+    for cv in report["curves"].as_array().into_iter().flatten() {
+        let nums = |k: &str| -> Vec<f64> {
+            cv[k]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64)
+                .collect()
+        };
+        out.push_str(&format!(
+            "<dcc:result>{}<dcc:data><dcc:list>{}{}</dcc:list></dcc:data></dcc:result>",
+            text(
+                "name",
+                &format!(
+                    "measured I-V curve, activity {}, {}",
+                    s(&cv["activity"]),
+                    s(&cv["direction"])
+                )
+            ),
+            list_quantity("voltage", &nums("voltage"), r"\volt"),
+            list_quantity("current", &nums("current"), r"\ampere")
+        ));
+    }
+    out.push_str("</dcc:results>\n</dcc:measurementResult></dcc:measurementResults>\n</dcc:digitalCalibrationCertificate>\n");
+    Ok(out)
+}
