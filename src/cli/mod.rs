@@ -4,6 +4,7 @@
 mod demo;
 mod instruments;
 mod iv;
+mod keys;
 mod queue;
 mod refs;
 mod report;
@@ -46,6 +47,11 @@ enum Command {
     },
     /// Issue a run's report from stored data (json, html), or verify an issued one.
     Report(report::Args),
+    /// Signing keys for report signatories.
+    Keys {
+        #[command(subcommand)]
+        command: keys::Command,
+    },
     /// The procedures shipped with pvstation.
     Procedures {
         #[command(subcommand)]
@@ -123,6 +129,7 @@ pub fn main() -> ExitCode {
             Command::Queue { command } => queue::run(command).await,
             Command::Refs { command } => refs::run(command),
             Command::Report(args) => report::run(args).await,
+            Command::Keys { command } => keys::run(command),
             Command::Procedures { command } => run::procedures(command),
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,

@@ -52,6 +52,13 @@ pub struct Args {
     /// Laboratory address.
     #[arg(long)]
     address: Option<String>,
+    /// Sign the issued files with this key (`pvstation keys new`); the sign-off goes to the
+    /// audit trail.
+    #[arg(long, value_name = "KEYFILE")]
+    sign: Option<PathBuf>,
+    /// What the signature means: approval or review.
+    #[arg(long, default_value = "approval")]
+    meaning: String,
     /// Database file.
     #[arg(long)]
     db: Option<PathBuf>,
@@ -67,13 +74,30 @@ enum Command {
         /// Database file.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Check the signature against this public key (`KEYFILE.pub`) instead of the one
+        /// recorded when the report was issued.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
 }
 
 /// Run `pvstation report …`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(Command::Verify { path, db }) = args.command {
-        return verify(&path, db).await;
+    if let Some(Command::Verify { path, db, key }) = args.command {
+        return verify(&path, db, key).await;
+    }
+    if !matches!(args.meaning.as_str(), "approval" | "review") {
+        anyhow::bail!("--meaning {}: use approval or review", args.meaning);
+    }
+    let key = args
+        .sign
+        .as_deref()
+        .map(super::keys::read_key)
+        .transpose()?;
+    if let Some(k) = &key
+        && k["secret"].as_str().is_none()
+    {
+        anyhow::bail!("--sign needs the secret key file, not the public one");
     }
     let run_id = args
         .run
@@ -100,13 +124,22 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|d| Date::parse(d).map_err(|e| anyhow::anyhow!("--received {d}: {e}")))
         .transpose()?;
+    // The signatory is the key's holder unless named.
+    let signatory = args.signatory.clone().or_else(|| {
+        key.as_ref()
+            .and_then(|k| k["name"].as_str().map(String::from))
+    });
+    let role = args.role.clone().or_else(|| {
+        key.as_ref()
+            .and_then(|k| k["role"].as_str().map(String::from))
+    });
     let meta = ReportMeta {
         customer: args.customer.clone(),
         customer_email: args.customer_email.clone(),
         item: args.item.clone(),
         received,
-        signatory: args.signatory.clone(),
-        signatory_role: args.role.clone(),
+        signatory: signatory.clone(),
+        signatory_role: role.clone(),
         address: args.address.clone(),
         draft: args.draft,
     };
@@ -164,8 +197,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_atomically(&path, text.as_bytes())?;
         files.insert(name, sha256_hex(text.as_bytes()));
     }
-    let manifest = json!({"number": number, "run_id": run_id, "revision": revision,
+    let mut manifest = json!({"number": number, "run_id": run_id, "revision": revision,
                           "previous": previous, "draft": args.draft, "files": files});
+    let mut public_key = None;
+    if let Some(k) = &key {
+        let (signature, public) =
+            crate::report::sign::sign(&manifest, k["secret"].as_str().unwrap_or_default())
+                .map_err(anyhow::Error::msg)?;
+        manifest["signature"] = json!({"algorithm": "Ed25519", "value": signature,
+            "public_key": public, "signer": signatory, "role": role, "meaning": args.meaning});
+        public_key = Some(public);
+    }
     let manifest_path = out.join(format!("{number}.manifest.json"));
     write_atomically(&manifest_path, manifest.to_string().as_bytes())?;
     if !args.draft {
@@ -179,9 +221,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .signatory
                 .clone()
                 .unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
-            metadata: serde_json::to_string(&meta)?,
+            metadata: serde_json::to_string(&json!({"meta": meta, "public_key": public_key}))?,
             files: serde_json::to_string(&files)?,
         })?;
+    }
+    if let (Some(public), false) = (&public_key, args.draft) {
+        let details = json!({"report": number, "signer": signatory, "role": role,
+                             "meaning": args.meaning, "public_key": public});
+        db.audit(
+            issued_at,
+            signatory.as_deref().unwrap_or("?"),
+            "report.sign",
+            &details.to_string(),
+        )?;
     }
     println!(
         "{} {number} of run {run_id}{}: {}",
@@ -221,7 +273,11 @@ fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
-async fn verify(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+async fn verify(
+    path: &Path,
+    db: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let manifest_path = manifest_path(path)?;
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     let manifest: Value = serde_json::from_slice(
@@ -252,6 +308,40 @@ async fn verify(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             Err(e) => problems.push(format!("{name}: {e}")),
         }
     }
+    // The signature: by the key recorded at issue (or the one given), over these hashes.
+    let recorded_key = issued.as_ref().and_then(|r| {
+        serde_json::from_str::<Value>(&r.metadata).ok()?["public_key"]
+            .as_str()
+            .map(String::from)
+    });
+    let expected_key = match &key {
+        Some(p) => Some(
+            super::keys::read_key(p)?["public"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        None => recorded_key,
+    };
+    let signature = manifest["signature"]["value"].as_str();
+    let mut signed_check = manifest.clone();
+    if let Some(obj) = signed_check.as_object_mut() {
+        // The database's file hashes are authoritative.
+        obj.insert("files".into(), serde_json::to_value(&files)?);
+    }
+    match (signature, &expected_key) {
+        (Some(sig), Some(public)) => {
+            if let Err(e) = crate::report::sign::verify(&signed_check, sig, public) {
+                problems.push(format!("signature: {e}"));
+            }
+        }
+        (None, Some(_)) => {
+            problems.push("the report was signed but its manifest carries no signature".into())
+        }
+        (Some(_), None) => problems
+            .push("the manifest carries a signature but no key to check it (give --key)".into()),
+        (None, None) => {}
+    }
     // The results the report states must be the stored ones …
     if let Some(json_name) = files.keys().find(|n| n.ends_with(".json"))
         && let Ok(text) = std::fs::read_to_string(dir.join(json_name))
@@ -276,8 +366,13 @@ async fn verify(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     if problems.is_empty() {
         println!(
-            "report {number} verified: {} file(s) as issued; run {run_id} re-executed from {} journaled activities reproduces all {} results",
+            "report {number} verified: {} file(s) as issued{}; run {run_id} re-executed from {} journaled activities reproduces all {} results",
             files.len(),
+            if signature.is_some() {
+                ", Ed25519 signature valid"
+            } else {
+                ""
+            },
             v.activities,
             v.results
         );

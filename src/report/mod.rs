@@ -4,3 +4,4 @@ pub mod dcc;
 pub mod model;
 pub mod plot;
 pub mod render;
+pub mod sign;

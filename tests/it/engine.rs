@@ -1192,6 +1192,63 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     let out = verify(&dir.join("final"), &edited_db);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("raw record"));
+    // Signed by the signatory's Ed25519 key: verifies; another key does not; the sign-off is
+    // in the audit trail.
+    for (file, name) in [("li.key", "Li Wei"), ("eve.key", "Eve")] {
+        let out = bin()
+            .args([
+                "keys",
+                "new",
+                "--name",
+                name,
+                "--role",
+                "Technical manager",
+                "--out",
+            ])
+            .arg(dir.join(file))
+            .output()
+            .expect("keys new");
+        assert!(out.status.success());
+    }
+    let mut signed: Vec<&str> = complete
+        .iter()
+        .copied()
+        .filter(|a| !["--signatory", "Li Wei"].contains(a))
+        .collect();
+    let key = dir.join("li.key");
+    signed.extend(["--sign", key.to_str().unwrap()]);
+    let (code, stdout, stderr) = report("signed", &signed);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("PVS-2026-0001-R2"), "{stdout}");
+    let out = verify(&dir.join("signed"), &db);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("Ed25519 signature valid"),
+        "{text}"
+    );
+    let out = bin()
+        .args(["report", "verify"])
+        .arg(dir.join("signed"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--key")
+        .arg(dir.join("eve.key.pub"))
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signature does not match"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let signoff: String = conn
+        .query_row(
+            "SELECT details FROM audit WHERE action = 'report.sign'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        signoff.contains("\"signer\":\"Li Wei\"") && signoff.contains("\"meaning\":\"approval\""),
+        "{signoff}"
+    );
 }
 
 #[test]
