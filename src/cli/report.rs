@@ -25,8 +25,8 @@ pub struct Args {
     /// Output directory.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Formats, comma-separated: json, html, dcc (pdf is not built yet).
-    #[arg(long, default_value = "json,html,dcc")]
+    /// Formats, comma-separated: pdf, html, json, dcc.
+    #[arg(long, default_value = "pdf,html,json,dcc")]
     format: String,
     /// A draft: watermarked, no certificate number, not recorded; allowed when incomplete.
     #[arg(long)]
@@ -112,11 +112,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     for f in &formats {
         match f.as_str() {
-            "json" | "html" | "dcc" => {}
-            "pdf" => {
-                anyhow::bail!("--format pdf: the PDF renderer is not built yet; use json,html,dcc")
-            }
-            other => anyhow::bail!("--format {other}: use json, html, dcc"),
+            "json" | "html" | "dcc" | "pdf" => {}
+            other => anyhow::bail!("--format {other}: use pdf, html, json, dcc"),
         }
     }
     let received = args
@@ -173,16 +170,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut rendered = Vec::new();
     for f in &formats {
         rendered.push(match f.as_str() {
-            "json" => (format!("{number}.json"), render::json(&report)),
+            "json" => (format!("{number}.json"), render::json(&report).into_bytes()),
+            "pdf" => (
+                format!("{number}.pdf"),
+                crate::report::pdf::pdf(&report).map_err(anyhow::Error::msg)?,
+            ),
             "dcc" => match crate::report::dcc::dcc(&report) {
-                Ok(xml) => (format!("{number}.dcc.xml"), xml),
+                Ok(xml) => (format!("{number}.dcc.xml"), xml.into_bytes()),
                 Err(e) if args.draft => {
                     println!("draft: no DCC written: {e}");
                     continue;
                 }
                 Err(e) => anyhow::bail!(e),
             },
-            _ => (format!("{number}.html"), render::html(&report)),
+            _ => (format!("{number}.html"), render::html(&report).into_bytes()),
         });
     }
     let mut files = BTreeMap::new();
@@ -194,8 +195,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        write_atomically(&path, text.as_bytes())?;
-        files.insert(name, sha256_hex(text.as_bytes()));
+        write_atomically(&path, &text)?;
+        files.insert(name, sha256_hex(&text));
     }
     let mut manifest = json!({"number": number, "run_id": run_id, "revision": revision,
                           "previous": previous, "draft": args.draft, "files": files});

@@ -2,6 +2,7 @@
 
 pub mod dcc;
 pub mod model;
+pub mod pdf;
 pub mod plot;
 pub mod render;
 pub mod sign;

@@ -20,7 +20,7 @@ fn esc(text: &str) -> String {
 }
 
 /// A JSON value as display text.
-fn show(v: &Value) -> String {
+pub fn show(v: &Value) -> String {
     match v {
         Value::Null => "—".into(),
         Value::String(s) => s.clone(),
@@ -73,7 +73,7 @@ fn section(title: &str, body: &str) -> String {
 }
 
 /// The measured I-V curves in the model as an inline SVG (none: empty).
-fn curves_svg(report: &Value) -> String {
+pub fn curves_svg(report: &Value) -> String {
     let data: Vec<(String, IvData)> = report["curves"]
         .as_array()
         .into_iter()

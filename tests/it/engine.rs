@@ -1147,6 +1147,28 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     ] {
         assert_valid_dcc(&path);
     }
+    check_pdf(
+        &dir.join("final/PVS-2026-0001.pdf"),
+        &[
+            "Calibration certificate",
+            "Certificate PVS-2026-0001 — page 1 of",
+            "Example Solar Co., Xining",
+            "CS5P-220M S/N 0042",
+            "Date of receipt",
+            "Method",
+            "Conditions during the measurement",
+            "Results",
+            "Measured I-V and P-V curves",
+            "Uncertainty budget: p_mp_stc",
+            "Metrological traceability",
+            "NIM-PV-2026-0311",
+            "Statement of conformity",
+            "Deviations and interruptions",
+            "The results relate only to the item calibrated.",
+            "Li Wei",
+            "End of certificate PVS-2026-0001",
+        ],
+    );
     // Verification: passes untouched; fails on a changed byte or a changed raw row.
     let verify = |path: &Path, db: &Path| {
         bin()
@@ -1329,4 +1351,47 @@ pub fn assert_valid_dcc(path: &Path) {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Render a PDF to PNG (pdftoppm) and check its text (pdftotext) for `needles`; poppler-utils
+/// is installed by `.ci/run`. Without it the check is skipped, saying why.
+pub fn check_pdf(path: &Path, needles: &[&str]) {
+    let bytes = std::fs::read(path).expect("pdf");
+    assert!(
+        bytes.starts_with(b"%PDF-"),
+        "{} is not a PDF",
+        path.display()
+    );
+    let prefix = path.with_extension("page");
+    let Ok(out) = Command::new("pdftoppm")
+        .args(["-r", "40", "-png"])
+        .arg(path)
+        .arg(&prefix)
+        .output()
+    else {
+        eprintln!("SKIP PDF rendering: pdftoppm is not installed (apt-get install poppler-utils)");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "pdftoppm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = path.parent().unwrap();
+    let pngs = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".png"))
+        .count();
+    assert!(pngs >= 1, "no page rendered");
+    let out = Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in needles {
+        assert!(flat.contains(needle), "the PDF has no `{needle}`:\n{flat}");
+    }
 }
