@@ -32,6 +32,9 @@ pub struct Args {
     /// Database file (default: $PVSTATION_DB, else the platform data directory).
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Where the certificates go (default: `reports/` next to the database).
+    #[arg(long)]
+    reports: Option<PathBuf>,
 }
 
 fn quiet_printer() -> EventSink {
@@ -55,6 +58,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let db = super::store::database_path(args.db.clone())?;
+    let reports_dir = match &args.reports {
+        Some(d) => d.clone(),
+        None => db
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("reports"),
+    };
     let abort = abort_on_signals();
     let events: EventSink = if args.json {
         Arc::new(|_| {})
@@ -97,10 +107,58 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         let outcome = run_procedure(&run_args, events.clone(), abort.clone()).await?;
         all_ok &= outcome.status == "completed";
-        let record = super::store::run_record(&Database::open(&db)?, &outcome.run_id)?;
+        let database = Database::open(&db)?;
+        let record = super::store::run_record(&database, &outcome.run_id)?;
         if !args.json {
             summarise(procedure, &record);
         }
+        // The certificate, in all four formats, from what was stored.
+        let item = match procedure {
+            "outdoor-pmax" => "Canadian Solar CS5P-220M PV module (simulated)",
+            _ => "Hioki BT3562 battery internal-resistance tester (simulated)",
+        };
+        let started = record["start"]["started_at"].as_f64().unwrap_or(0.0);
+        let out = reports_dir.join(procedure);
+        let formats: Vec<String> = ["pdf", "html", "json", "dcc"].map(String::from).to_vec();
+        let issued = super::report::issue_report(
+            &database,
+            &super::report::Issue {
+                run_id: &outcome.run_id,
+                out: &out,
+                formats: &formats,
+                meta: crate::report::model::ReportMeta {
+                    customer: Some("Demo customer (simulated station)".into()),
+                    customer_email: Some("demo@example.org".into()),
+                    item: Some(item.into()),
+                    received: Some(crate::model::Date::from_unix_seconds(started)),
+                    signatory: Some("Demo signatory".into()),
+                    signatory_role: Some("Technical manager (demo)".into()),
+                    address: None,
+                    draft: outcome.status != "completed",
+                },
+                key: None,
+                meaning: "approval",
+                issued_at: crate::model::unix_seconds(std::time::SystemTime::now()),
+            },
+        )?;
+        let report_files = match issued {
+            Ok(i) => {
+                say(&format!(
+                    "  certificate {}: {}",
+                    i.number,
+                    i.files
+                        .iter()
+                        .map(|f| out.join(f).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                i.files
+            }
+            Err(gaps) => {
+                say(&format!("  no certificate: {}", gaps.join("; ")));
+                Vec::new()
+            }
+        };
         runs.push(json!({
             "run_id": outcome.run_id,
             "procedure": procedure,
@@ -110,6 +168,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "instruments": record["start"]["station"]["instruments"],
             "activities": record["activities"].as_array().map(Vec::len),
             "interruptions": record["interruptions"],
+            "reports": report_files.iter().map(|f| out.join(f).display().to_string()).collect::<Vec<_>>(),
         }));
     }
     if args.json {

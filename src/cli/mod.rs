@@ -7,7 +7,7 @@ mod iv;
 mod keys;
 mod queue;
 mod refs;
-mod report;
+pub(crate) mod report;
 mod run;
 mod scpi;
 mod sim;

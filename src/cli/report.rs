@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use crate::model::{Date, unix_seconds};
 use crate::report::model::{ReportMeta, build, missing};
-use crate::report::render;
 use crate::store::db::{Database, sha256_hex};
 use crate::store::reports::IssuedReport;
 use crate::store::write_atomically;
@@ -141,117 +140,172 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         draft: args.draft,
     };
     let db = Database::open(&super::store::database_path(args.db.clone())?)?;
-    let issued_at = unix_seconds(std::time::SystemTime::now());
-    let (number, revision, previous) = if args.draft {
+    let issue = Issue {
+        run_id: &run_id,
+        out: &out,
+        formats: &formats,
+        meta,
+        key,
+        meaning: &args.meaning,
+        issued_at: unix_seconds(std::time::SystemTime::now()),
+    };
+    match issue_report(&db, &issue)? {
+        Err(gaps) => {
+            eprintln!("error: a final report of run {run_id} is refused; missing:");
+            for g in &gaps {
+                eprintln!("  - {g}");
+            }
+            eprintln!("(a watermarked draft is allowed: add --draft)");
+            Ok(ExitCode::from(1))
+        }
+        Ok(issued) => {
+            println!(
+                "{} {} of run {run_id}{}: {}",
+                if args.draft { "draft" } else { "report" },
+                issued.number,
+                issued
+                    .previous
+                    .as_deref()
+                    .map(|p| format!(" (revision {}, replaces {p})", issued.revision))
+                    .unwrap_or_default(),
+                issued.files.join(", ")
+            );
+            for note in &issued.notes {
+                println!("{note}");
+            }
+            if args.draft && !issued.gaps.is_empty() {
+                println!("draft only; a final report would still need:");
+                for g in &issued.gaps {
+                    println!("  - {g}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A report to issue.
+pub struct Issue<'a> {
+    /// The run.
+    pub run_id: &'a str,
+    /// Output directory.
+    pub out: &'a Path,
+    /// Formats (pdf, html, json, dcc).
+    pub formats: &'a [String],
+    /// Metadata (draft included).
+    pub meta: ReportMeta,
+    /// Signing key file contents.
+    pub key: Option<Value>,
+    /// approval / review.
+    pub meaning: &'a str,
+    /// Issue time [s since epoch].
+    pub issued_at: f64,
+}
+
+/// What was issued.
+pub struct Issued {
+    /// Certificate number.
+    pub number: String,
+    /// Revision.
+    pub revision: i64,
+    /// Replaced report.
+    pub previous: Option<String>,
+    /// Files written.
+    pub files: Vec<String>,
+    /// What a final report would still need (drafts).
+    pub gaps: Vec<String>,
+    /// Remarks (e.g. a draft without DCC).
+    pub notes: Vec<String>,
+}
+
+/// Build, check, render, write, sign and record a report. `Err(gaps)` inside: a final report
+/// refused for what it lacks (nothing written, no number used).
+pub fn issue_report(db: &Database, issue: &Issue) -> anyhow::Result<Result<Issued, Vec<String>>> {
+    let draft = issue.meta.draft;
+    let run_id = issue.run_id;
+    let (number, revision, previous) = if draft {
         (format!("DRAFT-{run_id}"), 0, None)
     } else {
-        db.next_report_number(&run_id, Date::from_unix_seconds(issued_at).year)?
+        db.next_report_number(run_id, Date::from_unix_seconds(issue.issued_at).year)?
     };
     let report = build(
-        &db,
-        &run_id,
+        db,
+        run_id,
         &number,
         revision,
         previous.as_deref(),
-        issued_at,
-        &meta,
+        issue.issued_at,
+        &issue.meta,
     )?;
     let gaps = missing(&report);
-    if !gaps.is_empty() && !args.draft {
-        eprintln!("error: a final report of run {run_id} is refused; missing:");
-        for g in &gaps {
-            eprintln!("  - {g}");
-        }
-        eprintln!("(a watermarked draft is allowed: add --draft)");
-        return Ok(ExitCode::from(1));
+    if !gaps.is_empty() && !draft {
+        return Ok(Err(gaps));
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    // Render everything before writing anything.
-    let mut rendered = Vec::new();
-    for f in &formats {
-        rendered.push(match f.as_str() {
-            "json" => (format!("{number}.json"), render::json(&report).into_bytes()),
-            "pdf" => (
-                format!("{number}.pdf"),
-                crate::report::pdf::pdf(&report).map_err(anyhow::Error::msg)?,
-            ),
-            "dcc" => match crate::report::dcc::dcc(&report) {
-                Ok(xml) => (format!("{number}.dcc.xml"), xml.into_bytes()),
-                Err(e) if args.draft => {
-                    println!("draft: no DCC written: {e}");
-                    continue;
-                }
-                Err(e) => anyhow::bail!(e),
-            },
-            _ => (format!("{number}.html"), render::html(&report).into_bytes()),
-        });
-    }
+    std::fs::create_dir_all(issue.out)
+        .with_context(|| format!("cannot create {}", issue.out.display()))?;
+    let (rendered, notes) =
+        crate::report::render_all(&report, issue.formats, draft).map_err(anyhow::Error::msg)?;
     let mut files = BTreeMap::new();
-    for (name, text) in rendered {
-        let path = out.join(&name);
-        if path.exists() && !args.draft {
+    for (name, bytes) in rendered {
+        let path = issue.out.join(&name);
+        if path.exists() && !draft {
             anyhow::bail!(
                 "{} exists: an issued report is never overwritten",
                 path.display()
             );
         }
-        write_atomically(&path, &text)?;
-        files.insert(name, sha256_hex(&text));
+        write_atomically(&path, &bytes)?;
+        files.insert(name, sha256_hex(&bytes));
     }
+    let signatory = issue.meta.signatory.clone();
+    let role = issue.meta.signatory_role.clone();
     let mut manifest = json!({"number": number, "run_id": run_id, "revision": revision,
-                          "previous": previous, "draft": args.draft, "files": files});
+                          "previous": previous, "draft": draft, "files": files});
     let mut public_key = None;
-    if let Some(k) = &key {
+    if let Some(k) = &issue.key {
         let (signature, public) =
             crate::report::sign::sign(&manifest, k["secret"].as_str().unwrap_or_default())
                 .map_err(anyhow::Error::msg)?;
         manifest["signature"] = json!({"algorithm": "Ed25519", "value": signature,
-            "public_key": public, "signer": signatory, "role": role, "meaning": args.meaning});
+            "public_key": public, "signer": signatory, "role": role, "meaning": issue.meaning});
         public_key = Some(public);
     }
-    let manifest_path = out.join(format!("{number}.manifest.json"));
+    let manifest_path = issue.out.join(format!("{number}.manifest.json"));
     write_atomically(&manifest_path, manifest.to_string().as_bytes())?;
-    if !args.draft {
+    if !draft {
         db.record_report(&IssuedReport {
             number: number.clone(),
-            run_id: run_id.clone(),
+            run_id: run_id.to_string(),
             revision,
             previous: previous.clone(),
-            issued_at,
-            issued_by: args
-                .signatory
+            issued_at: issue.issued_at,
+            issued_by: signatory
                 .clone()
                 .unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
-            metadata: serde_json::to_string(&json!({"meta": meta, "public_key": public_key}))?,
+            metadata: serde_json::to_string(
+                &json!({"meta": issue.meta, "public_key": public_key}),
+            )?,
             files: serde_json::to_string(&files)?,
         })?;
-    }
-    if let (Some(public), false) = (&public_key, args.draft) {
-        let details = json!({"report": number, "signer": signatory, "role": role,
-                             "meaning": args.meaning, "public_key": public});
-        db.audit(
-            issued_at,
-            signatory.as_deref().unwrap_or("?"),
-            "report.sign",
-            &details.to_string(),
-        )?;
-    }
-    println!(
-        "{} {number} of run {run_id}{}: {}",
-        if args.draft { "draft" } else { "report" },
-        previous
-            .as_deref()
-            .map(|p| format!(" (revision {revision}, replaces {p})"))
-            .unwrap_or_default(),
-        files.keys().cloned().collect::<Vec<_>>().join(", ")
-    );
-    if args.draft && !gaps.is_empty() {
-        println!("draft only; a final report would still need:");
-        for g in &gaps {
-            println!("  - {g}");
+        if let Some(public) = &public_key {
+            let details = json!({"report": number, "signer": signatory, "role": role,
+                                 "meaning": issue.meaning, "public_key": public});
+            db.audit(
+                issue.issued_at,
+                signatory.as_deref().unwrap_or("?"),
+                "report.sign",
+                &details.to_string(),
+            )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Ok(Issued {
+        number,
+        revision,
+        previous,
+        files: files.keys().cloned().collect(),
+        gaps,
+        notes,
+    }))
 }
 
 fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
