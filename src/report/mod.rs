@@ -7,6 +7,9 @@ pub mod plot;
 pub mod render;
 pub mod sign;
 
+/// Rendered files (name, bytes) and remarks.
+pub type Rendered = (Vec<(String, Vec<u8>)>, Vec<String>);
+
 /// Render the model in each format (`pdf`, `html`, `json`, `dcc`): (file name, bytes), plus
 /// remarks. A draft without what the DCC schema needs gets no DCC (a remark says why); a
 /// final report must have it.
@@ -14,7 +17,7 @@ pub fn render_all(
     report: &serde_json::Value,
     formats: &[String],
     draft: bool,
-) -> Result<(Vec<(String, Vec<u8>)>, Vec<String>), String> {
+) -> Result<Rendered, String> {
     let number = render::show(&report["certificate"]["number"]);
     let mut out = Vec::new();
     let mut notes = Vec::new();
