@@ -11,6 +11,7 @@ mod iv_cli;
 mod layering;
 mod metrology;
 mod properties;
+mod reports;
 mod store;
 mod transcripts;
 mod uncertainty;
