@@ -166,6 +166,52 @@ pub fn build(
             _ => {}
         }
     }
+    // Time series for the conditions plot: every sample the run stored, and the stability
+    // windows the gate accepted.
+    let mut g_series: Vec<(f64, f64)> = Vec::new();
+    let mut t_series: Vec<(f64, f64)> = Vec::new();
+    let mut windows: Vec<(f64, f64)> = Vec::new();
+    let sample = |v: &Value, g: &mut Vec<(f64, f64)>, t: &mut Vec<(f64, f64)>| {
+        if let (Some(time), Some(irr)) = (v["time"].as_f64(), v["irradiance"].as_f64()) {
+            g.push((time, irr));
+            let temps: Vec<f64> = v["module_temperatures"]
+                .as_object()
+                .map(|m| m.values().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            if !temps.is_empty() {
+                t.push((time, temps.iter().sum::<f64>() / temps.len() as f64));
+            }
+        }
+    };
+    for r in db.raw(run_id)? {
+        let data = parse(&r.data);
+        match r.kind.as_str() {
+            "conditions_window" => {
+                for v in data.as_array().into_iter().flatten() {
+                    sample(v, &mut g_series, &mut t_series);
+                }
+            }
+            "conditions_before_sweep" | "conditions" => sample(&data, &mut g_series, &mut t_series),
+            "irradiance_during_sweep" => {
+                for v in data.as_array().into_iter().flatten() {
+                    if let (Some(time), Some(irr)) = (v[0].as_f64(), v[1].as_f64()) {
+                        g_series.push((time, irr));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for a in db.activities(run_id)? {
+        if a.kind == "wait_stable" && a.status == "ok" {
+            let r = parse(&a.result);
+            if let (Some(from), Some(to)) = (r["from"].as_f64(), r["to"].as_f64()) {
+                windows.push((from, to));
+            }
+        }
+    }
+    g_series.sort_by(|a, b| a.0.total_cmp(&b.0));
+    t_series.sort_by(|a, b| a.0.total_cmp(&b.0));
     let units = [
         ("irradiance", "W/m²"),
         ("module_temperature", "°C"),
@@ -247,7 +293,9 @@ pub fn build(
         "results": results,
         "conformity": conformity,
         "deviations": interruptions,
-        "conditions": {"measured": conditions, "operator_answers": reported},
+        "conditions": {"measured": conditions, "operator_answers": reported,
+                       "series": {"irradiance": g_series, "module_temperature": t_series,
+                                  "stability_windows": windows}},
         "curves": curves,
         "statements": [
             "The results relate only to the item calibrated.",

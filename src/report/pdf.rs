@@ -17,7 +17,7 @@ use krilla::text::{Font, TextDirection};
 use krilla_svg::{SurfaceExt, SvgSettings};
 use serde_json::Value;
 
-use super::render::{curves_svg, show};
+use super::render::{curves_svg, figures, show};
 
 const W: f32 = 595.0;
 const H: f32 = 842.0;
@@ -327,6 +327,14 @@ fn layout(report: &Value) -> Layout {
         l.heading("Measured I-V and P-V curves");
         l.svg(svg, height);
     }
+    for (title, svg) in figures(report) {
+        // Each figure keeps its own aspect ratio (width 1200 px in the SVG).
+        let ratio = svg_ratio(&svg).unwrap_or(0.35);
+        let height = (W - 2.0 * MARGIN) * ratio;
+        l.ensure(height + 48.0);
+        l.heading(&title);
+        l.svg(svg, height);
+    }
     for (name, r) in report["results"].as_object().into_iter().flatten() {
         let Some(budget) = r["budget"].as_array() else {
             continue;
@@ -459,6 +467,16 @@ fn layout(report: &Value) -> Layout {
         8.5,
     );
     l
+}
+
+/// Height over width of an SVG document from its `width` and `height` attributes.
+fn svg_ratio(svg: &str) -> Option<f32> {
+    let attr = |name: &str| -> Option<f32> {
+        let start = svg.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = svg[start..].find('"')? + start;
+        svg[start..end].trim_end_matches("px").parse().ok()
+    };
+    Some(attr("height")? / attr("width")?)
 }
 
 fn fill(gray: u8, opacity: f32) -> Fill {

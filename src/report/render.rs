@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::plot::{Trace, plot_iv_svg};
+use super::plot::{Trace, conditions_svg, contributions_svg, errors_svg, plot_iv_svg};
 use crate::analysis::curve::IvData;
 
 /// The model as pretty-printed JSON.
@@ -101,6 +101,70 @@ pub fn curves_svg(report: &Value) -> String {
         })
         .collect();
     plot_iv_svg(&traces).unwrap_or_default()
+}
+
+fn pairs(v: &Value) -> Vec<(f64, f64)> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+        .collect()
+}
+
+/// The figures of a report after the I-V curves: (title, SVG). Conditions over time with the
+/// stability windows; each budget's contributions; the battery-tester errors against the
+/// standard values with U and the MPE band.
+pub fn figures(report: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let series = &report["conditions"]["series"];
+    if let Ok(svg) = conditions_svg(
+        &pairs(&series["irradiance"]),
+        &pairs(&series["module_temperature"]),
+        &pairs(&series["stability_windows"]),
+    ) {
+        out.push((
+            "Irradiance and module temperature (shaded: stability windows)".to_string(),
+            svg,
+        ));
+    }
+    for (name, r) in report["results"].as_object().into_iter().flatten() {
+        let Some(budget) = r["budget"].as_array() else {
+            continue;
+        };
+        let items: Vec<(String, f64)> = budget
+            .iter()
+            .filter_map(|b| Some((show(&b["name"]), b["contribution"].as_f64()?)))
+            .collect();
+        // Only budgets with enough lines to be worth a chart.
+        if items.len() > 6
+            && let Ok(svg) = contributions_svg(&items, r["unit"].as_str().unwrap_or(""))
+        {
+            out.push((format!("Uncertainty contributions: {name}"), svg));
+        }
+    }
+    for (prefix, quantity, unit) in [
+        ("resistance ", "resistance (1 kHz)", "Ω"),
+        ("voltage ", "DC voltage", "V"),
+    ] {
+        let points: Vec<(f64, f64, f64, f64)> = report["results"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .filter_map(|(_, r)| {
+                Some((
+                    r["nominal"].as_f64()?,
+                    r["value"].as_f64()?,
+                    r["U"].as_f64()?,
+                    r["mpe"].as_f64()?,
+                ))
+            })
+            .collect();
+        if let Ok(svg) = errors_svg(&points, quantity, unit) {
+            out.push((format!("Error of indication: {quantity}"), svg));
+        }
+    }
+    out
 }
 
 /// The report as a self-contained HTML document.
@@ -215,6 +279,9 @@ pub fn html(report: &Value) -> String {
             "Measured I-V and P-V curves",
             &format!("<figure>{svg}</figure>\n"),
         ));
+    }
+    for (title, svg) in figures(report) {
+        body.push_str(&section(&title, &format!("<figure>{svg}</figure>\n")));
     }
     for (name, r) in report["results"].as_object().into_iter().flatten() {
         let Some(budget) = r["budget"].as_array() else {

@@ -197,6 +197,51 @@ fn bit_calibration_finds_the_simulated_testers_errors() {
         .expect("audit");
     assert_eq!(answers, 1);
     assert!(audit_ok(&db));
+    // Its certificate: the error plots with U and the MPE band, a valid DCC.
+    let run_id = last_finished(&events)["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = bin()
+        .args(["report", &run_id, "--out"])
+        .arg(dir.join("certificate"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "--customer",
+            "Battery Tester Maker Ltd",
+            "--customer-email",
+            "qa@example.org",
+            "--item",
+            "Hioki BT3562 S/N 0",
+            "--received",
+            "2026-06-20",
+            "--signatory",
+            "Li Wei",
+        ])
+        .output()
+        .expect("report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let number = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    check_pdf(
+        &dir.join(format!("certificate/{number}.pdf")),
+        &[
+            "Error of indication: resistance (1 kHz)",
+            "Error of indication: DC voltage",
+            "Uncertainty budget: resistance SR-10m",
+            "PIM-R-2026-1102",
+            "PIM-E-2026-0877",
+        ],
+    );
+    assert_valid_dcc(&dir.join(format!("certificate/{number}.dcc.xml")));
 }
 
 /// SIGKILL `pvstation run` at 20+ random moments of an outdoor run and resume each time.
@@ -1160,6 +1205,8 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
             "Results",
             "Measured I-V and P-V curves",
             "Uncertainty budget: p_mp_stc",
+            "Irradiance and module temperature (shaded: stability windows)",
+            "Uncertainty contributions: p_mp_stc",
             "Metrological traceability",
             "NIM-PV-2026-0311",
             "Statement of conformity",
