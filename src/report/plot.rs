@@ -204,7 +204,7 @@ pub fn conditions_svg(
         let root = SVGBackend::with_string(&mut out, (1200, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let (top, bottom) = root.split_vertically(210);
-        let panels: [(&DrawingArea<_, Shift>, &[(f64, f64)], &str, RGBColor); 2] = [
+        let panels = [
             (&top, irradiance, "Irradiance [W/m²]", COLORS[0]),
             (&bottom, temperature, "Module temperature [°C]", COLORS[1]),
         ];
