@@ -179,9 +179,17 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let path = super::store::database_path(db)?;
             let db = Database::open(&path)?;
             let uses = db.runs_using(&certificate)?;
+            let reports = db.reports()?;
             for u in &uses {
+                let issued: Vec<&str> = reports
+                    .iter()
+                    .filter(|r| r.run_id == u.run_id)
+                    .map(|r| r.number.as_str())
+                    .collect();
                 if json {
-                    println!("{}", serde_json::to_string(u)?);
+                    let mut v = serde_json::to_value(u)?;
+                    v["reports"] = json!(issued);
+                    println!("{v}");
                 } else {
                     println!(
                         "{:<24} {:<18} {:<10} started {} ({:.0} s)  {}",
@@ -192,11 +200,20 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                         u.started_at,
                         u.status.as_deref().unwrap_or("running/interrupted")
                     );
+                    println!(
+                        "{:<24} reports: {}",
+                        "",
+                        if issued.is_empty() {
+                            "none".to_string()
+                        } else {
+                            issued.join(", ")
+                        }
+                    );
                 }
             }
             if !json {
                 println!(
-                    "{} run(s) in {} used certificate {certificate}",
+                    "{} run(s) in {} used certificate {certificate}; recall the reports listed",
                     uses.len(),
                     path.display()
                 );

@@ -1179,6 +1179,23 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     ] {
         assert!(html.contains(needle), "missing {needle}");
     }
+    // What to recall if RC-01 turns out faulty: this run and its report.
+    let out = bin()
+        .args([
+            "refs",
+            "trace",
+            "NIM-PV-2026-0311",
+            "--json",
+            "--db",
+            &db_arg,
+        ])
+        .output()
+        .expect("trace");
+    let trace = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        trace.contains(&run_id) && trace.contains("PVS-2026-0001"),
+        "{trace}"
+    );
     // A reissue is a new revision pointing at the previous one.
     let (code, stdout, _) = report("reissue", &complete);
     assert_eq!(code, Some(0));
