@@ -1,6 +1,7 @@
 //! Reports: the report model built from stored data, its renderers, and the plots.
 
 pub mod dcc;
+pub mod fonts;
 pub mod model;
 pub mod pdf;
 pub mod plot;

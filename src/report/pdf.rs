@@ -324,7 +324,7 @@ fn layout(report: &Value) -> Layout {
         let height = (W - 2.0 * MARGIN) * 500.0 / 1200.0;
         // Keep the heading with its figure.
         l.ensure(height + 48.0);
-        l.heading("Measured I-V and P-V curves");
+        l.heading("Measured and STC-translated I-V and P-V curves");
         l.svg(svg, height);
     }
     for (title, svg) in figures(report) {
@@ -489,14 +489,14 @@ fn fill(gray: u8, opacity: f32) -> Fill {
 
 /// Render the model as PDF bytes.
 pub fn pdf(report: &Value) -> Result<Vec<u8>, String> {
-    let regular = Font::new(Arc::new(dejavu::sans::regular().to_vec()).into(), 0)
+    let regular = Font::new(Arc::new(super::fonts::REGULAR.to_vec()).into(), 0)
         .ok_or("the embedded DejaVu Sans font cannot be loaded")?;
-    let bold = Font::new(Arc::new(dejavu::sans::bold().to_vec()).into(), 0)
+    let bold = Font::new(Arc::new(super::fonts::BOLD.to_vec()).into(), 0)
         .ok_or("the embedded DejaVu Sans Bold font cannot be loaded")?;
     let mut svg_options = usvg::Options::default();
     svg_options
         .fontdb_mut()
-        .load_font_data(dejavu::sans::regular().to_vec());
+        .load_font_data(super::fonts::REGULAR.to_vec());
     svg_options
         .fontdb_mut()
         .set_sans_serif_family("DejaVu Sans");

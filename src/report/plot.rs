@@ -26,11 +26,8 @@ static FONT: Once = Once::new();
 pub fn register_font() {
     FONT.call_once(|| {
         // Failure only means text falls back to nothing; plotting then reports the error.
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            dejavu::sans::regular(),
-        );
+        let _ =
+            plotters::style::register_font("sans-serif", FontStyle::Normal, super::fonts::REGULAR);
     });
 }
 

@@ -74,30 +74,53 @@ fn section(title: &str, body: &str) -> String {
 
 /// The measured I-V curves in the model as an inline SVG (none: empty).
 pub fn curves_svg(report: &Value) -> String {
-    let data: Vec<(String, IvData)> = report["curves"]
+    let nums = |c: &Value, k: &str| -> Option<Vec<f64>> {
+        c[k].as_array()?.iter().map(Value::as_f64).collect()
+    };
+    let mut data: Vec<(String, IvData, bool)> = report["curves"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|c| {
-            let nums = |k: &str| -> Option<Vec<f64>> {
-                c[k].as_array()?.iter().map(Value::as_f64).collect()
-            };
             Some((
                 format!(
                     "{} (activity {})",
                     show(&c["direction"]),
                     show(&c["activity"])
                 ),
-                IvData::new(nums("voltage")?, nums("current")?),
+                IvData::new(nums(c, "voltage")?, nums(c, "current")?),
+                false,
             ))
         })
         .collect();
+    // Curves translated to STC by the procedure (dashed).
+    for r in report["results"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, r)| r)
+    {
+        for (k, c) in r["translated_curves"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let (Some(v), Some(i)) = (nums(c, "voltage"), nums(c, "current")) {
+                data.push((
+                    format!("STC, {} {}", show(&c["direction"]), k / 2 + 1),
+                    IvData::new(v, i),
+                    true,
+                ));
+            }
+        }
+    }
     let traces: Vec<Trace> = data
         .iter()
-        .map(|(label, d)| Trace {
+        .map(|(label, d, dashed)| Trace {
             label: label.clone(),
             data: d,
-            dashed: false,
+            dashed: *dashed,
         })
         .collect();
     plot_iv_svg(&traces).unwrap_or_default()
@@ -276,7 +299,7 @@ pub fn html(report: &Value) -> String {
     let svg = curves_svg(report);
     if !svg.is_empty() {
         body.push_str(&section(
-            "Measured I-V and P-V curves",
+            "Measured and STC-translated I-V and P-V curves",
             &format!("<figure>{svg}</figure>\n"),
         ));
     }

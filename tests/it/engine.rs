@@ -1220,7 +1220,7 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
             "Method",
             "Conditions during the measurement",
             "Results",
-            "Measured I-V and P-V curves",
+            "Measured and STC-translated I-V and P-V curves",
             "Uncertainty budget: p_mp_stc",
             "Irradiance and module temperature (shaded: stability windows)",
             "Uncertainty contributions: p_mp_stc",
