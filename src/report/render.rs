@@ -214,7 +214,14 @@ pub fn html(report: &Value) -> String {
                 vec!["Laboratory".into(), show(&lab["name"])],
                 vec!["Address".into(), show(&lab["address"])],
                 vec!["Location of the activity".into(), show(&lab["location"])],
-                vec!["Customer".into(), show(&report["customer"])],
+                vec![
+                    "Customer".into(),
+                    format!(
+                        "{} <{}>",
+                        show(&report["customer"]),
+                        show(&report["customer_email"])
+                    ),
+                ],
                 vec!["Item".into(), show(&report["item"]["identification"])],
                 vec!["Date of receipt".into(), show(&report["dates"]["receipt"])],
                 vec![
