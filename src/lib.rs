@@ -19,4 +19,5 @@ pub mod report;
 pub mod scpi;
 pub mod sim;
 pub mod store;
+pub mod tui;
 pub mod uncertainty;

@@ -42,7 +42,10 @@ fn quiet_printer() -> EventSink {
     // The demo shows the procedures' own log lines, results, interruptions and warnings; the
     // gate's second-by-second waiting messages and activity events stay in the database.
     Arc::new(move |e: Event| match e {
-        Event::Waiting { .. } | Event::Activity { .. } | Event::Sweep { .. } => {}
+        Event::Waiting { .. }
+        | Event::Activity { .. }
+        | Event::Sweep { .. }
+        | Event::Conditions { .. } => {}
         Event::Result { .. } => {}
         other => text(other),
     })

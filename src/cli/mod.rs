@@ -47,6 +47,19 @@ enum Command {
     },
     /// Issue a run's report from stored data (json, html), or verify an issued one.
     Report(report::Args),
+    /// The operator's console: instruments, live charts and curves, procedures, prompts, queue,
+    /// runs, log.
+    Tui {
+        /// Station file (default: the built-in simulated station).
+        #[arg(long)]
+        station: Option<PathBuf>,
+        /// Database file.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Clock acceleration of a simulated station.
+        #[arg(long)]
+        speed: Option<f64>,
+    },
     /// Signing keys for report signatories.
     Keys {
         #[command(subcommand)]
@@ -130,6 +143,14 @@ pub fn main() -> ExitCode {
             Command::Refs { command } => refs::run(command),
             Command::Report(args) => report::run(args).await,
             Command::Keys { command } => keys::run(command),
+            Command::Tui { station, db, speed } => {
+                let station = load_station(station.as_ref())?;
+                let db = store::database_path(db)?;
+                crate::tui::console(station, db, speed)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Procedures { command } => run::procedures(command),
             Command::Sim(args) => sim::run(args).await,
             Command::Instruments { command } => instruments::run(command).await,

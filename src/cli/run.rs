@@ -124,7 +124,7 @@ pub fn printer(json: bool) -> EventSink {
                     format!("run {run_id} ({procedure}) started")
                 }
             }
-            Event::Activity { .. } | Event::Sweep { .. } => return,
+            Event::Activity { .. } | Event::Sweep { .. } | Event::Conditions { .. } => return,
             Event::Waiting { message } => format!("  … {message}"),
             Event::Log { message } => format!("  {message}"),
             Event::Interruption { seq, kind, details } => {

@@ -86,6 +86,15 @@ pub enum Event {
         /// Value, unit and details.
         value: Value,
     },
+    /// A conditions sample was taken (for the strip charts).
+    Conditions {
+        /// Time [s since epoch].
+        time: f64,
+        /// Irradiance [W/m²].
+        irradiance: f64,
+        /// Mean module temperature [°C].
+        module_temperature: Option<f64>,
+    },
     /// A sweep was measured (for live curves).
     Sweep {
         /// Curves (direction, voltage, current).
@@ -575,14 +584,21 @@ impl Host {
             .rt
             .block_on(meter.read_irradiance(cell_temperature))
             .map_err(|e| e.to_string())?;
-        Ok(ConditionSample {
+        let sample = ConditionSample {
             time: r.time,
             irradiance: r.irradiance,
             shunt_voltage: r.shunt_voltage,
             cell_temperature,
             module_temperatures,
             temperatures,
-        })
+        };
+        (self.events)(Event::Conditions {
+            time: sample.time,
+            irradiance: sample.irradiance,
+            module_temperature: (!sample.module_temperatures.is_empty())
+                .then(|| sample.module_mean()),
+        });
+        Ok(sample)
     }
 
     /// Live part of `wait_stable`: sample until the gate holds over its window.

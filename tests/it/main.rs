@@ -14,5 +14,6 @@ mod properties;
 mod reports;
 mod store;
 mod transcripts;
+mod tui;
 mod uncertainty;
 mod uncertainty_cli;

@@ -1,0 +1,775 @@
+//! The console's state and how it changes: keys become actions, actions and engine events
+//! change the state (only here), and drawing reads the state (`super::ui`). Destructive
+//! actions (abort a run, remove a queue item) go through a confirmation carried as data.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::Value;
+
+use crate::engine::host::{CurveData, Event};
+
+/// Screens, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Instruments and reference devices.
+    Station,
+    /// Strip charts, the sweep being measured, the current activity.
+    Live,
+    /// Pick a procedure, set its parameters, dry-run, start.
+    Procedures,
+    /// The overnight queue.
+    Queue,
+    /// Run history.
+    Runs,
+    /// Engine events and the instrument I/O log.
+    Log,
+}
+
+impl Screen {
+    /// All screens in tab order.
+    pub const ALL: [Screen; 6] = [
+        Screen::Station,
+        Screen::Live,
+        Screen::Procedures,
+        Screen::Queue,
+        Screen::Runs,
+        Screen::Log,
+    ];
+
+    /// Tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Station => "1 Station",
+            Screen::Live => "2 Live",
+            Screen::Procedures => "3 Procedures",
+            Screen::Queue => "4 Queue",
+            Screen::Runs => "5 Runs",
+            Screen::Log => "6 Log",
+        }
+    }
+}
+
+/// A key as the console sees it (independent of the terminal library).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A character.
+    Char(char),
+    /// Enter.
+    Enter,
+    /// Escape.
+    Esc,
+    /// Tab.
+    Tab,
+    /// Shift-Tab.
+    BackTab,
+    /// Up arrow.
+    Up,
+    /// Down arrow.
+    Down,
+    /// Backspace.
+    Backspace,
+    /// Ctrl-C.
+    CtrlC,
+}
+
+/// What a key asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Leave the console (asks first while a run is active).
+    Quit,
+    /// Go to a screen.
+    Show(Screen),
+    /// Next / previous screen.
+    NextScreen,
+    /// Previous screen.
+    PreviousScreen,
+    /// Move the selection.
+    Up,
+    /// Move the selection.
+    Down,
+    /// Toggle the key-binding help.
+    Help,
+    /// Start the selected procedure.
+    Start,
+    /// Dry-run the selected procedure.
+    DryRun,
+    /// Ask to abort the active run.
+    Abort,
+    /// Ask to remove the selected queue item.
+    RemoveQueueItem,
+    /// Confirm the pending question.
+    Confirm,
+    /// Cancel a dialog.
+    Cancel,
+    /// Type into the open prompt or filter.
+    Type(char),
+    /// Delete a character.
+    Erase,
+    /// Submit the prompt answer.
+    Submit,
+    /// Start editing the log filter.
+    Filter,
+}
+
+/// A question that needs a yes before it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    /// Abort the active run.
+    Abort,
+    /// Remove a queue item.
+    RemoveQueueItem(i64),
+    /// Quit while a run is active.
+    Quit,
+}
+
+/// An operator prompt from a running procedure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    /// Prompt id.
+    pub id: String,
+    /// The question.
+    pub text: String,
+    /// The answer typed so far.
+    pub answer: String,
+}
+
+/// What the console asks its owner to do (the loop in `super` performs it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Nothing.
+    None,
+    /// Leave.
+    Quit,
+    /// Start a procedure.
+    Start(String),
+    /// Dry-run a procedure.
+    DryRun(String),
+    /// Abort the active run.
+    Abort,
+    /// Answer the open prompt.
+    Answer(String, String),
+    /// Remove a queue item.
+    RemoveQueueItem(i64),
+}
+
+/// An instrument row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstrumentRow {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Identity, once known.
+    pub identity: Option<String>,
+    /// Connection state / last problem.
+    pub state: String,
+}
+
+/// A reference-device row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceRow {
+    /// Id.
+    pub id: String,
+    /// Certificate.
+    pub certificate: String,
+    /// Due date.
+    pub due: String,
+    /// valid / due in N days / EXPIRED.
+    pub status: String,
+}
+
+/// Everything the console shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    /// Current screen.
+    pub screen: Screen,
+    /// Key help open.
+    pub help: bool,
+    /// Pending confirmation.
+    pub confirm: Option<Confirm>,
+    /// Open operator prompt.
+    pub prompt: Option<Prompt>,
+    /// Station name.
+    pub station: String,
+    /// Instruments.
+    pub instruments: Vec<InstrumentRow>,
+    /// References.
+    pub references: Vec<ReferenceRow>,
+    /// Procedures (name, one-line description).
+    pub procedures: Vec<(String, String)>,
+    /// Selection on the procedures screen.
+    pub selected_procedure: usize,
+    /// Queue rows (id, status, procedure, window).
+    pub queue: Vec<(i64, String, String, String)>,
+    /// Selection on the queue screen.
+    pub selected_queue: usize,
+    /// Run history (id, procedure, status, Pmax or verdict).
+    pub runs: Vec<(String, String, String, String)>,
+    /// The active run.
+    pub active_run: Option<String>,
+    /// Its procedure.
+    pub active_procedure: String,
+    /// What the active run is doing.
+    pub activity: String,
+    /// What a gate waits for.
+    pub waiting: Option<String>,
+    /// Irradiance samples (time, W/m²), newest last.
+    pub irradiance: VecDeque<(f64, f64)>,
+    /// Module temperature samples (time, °C).
+    pub temperature: VecDeque<(f64, f64)>,
+    /// The last sweep.
+    pub curve: Option<CurveData>,
+    /// Results of the active or last run.
+    pub results: BTreeMap<String, Value>,
+    /// Event log lines.
+    pub log: VecDeque<String>,
+    /// Log filter.
+    pub filter: String,
+    /// Editing the filter.
+    pub editing_filter: bool,
+    /// A one-line status (last outcome, errors).
+    pub status: String,
+}
+
+/// Longest strip-chart history kept (one hour at one sample per second).
+pub const HISTORY: usize = 3600;
+/// Log lines kept.
+pub const LOG_LINES: usize = 2000;
+
+impl App {
+    /// A console for a station.
+    pub fn new(station: &str) -> App {
+        App {
+            screen: Screen::Station,
+            help: false,
+            confirm: None,
+            prompt: None,
+            station: station.to_string(),
+            instruments: Vec::new(),
+            references: Vec::new(),
+            procedures: Vec::new(),
+            selected_procedure: 0,
+            queue: Vec::new(),
+            selected_queue: 0,
+            runs: Vec::new(),
+            active_run: None,
+            active_procedure: String::new(),
+            activity: "idle".into(),
+            waiting: None,
+            irradiance: VecDeque::new(),
+            temperature: VecDeque::new(),
+            curve: None,
+            results: BTreeMap::new(),
+            log: VecDeque::new(),
+            filter: String::new(),
+            editing_filter: false,
+            status: "? for help".into(),
+        }
+    }
+
+    /// The action a key means here (dialogs first, then the screen).
+    pub fn action_for(&self, key: Key) -> Option<Action> {
+        if key == Key::CtrlC {
+            return Some(if self.active_run.is_some() {
+                Action::Abort
+            } else {
+                Action::Quit
+            });
+        }
+        if self.prompt.is_some() {
+            return Some(match key {
+                Key::Enter => Action::Submit,
+                Key::Backspace => Action::Erase,
+                Key::Char(c) => Action::Type(c),
+                _ => return None,
+            });
+        }
+        if self.confirm.is_some() {
+            return match key {
+                Key::Char('y') | Key::Char('Y') => Some(Action::Confirm),
+                Key::Char('n') | Key::Char('N') | Key::Esc => Some(Action::Cancel),
+                _ => None,
+            };
+        }
+        if self.editing_filter {
+            return Some(match key {
+                Key::Enter | Key::Esc => Action::Cancel,
+                Key::Backspace => Action::Erase,
+                Key::Char(c) => Action::Type(c),
+                _ => return None,
+            });
+        }
+        if self.help {
+            return match key {
+                Key::Char('?') | Key::Esc | Key::Char('q') => Some(Action::Help),
+                _ => None,
+            };
+        }
+        Some(match key {
+            Key::Char('q') => Action::Quit,
+            Key::Char('?') => Action::Help,
+            Key::Tab => Action::NextScreen,
+            Key::BackTab => Action::PreviousScreen,
+            Key::Char(c @ '1'..='6') => Action::Show(Screen::ALL[c as usize - '1' as usize]),
+            Key::Up | Key::Char('k') => Action::Up,
+            Key::Down | Key::Char('j') => Action::Down,
+            Key::Char('a') if self.active_run.is_some() => Action::Abort,
+            Key::Enter | Key::Char('s') if self.screen == Screen::Procedures => Action::Start,
+            Key::Char('d') if self.screen == Screen::Procedures => Action::DryRun,
+            Key::Char('x') if self.screen == Screen::Queue => Action::RemoveQueueItem,
+            Key::Char('/') if self.screen == Screen::Log => Action::Filter,
+            _ => return None,
+        })
+    }
+
+    /// Apply an action; the command says what the owner must do.
+    pub fn update(&mut self, action: Action) -> Command {
+        match action {
+            Action::Quit => {
+                if self.active_run.is_some() {
+                    self.confirm = Some(Confirm::Quit);
+                } else {
+                    return Command::Quit;
+                }
+            }
+            Action::Show(s) => self.screen = s,
+            Action::NextScreen | Action::PreviousScreen => {
+                let k = Screen::ALL
+                    .iter()
+                    .position(|s| *s == self.screen)
+                    .unwrap_or(0);
+                let n = Screen::ALL.len();
+                let next = if action == Action::NextScreen {
+                    (k + 1) % n
+                } else {
+                    (k + n - 1) % n
+                };
+                self.screen = Screen::ALL[next];
+            }
+            Action::Up | Action::Down => {
+                let (sel, len) = match self.screen {
+                    Screen::Procedures => (&mut self.selected_procedure, self.procedures.len()),
+                    Screen::Queue => (&mut self.selected_queue, self.queue.len()),
+                    _ => return Command::None,
+                };
+                if len > 0 {
+                    *sel = if action == Action::Down {
+                        (*sel + 1).min(len - 1)
+                    } else {
+                        sel.saturating_sub(1)
+                    };
+                }
+            }
+            Action::Help => self.help = !self.help,
+            Action::Start => {
+                if self.active_run.is_some() {
+                    self.status = "a run is active: abort it (a) or wait for it to finish".into();
+                } else if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
+                    self.status = format!("starting {name} …");
+                    self.screen = Screen::Live;
+                    return Command::Start(name.clone());
+                }
+            }
+            Action::DryRun => {
+                if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
+                    return Command::DryRun(name.clone());
+                }
+            }
+            Action::Abort => {
+                if self.active_run.is_some() {
+                    self.confirm = Some(Confirm::Abort);
+                }
+            }
+            Action::RemoveQueueItem => {
+                if let Some((id, status, ..)) = self.queue.get(self.selected_queue)
+                    && status == "pending"
+                {
+                    self.confirm = Some(Confirm::RemoveQueueItem(*id));
+                }
+            }
+            Action::Confirm => match self.confirm.take() {
+                Some(Confirm::Abort) => {
+                    self.status = "aborting: the current activity finishes, then every instrument is made safe".into();
+                    return Command::Abort;
+                }
+                Some(Confirm::RemoveQueueItem(id)) => return Command::RemoveQueueItem(id),
+                Some(Confirm::Quit) => return Command::Quit,
+                None => {}
+            },
+            Action::Cancel => {
+                self.confirm = None;
+                self.editing_filter = false;
+            }
+            Action::Type(c) => {
+                if let Some(p) = &mut self.prompt {
+                    p.answer.push(c);
+                } else if self.editing_filter {
+                    self.filter.push(c);
+                }
+            }
+            Action::Erase => {
+                if let Some(p) = &mut self.prompt {
+                    p.answer.pop();
+                } else if self.editing_filter {
+                    self.filter.pop();
+                }
+            }
+            Action::Submit => {
+                if let Some(p) = self.prompt.take() {
+                    return Command::Answer(p.id, p.answer);
+                }
+            }
+            Action::Filter => {
+                self.editing_filter = true;
+            }
+        }
+        Command::None
+    }
+
+    fn push_log(&mut self, line: String) {
+        self.log.push_back(line);
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+    }
+
+    /// Apply an engine event.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Started {
+                run_id,
+                procedure,
+                resumed,
+                ..
+            } => {
+                self.active_run = Some(run_id.clone());
+                self.active_procedure = procedure.clone();
+                self.results.clear();
+                self.curve = None;
+                self.activity = format!("{procedure} started");
+                self.push_log(format!(
+                    "run {run_id} ({procedure}) {}",
+                    if *resumed { "resumed" } else { "started" }
+                ));
+            }
+            Event::Activity {
+                seq,
+                kind,
+                status,
+                replayed,
+            } => {
+                self.waiting = None;
+                self.activity = format!(
+                    "activity {seq}: {kind} {status}{}",
+                    if *replayed { " (replayed)" } else { "" }
+                );
+                self.push_log(self.activity.clone());
+            }
+            Event::Waiting { message } => {
+                self.waiting = Some(message.clone());
+                self.push_log(message.clone());
+            }
+            Event::Log { message } => self.push_log(message.clone()),
+            Event::Interruption { seq, kind, .. } => {
+                self.push_log(format!("interruption at activity {seq}: {kind}"));
+            }
+            Event::Result { name, value } => {
+                self.results.insert(name.clone(), value.clone());
+                self.push_log(format!(
+                    "result {name} = {} {}",
+                    value["value"],
+                    value["unit"].as_str().unwrap_or("")
+                ));
+            }
+            Event::Sweep { curves } => {
+                self.curve = curves.first().cloned();
+            }
+            Event::Conditions {
+                time,
+                irradiance,
+                module_temperature,
+            } => {
+                self.irradiance.push_back((*time, *irradiance));
+                if let Some(t) = module_temperature {
+                    self.temperature.push_back((*time, *t));
+                }
+                while self.irradiance.len() > HISTORY {
+                    self.irradiance.pop_front();
+                }
+                while self.temperature.len() > HISTORY {
+                    self.temperature.pop_front();
+                }
+            }
+            Event::Warning { message } => self.push_log(format!("warning: {message}")),
+            Event::Finished {
+                run_id,
+                status,
+                reason,
+                results,
+            } => {
+                self.active_run = None;
+                self.waiting = None;
+                self.results = results.clone();
+                self.activity = format!("run {run_id} {status}");
+                self.status = match reason {
+                    Some(r) => format!("run {run_id} {status}: {r}"),
+                    None => format!("run {run_id} {status}"),
+                };
+                let headline = results
+                    .get("p_mp_stc")
+                    .map(|p| {
+                        format!(
+                            "Pmax {:.2} W ± {:.2} W, {}",
+                            p["value"].as_f64().unwrap_or(f64::NAN),
+                            p["U"].as_f64().unwrap_or(f64::NAN),
+                            results
+                                .get("conformity")
+                                .and_then(|c| c["value"].as_str())
+                                .unwrap_or("—")
+                        )
+                    })
+                    .or_else(|| results.get("conformity").map(|c| c["value"].to_string()))
+                    .unwrap_or_default();
+                self.runs.insert(
+                    0,
+                    (
+                        run_id.clone(),
+                        self.active_procedure.clone(),
+                        status.clone(),
+                        headline,
+                    ),
+                );
+                self.push_log(self.status.clone());
+            }
+        }
+    }
+
+    /// Open an operator prompt (a procedure asked).
+    pub fn ask(&mut self, id: &str, text: &str) {
+        self.prompt = Some(Prompt {
+            id: id.to_string(),
+            text: text.to_string(),
+            answer: String::new(),
+        });
+    }
+
+    /// Log lines that match the filter.
+    pub fn visible_log(&self) -> impl Iterator<Item = &String> {
+        let f = self.filter.to_lowercase();
+        self.log
+            .iter()
+            .filter(move |l| f.is_empty() || l.to_lowercase().contains(&f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> App {
+        let mut a = App::new("Test station");
+        a.procedures = vec![
+            ("outdoor-pmax".into(), "Pmax at STC".into()),
+            ("bit-calibration".into(), "battery tester".into()),
+        ];
+        a.queue = vec![
+            (1, "pending".into(), "outdoor-pmax".into(), "any".into()),
+            (
+                2,
+                "completed".into(),
+                "bit-calibration".into(),
+                "any".into(),
+            ),
+        ];
+        a
+    }
+
+    fn press(a: &mut App, k: Key) -> Command {
+        match a.action_for(k) {
+            Some(action) => a.update(action),
+            None => Command::None,
+        }
+    }
+
+    #[test]
+    fn screens_by_tab_backtab_and_digits() {
+        let mut a = app();
+        assert_eq!(a.screen, Screen::Station);
+        press(&mut a, Key::Tab);
+        assert_eq!(a.screen, Screen::Live);
+        press(&mut a, Key::BackTab);
+        press(&mut a, Key::BackTab);
+        assert_eq!(a.screen, Screen::Log, "wraps around");
+        for (k, s) in ('1'..='6').zip(Screen::ALL) {
+            press(&mut a, Key::Char(k));
+            assert_eq!(a.screen, s);
+        }
+    }
+
+    #[test]
+    fn help_opens_and_closes_and_swallows_other_keys() {
+        let mut a = app();
+        press(&mut a, Key::Char('?'));
+        assert!(a.help);
+        assert_eq!(a.action_for(Key::Tab), None);
+        press(&mut a, Key::Esc);
+        assert!(!a.help);
+        press(&mut a, Key::Char('?'));
+        press(&mut a, Key::Char('?'));
+        assert!(!a.help);
+    }
+
+    #[test]
+    fn procedures_select_start_and_dry_run() {
+        let mut a = app();
+        press(&mut a, Key::Char('3'));
+        press(&mut a, Key::Up);
+        assert_eq!(a.selected_procedure, 0);
+        press(&mut a, Key::Down);
+        press(&mut a, Key::Char('j'));
+        assert_eq!(a.selected_procedure, 1, "stops at the last");
+        press(&mut a, Key::Char('k'));
+        assert_eq!(
+            press(&mut a, Key::Char('d')),
+            Command::DryRun("outdoor-pmax".into())
+        );
+        assert_eq!(
+            press(&mut a, Key::Enter),
+            Command::Start("outdoor-pmax".into())
+        );
+        assert_eq!(a.screen, Screen::Live);
+        a.active_run = Some("R1".into());
+        a.screen = Screen::Procedures;
+        assert_eq!(
+            press(&mut a, Key::Char('s')),
+            Command::None,
+            "one run at a time"
+        );
+        assert!(a.status.contains("a run is active"));
+    }
+
+    #[test]
+    fn quitting_and_aborting_ask_first_while_a_run_is_active() {
+        let mut a = app();
+        assert_eq!(press(&mut a, Key::Char('q')), Command::Quit);
+        assert_eq!(press(&mut a, Key::CtrlC), Command::Quit);
+        a.active_run = Some("R1".into());
+        assert_eq!(press(&mut a, Key::Char('q')), Command::None);
+        assert_eq!(a.confirm, Some(Confirm::Quit));
+        assert_eq!(press(&mut a, Key::Char('n')), Command::None);
+        assert_eq!(a.confirm, None);
+        press(&mut a, Key::Char('a'));
+        assert_eq!(a.confirm, Some(Confirm::Abort));
+        assert_eq!(
+            press(&mut a, Key::Tab),
+            Command::None,
+            "the dialog holds the keys"
+        );
+        assert_eq!(press(&mut a, Key::Char('y')), Command::Abort);
+        press(&mut a, Key::CtrlC);
+        assert_eq!(a.confirm, Some(Confirm::Abort));
+        press(&mut a, Key::Esc);
+        assert_eq!(a.confirm, None);
+    }
+
+    #[test]
+    fn queue_items_are_removed_after_confirmation_only_when_pending() {
+        let mut a = app();
+        press(&mut a, Key::Char('4'));
+        press(&mut a, Key::Char('x'));
+        assert_eq!(a.confirm, Some(Confirm::RemoveQueueItem(1)));
+        assert_eq!(press(&mut a, Key::Char('y')), Command::RemoveQueueItem(1));
+        press(&mut a, Key::Down);
+        press(&mut a, Key::Char('x'));
+        assert_eq!(a.confirm, None, "a completed item stays");
+    }
+
+    #[test]
+    fn prompts_take_typing_and_answer_on_enter() {
+        let mut a = app();
+        a.ask("lab_temperature", "Lab temperature?");
+        for c in "23.x".chars() {
+            press(&mut a, Key::Char(c));
+        }
+        press(&mut a, Key::Backspace);
+        press(&mut a, Key::Char('4'));
+        assert_eq!(
+            press(&mut a, Key::Char('q')),
+            Command::None,
+            "q is text here"
+        );
+        press(&mut a, Key::Backspace);
+        assert_eq!(
+            press(&mut a, Key::Enter),
+            Command::Answer("lab_temperature".into(), "23.4".into())
+        );
+        assert!(a.prompt.is_none());
+    }
+
+    #[test]
+    fn the_log_filters() {
+        let mut a = app();
+        a.apply(&Event::Log {
+            message: "sweep 1 forward".into(),
+        });
+        a.apply(&Event::Warning {
+            message: "certificate due".into(),
+        });
+        press(&mut a, Key::Char('6'));
+        press(&mut a, Key::Char('/'));
+        for c in "sweep".chars() {
+            press(&mut a, Key::Char(c));
+        }
+        press(&mut a, Key::Enter);
+        assert!(!a.editing_filter);
+        assert_eq!(a.visible_log().count(), 1);
+    }
+
+    #[test]
+    fn engine_events_drive_the_state() {
+        let mut a = app();
+        a.apply(&Event::Started {
+            run_id: "R1".into(),
+            procedure: "outdoor-pmax".into(),
+            resumed: false,
+            journaled: 0,
+        });
+        assert_eq!(a.active_run.as_deref(), Some("R1"));
+        a.apply(&Event::Waiting {
+            message: "waiting for stable sun: 743 W/m²".into(),
+        });
+        assert!(a.waiting.as_deref().unwrap().contains("743"));
+        for k in 0..(HISTORY + 10) {
+            a.apply(&Event::Conditions {
+                time: k as f64,
+                irradiance: 1000.0,
+                module_temperature: Some(40.0),
+            });
+        }
+        assert_eq!(a.irradiance.len(), HISTORY, "history is bounded");
+        a.apply(&Event::Sweep {
+            curves: vec![CurveData {
+                direction: "forward".into(),
+                start_time: 0.0,
+                voltage: vec![0.0, 30.0],
+                current: vec![5.0, 4.0],
+                time: vec![0.0, 0.1],
+            }],
+        });
+        assert!(a.curve.is_some());
+        let results: BTreeMap<String, Value> = [(
+            "p_mp_stc".to_string(),
+            serde_json::json!({"value": 220.1, "U": 3.2}),
+        )]
+        .into();
+        a.apply(&Event::Finished {
+            run_id: "R1".into(),
+            status: "completed".into(),
+            reason: None,
+            results,
+        });
+        assert_eq!(a.active_run, None);
+        assert!(a.runs[0].3.contains("Pmax 220.10 W"), "{:?}", a.runs[0]);
+        assert_eq!(a.runs[0].1, "outdoor-pmax");
+    }
+}

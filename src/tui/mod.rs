@@ -1,0 +1,355 @@
+//! The operator's console (ratatui + crossterm). The UI thread owns the state; keys, engine
+//! events and operator prompts arrive over one channel; keys become actions, state changes
+//! only in `App::update`/`App::apply`, drawing reads `&App` and happens only when something
+//! changed (no flicker, no busy loop). The engine runs on the async runtime, never on the UI
+//! thread.
+
+pub mod app;
+pub mod ui;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::{App, Command, InstrumentRow, Key, ReferenceRow};
+use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+
+use crate::engine::host::{Event, EventSink, Prompter};
+use crate::engine::procedure::{Procedure, missing_roles, shipped};
+use crate::engine::run::{RunOptions, run};
+use crate::instruments::station::{CertificateStatus, Station};
+use crate::model::{Date, unix_seconds};
+use crate::store::db::Database;
+
+/// What reaches the UI thread.
+pub enum Msg {
+    /// A key.
+    Key(Key),
+    /// An engine event.
+    Engine(Event),
+    /// A procedure asks the operator; the answer goes back on `reply`.
+    Prompt {
+        /// Prompt id.
+        id: String,
+        /// Question.
+        text: String,
+        /// Where the answer goes.
+        reply: Sender<String>,
+    },
+    /// The terminal was resized.
+    Resize,
+}
+
+/// Map a terminal key to the console's.
+pub fn key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
+    Some(match code {
+        KeyCode::Char('c') if modifiers.contains(KeyModifiers::CONTROL) => Key::CtrlC,
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Backspace => Key::Backspace,
+        _ => return None,
+    })
+}
+
+/// The console's initial state from the station file and the database.
+pub fn load(station: &Station, db: &Database) -> App {
+    let mut app = App::new(&station.file.station.name);
+    let runs = db.runs().unwrap_or_default();
+    // Identities as the last run recorded them.
+    let snapshot = runs
+        .first()
+        .and_then(|r| db.run_start(&r.id).ok().flatten())
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.station).ok());
+    for i in &station.file.instrument {
+        let identity = snapshot.as_ref().and_then(|s| {
+            s["instruments"]
+                .as_array()?
+                .iter()
+                .find(|x| x["name"] == i.name.as_str())?["identity"]
+                .as_str()
+                .map(String::from)
+        });
+        app.instruments.push(InstrumentRow {
+            name: i.name.clone(),
+            role: i.role.as_str().to_string(),
+            identity,
+            state: "idle".into(),
+        });
+    }
+    let today = Date::from_unix_seconds(unix_seconds(std::time::SystemTime::now()));
+    for r in &station.file.reference {
+        app.references.push(ReferenceRow {
+            id: r.id.clone(),
+            certificate: r.certificate.number.clone(),
+            due: r.certificate.due_date.to_string(),
+            status: match r.certificate.status(today) {
+                CertificateStatus::Valid => "valid".into(),
+                CertificateStatus::DueSoon { days_left } => format!("DUE in {days_left} days"),
+                CertificateStatus::Expired { days_ago } => format!("EXPIRED {days_ago} days ago"),
+            },
+        });
+    }
+    for p in shipped().into_iter().flatten() {
+        let d = p.declaration;
+        let first = d.description.split(". ").next().unwrap_or("").to_string();
+        app.procedures.push((d.name, first));
+    }
+    app.queue = db
+        .queue_items(false)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|q| {
+            (
+                q.id,
+                q.status,
+                q.procedure,
+                q.window.unwrap_or_else(|| "any".into()),
+            )
+        })
+        .collect();
+    for r in runs.iter().take(200) {
+        let results = db.results(&r.id).unwrap_or_default();
+        let headline = results
+            .iter()
+            .find(|(n, _)| n == "p_mp_stc" || n == "conformity")
+            .map(|(n, v)| {
+                let v: serde_json::Value = serde_json::from_str(v).unwrap_or_default();
+                format!("{n} = {} {}", v["value"], v["unit"].as_str().unwrap_or(""))
+            })
+            .unwrap_or_default();
+        app.runs.push((
+            r.id.clone(),
+            r.procedure.clone(),
+            r.status.clone().unwrap_or_else(|| "interrupted".into()),
+            headline,
+        ));
+    }
+    app
+}
+
+/// Run the console until the operator quits.
+pub async fn console(station: Station, db_path: PathBuf, speed: Option<f64>) -> Result<(), String> {
+    let db = Database::open(&db_path).map_err(|e| e.to_string())?;
+    let mut app = load(&station, &db);
+    drop(db);
+    let (tx, rx) = channel::<Msg>();
+    let stop = Arc::new(AtomicBool::new(false));
+    spawn_keys(tx.clone(), stop.clone());
+    let mut terminal = ratatui::init();
+    let result = ui_loop(&mut terminal, &mut app, &rx, &tx, &station, &db_path, speed).await;
+    stop.store(true, Ordering::SeqCst);
+    ratatui::restore();
+    result
+}
+
+fn spawn_keys(tx: Sender<Msg>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            match event::poll(Duration::from_millis(200)) {
+                Ok(true) => match event::read() {
+                    Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => {
+                        if let Some(k) = key(k.code, k.modifiers)
+                            && tx.send(Msg::Key(k)).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Ok(TermEvent::Resize(..)) => {
+                        let _ = tx.send(Msg::Resize);
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                },
+                Ok(false) => {}
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+async fn ui_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    tx: &Sender<Msg>,
+    station: &Station,
+    db_path: &std::path::Path,
+    speed: Option<f64>,
+) -> Result<(), String> {
+    let abort = Arc::new(AtomicBool::new(false));
+    let mut reply: Option<Sender<String>> = None;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal
+                .draw(|f| ui::draw(f, app))
+                .map_err(|e| format!("terminal: {e}"))?;
+            dirty = false;
+        }
+        // Block on the channel off the runtime's workers: the engine keeps running.
+        let next = tokio::task::block_in_place(|| rx.recv_timeout(Duration::from_millis(500)));
+        let msg = match next {
+            Ok(m) => m,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(_) => return Ok(()),
+        };
+        dirty = true;
+        let command = match msg {
+            Msg::Key(k) => match app.action_for(k) {
+                Some(a) => app.update(a),
+                None => {
+                    dirty = false;
+                    Command::None
+                }
+            },
+            Msg::Engine(e) => {
+                app.apply(&e);
+                Command::None
+            }
+            Msg::Prompt { id, text, reply: r } => {
+                app.ask(&id, &text);
+                reply = Some(r);
+                Command::None
+            }
+            Msg::Resize => Command::None,
+        };
+        match command {
+            Command::None => {}
+            Command::Quit => {
+                if app.active_run.is_some() {
+                    abort.store(true, Ordering::SeqCst);
+                }
+                return Ok(());
+            }
+            Command::Abort => abort.store(true, Ordering::SeqCst),
+            Command::Answer(_, answer) => {
+                if let Some(r) = reply.take() {
+                    let _ = r.send(answer);
+                }
+            }
+            Command::RemoveQueueItem(id) => {
+                let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+                let outcome = Database::open(db_path).and_then(|db| {
+                    db.queue_remove(id, unix_seconds(std::time::SystemTime::now()), &user)
+                });
+                match outcome {
+                    Ok(()) => {
+                        app.queue.retain(|q| q.0 != id);
+                        app.selected_queue =
+                            app.selected_queue.min(app.queue.len().saturating_sub(1));
+                        app.status = format!("queue item {id} removed");
+                    }
+                    Err(e) => app.status = format!("cannot remove queue item {id}: {e}"),
+                }
+            }
+            Command::DryRun(name) => {
+                app.status = match Procedure::find(&name) {
+                    Err(e) => e.to_string(),
+                    Ok(p) => {
+                        let roles = station
+                            .file
+                            .instrument
+                            .iter()
+                            .map(|i| (i.role.as_str().to_string(), i.name.clone()))
+                            .collect();
+                        let missing = missing_roles(&p.declaration, &roles);
+                        match p.parameters(&[]) {
+                            Err(e) => e,
+                            Ok(_) if !missing.is_empty() => {
+                                format!("{name}: the station lacks {}", missing.join(", "))
+                            }
+                            Ok(_) => format!("dry run: {name} is ready to run on this station"),
+                        }
+                    }
+                }
+            }
+            Command::Start(name) => {
+                abort.store(false, Ordering::SeqCst);
+                let target = Target {
+                    station: station.clone(),
+                    db_path: db_path.to_path_buf(),
+                    speed,
+                };
+                start(name, target, tx.clone(), abort.clone(), app);
+            }
+        }
+    }
+}
+
+/// Where a run goes.
+struct Target {
+    station: Station,
+    db_path: PathBuf,
+    speed: Option<f64>,
+}
+
+fn start(name: String, target: Target, tx: Sender<Msg>, abort: Arc<AtomicBool>, app: &mut App) {
+    let procedure = match Procedure::find(&name) {
+        Ok(p) => p,
+        Err(e) => {
+            app.status = e.to_string();
+            return;
+        }
+    };
+    let parameters = match procedure.parameters(&[]) {
+        Ok(p) => p,
+        Err(e) => {
+            app.status = e;
+            return;
+        }
+    };
+    let sink_tx = Mutex::new(tx.clone());
+    let events: EventSink = Arc::new(move |e: Event| {
+        let _ = sink_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(Msg::Engine(e));
+    });
+    let prompt_tx = tx.clone();
+    let prompter: Prompter = Box::new(move |id: &str, text: &str| {
+        let (reply, answer) = channel();
+        prompt_tx
+            .send(Msg::Prompt {
+                id: id.to_string(),
+                text: text.to_string(),
+                reply,
+            })
+            .map_err(|_| "the console closed".to_string())?;
+        answer
+            .recv()
+            .map_err(|_| format!("prompt `{id}`: the console closed before an answer"))
+    });
+    let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let failure_tx = tx;
+    tokio::spawn(async move {
+        let outcome = run(RunOptions {
+            procedure,
+            station: target.station,
+            db_path: target.db_path,
+            parameters,
+            answers: Default::default(),
+            prompter: Some(prompter),
+            operator,
+            seed: None,
+            speed: target.speed,
+            faults: None,
+            sim_start: None,
+            resume: None,
+            events,
+            abort,
+        })
+        .await;
+        if let Err(e) = outcome {
+            let _ = failure_tx.send(Msg::Engine(Event::Warning {
+                message: format!("the run could not start: {e}"),
+            }));
+        }
+    });
+}

@@ -1,0 +1,474 @@
+//! Drawing the console from `&App`: tabs, the screen, a status line with the keys that matter
+//! there, and the modal dialogs (help, operator prompt, confirmation). Only the terminal's
+//! default colours plus one accent are used, so it reads on dark and light terminals.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Tabs, Wrap,
+};
+
+use super::app::{App, Confirm, Screen};
+
+const ACCENT: Color = Color::Cyan;
+
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+fn block(title: &str) -> Block<'_> {
+    Block::default().borders(Borders::ALL).title(title)
+}
+
+/// Key hints for the status line.
+fn hints(app: &App) -> &'static str {
+    if app.prompt.is_some() {
+        return "type the answer · Enter submit";
+    }
+    if app.confirm.is_some() {
+        return "y confirm · n cancel";
+    }
+    match app.screen {
+        Screen::Procedures => "↑↓ select · Enter start · d dry run · Tab screens · ? help · q quit",
+        Screen::Queue => "↑↓ select · x remove · Tab screens · ? help · q quit",
+        Screen::Log => "/ filter · Tab screens · ? help · q quit",
+        _ if app.active_run.is_some() => "a abort · Tab screens · ? help · q quit",
+        _ => "Tab screens · 1-6 jump · ? help · q quit",
+    }
+}
+
+/// Draw the whole console.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(5),
+        Constraint::Length(2),
+    ])
+    .areas(frame.area());
+    let selected = Screen::ALL
+        .iter()
+        .position(|s| *s == app.screen)
+        .unwrap_or(0);
+    frame.render_widget(
+        Tabs::new(Screen::ALL.iter().map(|s| s.title()))
+            .select(selected)
+            .highlight_style(bold().fg(ACCENT))
+            .block(block(&format!(" pvstation — {} ", app.station))),
+        tabs,
+    );
+    match app.screen {
+        Screen::Station => station(frame, app, body),
+        Screen::Live => live(frame, app, body),
+        Screen::Procedures => procedures(frame, app, body),
+        Screen::Queue => queue(frame, app, body),
+        Screen::Runs => runs(frame, app, body),
+        Screen::Log => log(frame, app, body),
+    }
+    let run = app
+        .active_run
+        .as_deref()
+        .map(|r| format!("● {r}  "))
+        .unwrap_or_default();
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(vec![
+                Span::styled(run, bold().fg(ACCENT)),
+                Span::raw(app.status.clone()),
+            ]),
+            Line::from(hints(app)),
+        ]),
+        status,
+    );
+    if app.help {
+        help(frame);
+    }
+    if let Some(c) = &app.confirm {
+        let text = match c {
+            Confirm::Abort => "Abort the run? The current activity finishes, every instrument is made safe, and the stop is recorded as aborted.".to_string(),
+            Confirm::RemoveQueueItem(id) => format!("Remove queue item {id}? (recorded in the audit trail)"),
+            Confirm::Quit => "A run is active. Quit the console? The run is aborted safely first.".to_string(),
+        };
+        dialog(frame, " Confirm ", &format!("{text}\n\ny = yes   n = no"));
+    }
+    if let Some(p) = &app.prompt {
+        dialog(
+            frame,
+            &format!(" Operator prompt: {} ", p.id),
+            &format!("{}\n\n> {}▏", p.text, p.answer),
+        );
+    }
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn dialog(frame: &mut Frame, title: &str, text: &str) {
+    let area = centered(frame.area(), 64, 9);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(text.to_string())
+            .wrap(Wrap { trim: false })
+            .block(block(title).border_style(Style::default().fg(ACCENT))),
+        area,
+    );
+}
+
+fn help(frame: &mut Frame) {
+    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx                remove the selected queue item\n/                filter the log\n?                this help\nq                quit";
+    let area = centered(frame.area(), 60, 14);
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(text).block(block(" Keys ")), area);
+}
+
+fn station(frame: &mut Frame, app: &App, area: Rect) {
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let rows = app.instruments.iter().map(|i| {
+        Row::new(vec![
+            Cell::from(i.name.clone()),
+            Cell::from(i.role.clone()),
+            Cell::from(i.state.clone()),
+            Cell::from(i.identity.clone().unwrap_or_else(|| "—".into())),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(15),
+                Constraint::Length(17),
+                Constraint::Length(10),
+                Constraint::Min(10),
+            ],
+        )
+        .header(Row::new(["Instrument", "Role", "State", "Identity"]).style(bold()))
+        .block(block(" Instruments ")),
+        top,
+    );
+    let rows = app.references.iter().map(|r| {
+        let style = if r.status.starts_with("EXPIRED") {
+            bold().fg(Color::Red)
+        } else if r.status.starts_with("DUE") {
+            bold().fg(Color::Yellow)
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            Cell::from(r.id.clone()),
+            Cell::from(r.certificate.clone()),
+            Cell::from(r.due.clone()),
+            Cell::from(r.status.clone()).style(style),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(10),
+                Constraint::Length(18),
+                Constraint::Length(11),
+                Constraint::Min(8),
+            ],
+        )
+        .header(Row::new(["Reference", "Certificate", "Due", "Status"]).style(bold()))
+        .block(block(" Reference devices ")),
+        bottom,
+    );
+}
+
+fn strip(
+    frame: &mut Frame,
+    title: &str,
+    unit: &str,
+    data: &[(f64, f64)],
+    band: Option<(f64, f64)>,
+    area: Rect,
+) {
+    let (t0, t1) = data
+        .first()
+        .zip(data.last())
+        .map(|(a, b)| (a.0, b.0.max(a.0 + 1.0)))
+        .unwrap_or((0.0, 1.0));
+    let (mut lo, mut hi) = data
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.1), b.max(p.1))
+        });
+    if let Some((a, b)) = band {
+        lo = lo.min(a);
+        hi = hi.max(b);
+    }
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.1).max(1e-6);
+    let points: Vec<(f64, f64)> = data.iter().map(|(t, v)| (t - t0, *v)).collect();
+    let band_lines: Vec<Vec<(f64, f64)>> = band
+        .map(|(a, b)| vec![vec![(0.0, a), (t1 - t0, a)], vec![(0.0, b), (t1 - t0, b)]])
+        .unwrap_or_default();
+    let mut datasets = vec![
+        Dataset::default()
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::default().fg(ACCENT))
+            .data(&points),
+    ];
+    for line in &band_lines {
+        datasets.push(
+            Dataset::default()
+                .marker(symbols::Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(Color::Yellow))
+                .data(line),
+        );
+    }
+    let last = data
+        .last()
+        .map(|p| format!("{:.1} {unit}", p.1))
+        .unwrap_or_else(|| "—".into());
+    frame.render_widget(
+        Chart::new(datasets)
+            .block(block(&format!(" {title}: {last} ")))
+            .x_axis(
+                Axis::default()
+                    .bounds([0.0, t1 - t0])
+                    .labels(["0 s".to_string(), format!("{:.0} s", t1 - t0)]),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds([lo - pad, hi + pad])
+                    .labels([format!("{:.0}", lo - pad), format!("{:.0}", hi + pad)]),
+            ),
+        area,
+    );
+}
+
+fn live(frame: &mut Frame, app: &App, area: Rect) {
+    let [info, charts] = Layout::vertical([Constraint::Length(4), Constraint::Min(4)]).areas(area);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Now: ", bold()),
+        Span::raw(app.activity.clone()),
+    ])];
+    if let Some(w) = &app.waiting {
+        lines.push(Line::from(vec![
+            Span::styled("Gate: ", bold().fg(Color::Yellow)),
+            Span::raw(w.clone()),
+        ]));
+    }
+    if let Some(p) = app.results.get("p_mp_stc") {
+        lines.push(Line::from(vec![
+            Span::styled("Pmax(STC): ", bold()),
+            Span::raw(format!(
+                "{:.2} W ± {:.2} W (k = {:.2})   verdict: {}",
+                p["value"].as_f64().unwrap_or(f64::NAN),
+                p["U"].as_f64().unwrap_or(f64::NAN),
+                p["k"].as_f64().unwrap_or(f64::NAN),
+                app.results
+                    .get("conformity")
+                    .and_then(|c| c["value"].as_str())
+                    .unwrap_or("—")
+            )),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines).block(Block::default()), info);
+    let wide = charts.width >= 120;
+    let [left, right] = if wide {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts)
+    } else {
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts)
+    };
+    let [g_area, t_area] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
+    let g: Vec<(f64, f64)> = app.irradiance.iter().copied().collect();
+    let t: Vec<(f64, f64)> = app.temperature.iter().copied().collect();
+    // The default outdoor gate's level, drawn as the band to reach.
+    strip(
+        frame,
+        "Irradiance",
+        "W/m²",
+        &g,
+        Some((800.0, 800.0)),
+        g_area,
+    );
+    strip(frame, "Module temperature", "°C", &t, None, t_area);
+    iv(frame, app, right);
+}
+
+fn iv(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(c) = &app.curve else {
+        frame.render_widget(
+            Paragraph::new("no sweep yet").block(block(" I-V curve ")),
+            area,
+        );
+        return;
+    };
+    let iv: Vec<(f64, f64)> = c
+        .voltage
+        .iter()
+        .zip(&c.current)
+        .map(|(v, i)| (*v, *i))
+        .collect();
+    let pv: Vec<(f64, f64)> = c
+        .voltage
+        .iter()
+        .zip(&c.current)
+        .map(|(v, i)| (*v, v * i / 50.0))
+        .collect();
+    let (v0, v1) = iv
+        .iter()
+        .fold((0.0f64, 1.0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (i0, i1) = iv
+        .iter()
+        .chain(&pv)
+        .fold((0.0f64, 1.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let title = format!(" I-V ({}) and P-V/50 — {} points ", c.direction, iv.len());
+    frame.render_widget(
+        Chart::new(vec![
+            Dataset::default()
+                .name("I [A]")
+                .marker(symbols::Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(ACCENT))
+                .data(&iv),
+            Dataset::default()
+                .name("P/50 [W]")
+                .marker(symbols::Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(Color::Yellow))
+                .data(&pv),
+        ])
+        .block(block(&title))
+        .x_axis(
+            Axis::default()
+                .bounds([v0, v1])
+                .labels([format!("{v0:.0} V"), format!("{v1:.0} V")]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([i0, i1 * 1.05])
+                .labels([format!("{i0:.1}"), format!("{:.1}", i1 * 1.05)]),
+        ),
+        area,
+    );
+}
+
+fn procedures(frame: &mut Frame, app: &App, area: Rect) {
+    let rows = app
+        .procedures
+        .iter()
+        .enumerate()
+        .map(|(k, (name, description))| {
+            let style = if k == app.selected_procedure {
+                bold().fg(ACCENT).add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(name.clone()),
+                Cell::from(description.clone()),
+            ])
+            .style(style)
+        });
+    frame.render_widget(
+        Table::new(rows, [Constraint::Length(18), Constraint::Min(10)])
+            .header(Row::new(["Procedure", "What it does"]).style(bold()))
+            .block(block(" Procedures (Enter start, d dry run) ")),
+        area,
+    );
+}
+
+fn queue(frame: &mut Frame, app: &App, area: Rect) {
+    let rows = app
+        .queue
+        .iter()
+        .enumerate()
+        .map(|(k, (id, status, procedure, window))| {
+            let style = if k == app.selected_queue {
+                bold().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(id.to_string()),
+                Cell::from(status.clone()),
+                Cell::from(procedure.clone()),
+                Cell::from(window.clone()),
+            ])
+            .style(style)
+        });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(5),
+                Constraint::Length(10),
+                Constraint::Length(18),
+                Constraint::Min(8),
+            ],
+        )
+        .header(Row::new(["Item", "Status", "Procedure", "Window"]).style(bold()))
+        .block(block(
+            " Queue (x remove; `pvstation queue run` runs it headless) ",
+        )),
+        area,
+    );
+}
+
+fn runs(frame: &mut Frame, app: &App, area: Rect) {
+    let rows = app.runs.iter().map(|(id, procedure, status, headline)| {
+        Row::new(vec![
+            Cell::from(id.clone()),
+            Cell::from(procedure.clone()),
+            Cell::from(status.clone()),
+            Cell::from(headline.clone()),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(22),
+                Constraint::Length(16),
+                Constraint::Length(10),
+                Constraint::Min(10),
+            ],
+        )
+        .header(Row::new(["Run", "Procedure", "Status", "Result"]).style(bold()))
+        .block(block(" Runs (pvstation runs show / report RUN) ")),
+        area,
+    );
+}
+
+fn log(frame: &mut Frame, app: &App, area: Rect) {
+    let height = area.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> = app
+        .visible_log()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .take(height)
+        .rev()
+        .map(|l| Line::from(l.clone()))
+        .collect();
+    let title = if app.filter.is_empty() && !app.editing_filter {
+        " Log ".to_string()
+    } else {
+        format!(
+            " Log — filter: {}{} ",
+            app.filter,
+            if app.editing_filter { "▏" } else { "" }
+        )
+    };
+    frame.render_widget(Paragraph::new(lines).block(block(&title)), area);
+}

@@ -1,0 +1,290 @@
+//! Snapshot tests of every console screen at 80×24 and 160×48 (ratatui `TestBackend`),
+//! including an open operator prompt and a live sweep. `PVSTATION_BLESS=1 cargo test tui::`
+//! rewrites the snapshots after an intended change; review the diff.
+
+use pvstation::engine::host::{CurveData, Event};
+use pvstation::tui::app::{App, InstrumentRow, ReferenceRow, Screen};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::cli::repo;
+
+fn fixture() -> App {
+    let mut a = App::new("Plateau outdoor PV + battery-tester bench (simulated)");
+    for (name, role, idn) in [
+        (
+            "smu",
+            "iv_tracer",
+            "KEITHLEY INSTRUMENTS,MODEL 2460,04410001,1.7.12b",
+        ),
+        (
+            "irradiance-dmm",
+            "irradiance_meter",
+            "Keysight Technologies,34465A,MY60012345,A.03",
+        ),
+        (
+            "daq",
+            "thermometer",
+            "Keysight Technologies,DAQ970A,MY58001234,A.03",
+        ),
+        ("tester", "resistance_meter", "HIOKI,BT3562,0,V1.07"),
+    ] {
+        a.instruments.push(InstrumentRow {
+            name: name.into(),
+            role: role.into(),
+            identity: Some(idn.into()),
+            state: "idle".into(),
+        });
+    }
+    for (id, cert, due, status) in [
+        ("RC-01", "NIM-PV-2026-0311", "2027-03-11", "valid"),
+        ("SR-1m", "PIM-R-2026-1101", "2026-12-20", "DUE in 22 days"),
+        (
+            "CAL-5522A",
+            "PIM-E-2026-0877",
+            "2026-11-02",
+            "EXPIRED 26 days ago",
+        ),
+    ] {
+        a.references.push(ReferenceRow {
+            id: id.into(),
+            certificate: cert.into(),
+            due: due.into(),
+            status: status.into(),
+        });
+    }
+    a.procedures = vec![
+        (
+            "outdoor-pmax".into(),
+            "Pmax at STC of a PV module measured outdoors".into(),
+        ),
+        (
+            "bit-calibration".into(),
+            "Battery internal-resistance tester calibration".into(),
+        ),
+    ];
+    a.queue = vec![(
+        1,
+        "pending".into(),
+        "outdoor-pmax".into(),
+        "10:30-14:00".into(),
+    )];
+    a.runs = vec![(
+        "R20261128-101502-3fa9".into(),
+        "outdoor-pmax".into(),
+        "completed".into(),
+        "p_mp_stc = 221.02 W".into(),
+    )];
+    a.apply(&Event::Started {
+        run_id: "R20261128-120000-0001".into(),
+        procedure: "outdoor-pmax".into(),
+        resumed: false,
+        journaled: 0,
+    });
+    for k in 0..120 {
+        let t = 1.78e9 + k as f64;
+        a.apply(&Event::Conditions {
+            time: t,
+            irradiance: 700.0 + k as f64,
+            module_temperature: Some(40.0 + 0.02 * k as f64),
+        });
+    }
+    a.apply(&Event::Waiting {
+        message: "waiting for stable sun: 743 W/m², need ≥ 800 W/m² for 10 s".into(),
+    });
+    let voltage: Vec<f64> = (0..60).map(|k| k as f64).collect();
+    let current: Vec<f64> = voltage
+        .iter()
+        .map(|v| 5.7 * (1.0 - ((v - 59.0) / 3.0).exp()))
+        .collect();
+    a.apply(&Event::Sweep {
+        curves: vec![CurveData {
+            direction: "forward".into(),
+            start_time: 1.78e9,
+            time: vec![0.0; voltage.len()],
+            voltage,
+            current,
+        }],
+    });
+    a.apply(&Event::Log {
+        message: "sweep 1 forward: 1103.9 W/m², module 44.18 °C → Pmax(STC) 220.413 W".into(),
+    });
+    a.status = "run R20261128-120000-0001 started".into();
+    a
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| pvstation::tui::ui::draw(f, app))
+        .expect("draw");
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snapshot(name: &str, text: &str) {
+    let path = repo(&format!("tests/golden/tui/{name}.txt"));
+    if std::env::var_os("PVSTATION_BLESS").is_some() {
+        std::fs::write(&path, text).expect("bless");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (PVSTATION_BLESS=1 creates it)", path.display()));
+    assert_eq!(expected, text, "screen {name} changed:\n{text}");
+}
+
+#[test]
+fn every_screen_at_two_sizes() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        for screen in Screen::ALL {
+            let mut app = fixture();
+            app.screen = screen;
+            let text = render(&app, w, h);
+            assert!(text.contains("pvstation"), "{text}");
+            snapshot(&format!("{screen:?}-{w}x{h}").to_lowercase(), &text);
+        }
+        let mut app = fixture();
+        app.screen = Screen::Live;
+        app.ask("lab_temperature", "Lab temperature at the standards (°C)?");
+        let text = render(&app, w, h);
+        assert!(text.contains("Operator prompt: lab_temperature"), "{text}");
+        snapshot(&format!("prompt-{w}x{h}"), &text);
+        let mut app = fixture();
+        app.help = true;
+        let text = render(&app, w, h);
+        assert!(text.contains("Tab / Shift-Tab"), "{text}");
+        snapshot(&format!("help-{w}x{h}"), &text);
+    }
+    // The live screen shows what the gate waits for and the sweep.
+    let mut app = fixture();
+    app.screen = Screen::Live;
+    let text = render(&app, 160, 48);
+    assert!(text.contains("waiting for stable sun: 743 W/m², need ≥ 800 W/m² for 10 s"));
+    assert!(text.contains("I-V (forward)"));
+    // Expired certificates stand out on the station screen.
+    let text = render(&fixture(), 160, 48);
+    assert!(text.contains("EXPIRED 26 days ago"));
+}
+
+/// A tmux session, killed on drop.
+struct Tmux(String);
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+impl Tmux {
+    fn screen(&self) -> String {
+        std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = std::process::Command::new("tmux")
+                .args(["send-keys", "-t", &self.0, k])
+                .status()
+                .expect("tmux send-keys")
+                .success();
+            assert!(ok);
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+    }
+
+    fn wait_for(&self, needle: &str, seconds: u64) -> String {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "`{needle}` did not appear within {seconds} s:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+/// The real console in tmux on the simulated station: start the battery-tester calibration,
+/// answer its prompts, then start outdoor-pmax and read its Pmax and verdict off the screen.
+#[test]
+fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP console end-to-end test: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = crate::cli::tempdir("tui-tmux");
+    let db = dir.join("s.db");
+    let name = format!("pvstation-it-{}", std::process::id());
+    let command = format!(
+        "{} tui --speed 50 --db {}",
+        env!("CARGO_BIN_EXE_pvstation"),
+        db.display()
+    );
+    let ok = std::process::Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            &command,
+        ])
+        .status()
+        .expect("tmux")
+        .success();
+    assert!(ok);
+    let t = Tmux(name);
+    t.wait_for("Reference devices", 20);
+    t.keys(&["3", "Down", "Enter"]);
+    t.wait_for("Operator prompt: lab_temperature", 30);
+    t.keys(&["23.0", "Enter"]);
+    t.wait_for("Operator prompt: connect", 30);
+    t.keys(&["ok", "Enter"]);
+    t.wait_for("completed", 90);
+    t.keys(&["3", "Up", "Enter"]);
+    let screen = t.wait_for("verdict: ", 120);
+    assert!(screen.contains("Pmax(STC): 22"), "{screen}");
+    t.wait_for("completed", 60);
+    t.keys(&["5"]);
+    let runs = t.wait_for("bit-calibration", 10);
+    assert!(
+        runs.contains("outdoor-pmax") && runs.contains("Pmax 22"),
+        "{runs}"
+    );
+    t.keys(&["q"]);
+    // The answers are in the audit trail.
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let answers: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'prompt.answer'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("audit");
+    assert_eq!(answers, 2);
+}
