@@ -4,6 +4,7 @@
 //! station database with their raw data, I/O log and audit trail — and their results are
 //! printed.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ pub struct Args {
     /// Clock acceleration of the simulated world.
     #[arg(long, default_value_t = 20.0)]
     speed: f64,
-    /// Plain output (no terminal UI; the TUI is not built yet, so output is always plain).
+    /// Plain output instead of the console (which opens when the demo runs in a terminal).
     #[arg(long)]
     headless: bool,
     /// Print one JSON object with both runs at the end (instead of the progress text).
@@ -68,6 +69,49 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or(std::path::Path::new("."))
             .join("reports"),
     };
+    let jobs: [(&str, &[&str]); 2] = [
+        ("outdoor-pmax", &[]),
+        ("bit-calibration", &["lab_temperature=23.0", "connect=ok"]),
+    ];
+    // In a terminal the demo runs in the console (both procedures started one after the
+    // other, live); `--headless` or `--json` keep the plain output.
+    if !args.headless && !args.json && std::io::stdout().is_terminal() {
+        let autostart = jobs
+            .iter()
+            .map(|(p, answers)| {
+                let answers = answers
+                    .iter()
+                    .filter_map(|a| a.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                (p.to_string(), answers)
+            })
+            .collect();
+        let completed = crate::tui::console(
+            super::load_station(None)?,
+            db.clone(),
+            crate::tui::Options {
+                speed: Some(args.speed),
+                seed: Some(args.seed),
+                autostart,
+            },
+        )
+        .await
+        .map_err(anyhow::Error::msg)?;
+        let database = Database::open(&db)?;
+        for run_id in completed {
+            let record = super::store::run_record(&database, &run_id)?;
+            let procedure = record["start"]["procedure"]
+                .as_str()
+                .unwrap_or("run")
+                .to_string();
+            println!("{procedure} {run_id}:");
+            certify(&database, &record, &reports_dir.join(&procedure), &|l| {
+                println!("{l}")
+            })?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let abort = abort_on_signals();
     let events: EventSink = if args.json {
         Arc::new(|_| {})
@@ -84,10 +128,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.seed, args.speed
     ));
     say(&format!("database: {}", db.display()));
-    let jobs: [(&str, &[&str]); 2] = [
-        ("outdoor-pmax", &[]),
-        ("bit-calibration", &["lab_temperature=23.0", "connect=ok"]),
-    ];
     let mut runs = Vec::new();
     let mut all_ok = true;
     for (procedure, answers) in jobs {
@@ -115,53 +155,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !args.json {
             summarise(procedure, &record);
         }
-        // The certificate, in all four formats, from what was stored.
-        let item = match procedure {
-            "outdoor-pmax" => "Canadian Solar CS5P-220M PV module (simulated)",
-            _ => "Hioki BT3562 battery internal-resistance tester (simulated)",
-        };
-        let started = record["start"]["started_at"].as_f64().unwrap_or(0.0);
         let out = reports_dir.join(procedure);
-        let formats: Vec<String> = ["pdf", "html", "json", "dcc"].map(String::from).to_vec();
-        let issued = super::report::issue_report(
-            &database,
-            &super::report::Issue {
-                run_id: &outcome.run_id,
-                out: &out,
-                formats: &formats,
-                meta: crate::report::model::ReportMeta {
-                    customer: Some("Demo customer (simulated station)".into()),
-                    customer_email: Some("demo@example.org".into()),
-                    item: Some(item.into()),
-                    received: Some(crate::model::Date::from_unix_seconds(started)),
-                    signatory: Some("Demo signatory".into()),
-                    signatory_role: Some("Technical manager (demo)".into()),
-                    address: None,
-                    draft: outcome.status != "completed",
-                },
-                key: None,
-                meaning: "approval",
-                issued_at: crate::model::unix_seconds(std::time::SystemTime::now()),
-            },
-        )?;
-        let report_files = match issued {
-            Ok(i) => {
-                say(&format!(
-                    "  certificate {}: {}",
-                    i.number,
-                    i.files
-                        .iter()
-                        .map(|f| out.join(f).display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                i.files
-            }
-            Err(gaps) => {
-                say(&format!("  no certificate: {}", gaps.join("; ")));
-                Vec::new()
-            }
-        };
+        let report_files = certify(&database, &record, &out, &say)?;
         runs.push(json!({
             "run_id": outcome.run_id,
             "procedure": procedure,
@@ -194,6 +189,62 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// Issue a demo run's certificate in all four formats from what was stored (placeholder
+/// customer, item and signatory: it is the demo); the files written.
+fn certify(
+    database: &Database,
+    record: &Value,
+    out: &std::path::Path,
+    say: &dyn Fn(&str),
+) -> anyhow::Result<Vec<String>> {
+    let run_id = record["run_id"].as_str().unwrap_or_default();
+    let item = match record["start"]["procedure"].as_str() {
+        Some("outdoor-pmax") => "Canadian Solar CS5P-220M PV module (simulated)",
+        _ => "Hioki BT3562 battery internal-resistance tester (simulated)",
+    };
+    let started = record["start"]["started_at"].as_f64().unwrap_or(0.0);
+    let formats: Vec<String> = ["pdf", "html", "json", "dcc"].map(String::from).to_vec();
+    let issued = super::report::issue_report(
+        database,
+        &super::report::Issue {
+            run_id,
+            out,
+            formats: &formats,
+            meta: crate::report::model::ReportMeta {
+                customer: Some("Demo customer (simulated station)".into()),
+                customer_email: Some("demo@example.org".into()),
+                item: Some(item.into()),
+                received: Some(crate::model::Date::from_unix_seconds(started)),
+                signatory: Some("Demo signatory".into()),
+                signatory_role: Some("Technical manager (demo)".into()),
+                address: None,
+                draft: record["stop"]["status"] != "completed",
+            },
+            key: None,
+            meaning: "approval",
+            issued_at: crate::model::unix_seconds(std::time::SystemTime::now()),
+        },
+    )?;
+    Ok(match issued {
+        Ok(i) => {
+            say(&format!(
+                "  certificate {}: {}",
+                i.number,
+                i.files
+                    .iter()
+                    .map(|f| out.join(f).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            i.files
+        }
+        Err(gaps) => {
+            say(&format!("  no certificate: {}", gaps.join("; ")));
+            Vec::new()
+        }
     })
 }
 

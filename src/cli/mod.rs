@@ -146,9 +146,16 @@ pub fn main() -> ExitCode {
             Command::Tui { station, db, speed } => {
                 let station = load_station(station.as_ref())?;
                 let db = store::database_path(db)?;
-                crate::tui::console(station, db, speed)
-                    .await
-                    .map_err(anyhow::Error::msg)?;
+                crate::tui::console(
+                    station,
+                    db,
+                    crate::tui::Options {
+                        speed,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(anyhow::Error::msg)?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Procedures { command } => run::procedures(command),

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod ui;
 
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -135,7 +136,45 @@ pub fn load(station: &Station, db: &Database) -> App {
 }
 
 /// Run the console until the operator quits.
-pub async fn console(station: Station, db_path: PathBuf, speed: Option<f64>) -> Result<(), String> {
+/// How the console runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Clock acceleration of a simulated station.
+    pub speed: Option<f64>,
+    /// Seed of a simulated station.
+    pub seed: Option<u64>,
+    /// Procedures to start one after the other (with prompt answers given in advance), as the
+    /// demo does.
+    pub autostart: Vec<(String, BTreeMap<String, String>)>,
+}
+
+/// The instruments' identities as a run recorded them.
+fn refresh_identities(app: &mut App, db_path: &std::path::Path, run_id: &str) {
+    let Some(snapshot) = Database::open(db_path)
+        .ok()
+        .and_then(|db| db.run_start(run_id).ok().flatten())
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.station).ok())
+    else {
+        return;
+    };
+    for row in &mut app.instruments {
+        if let Some(idn) = snapshot["instruments"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == row.name.as_str()))
+            .and_then(|x| x["identity"].as_str())
+        {
+            row.identity = Some(idn.to_string());
+            row.state = "identified".into();
+        }
+    }
+}
+
+/// Run the console until the operator quits; returns the runs that completed meanwhile.
+pub async fn console(
+    station: Station,
+    db_path: PathBuf,
+    options: Options,
+) -> Result<Vec<String>, String> {
     let db = Database::open(&db_path).map_err(|e| e.to_string())?;
     let mut app = load(&station, &db);
     drop(db);
@@ -143,7 +182,16 @@ pub async fn console(station: Station, db_path: PathBuf, speed: Option<f64>) -> 
     let stop = Arc::new(AtomicBool::new(false));
     spawn_keys(tx.clone(), stop.clone());
     let mut terminal = ratatui::init();
-    let result = ui_loop(&mut terminal, &mut app, &rx, &tx, &station, &db_path, speed).await;
+    let result = ui_loop(
+        &mut terminal,
+        &mut app,
+        &rx,
+        &tx,
+        &station,
+        &db_path,
+        options,
+    )
+    .await;
     stop.store(true, Ordering::SeqCst);
     ratatui::restore();
     result
@@ -181,12 +229,31 @@ async fn ui_loop(
     tx: &Sender<Msg>,
     station: &Station,
     db_path: &std::path::Path,
-    speed: Option<f64>,
-) -> Result<(), String> {
+    options: Options,
+) -> Result<Vec<String>, String> {
     let abort = Arc::new(AtomicBool::new(false));
     let mut reply: Option<Sender<String>> = None;
     let mut dirty = true;
+    let mut autostart: VecDeque<(String, BTreeMap<String, String>)> = options.autostart.into();
+    let mut starting = false;
+    let had_autostart = !autostart.is_empty();
+    let mut completed = Vec::new();
+    let target = |answers: BTreeMap<String, String>| Target {
+        station: station.clone(),
+        db_path: db_path.to_path_buf(),
+        speed: options.speed,
+        seed: options.seed,
+        answers,
+    };
     loop {
+        if !starting
+            && app.active_run.is_none()
+            && let Some((name, answers)) = autostart.pop_front()
+        {
+            abort.store(false, Ordering::SeqCst);
+            starting = start(name, target(answers), tx.clone(), abort.clone(), app);
+            dirty = true;
+        }
         if dirty {
             terminal
                 .draw(|f| ui::draw(f, app))
@@ -198,7 +265,7 @@ async fn ui_loop(
         let msg = match next {
             Ok(m) => m,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(completed),
         };
         dirty = true;
         let command = match msg {
@@ -210,7 +277,28 @@ async fn ui_loop(
                 }
             },
             Msg::Engine(e) => {
+                match &e {
+                    Event::Started { .. } => starting = false,
+                    Event::Finished { run_id, status, .. } => {
+                        if status == "completed" {
+                            completed.push(run_id.clone());
+                        }
+                        refresh_identities(app, db_path, run_id);
+                    }
+                    Event::Warning { message }
+                        if message.starts_with("the run could not start") =>
+                    {
+                        starting = false;
+                    }
+                    _ => {}
+                }
                 app.apply(&e);
+                if matches!(e, Event::Finished { .. }) && had_autostart && autostart.is_empty() {
+                    app.status = format!(
+                        "{} — the demo runs are done: q quits and writes the certificates",
+                        app.status
+                    );
+                }
                 Command::None
             }
             Msg::Prompt { id, text, reply: r } => {
@@ -226,7 +314,7 @@ async fn ui_loop(
                 if app.active_run.is_some() {
                     abort.store(true, Ordering::SeqCst);
                 }
-                return Ok(());
+                return Ok(completed);
             }
             Command::Abort => abort.store(true, Ordering::SeqCst),
             Command::Answer(_, answer) => {
@@ -272,12 +360,13 @@ async fn ui_loop(
             }
             Command::Start(name) => {
                 abort.store(false, Ordering::SeqCst);
-                let target = Target {
-                    station: station.clone(),
-                    db_path: db_path.to_path_buf(),
-                    speed,
-                };
-                start(name, target, tx.clone(), abort.clone(), app);
+                starting = start(
+                    name,
+                    target(BTreeMap::new()),
+                    tx.clone(),
+                    abort.clone(),
+                    app,
+                );
             }
         }
     }
@@ -288,21 +377,30 @@ struct Target {
     station: Station,
     db_path: PathBuf,
     speed: Option<f64>,
+    seed: Option<u64>,
+    answers: BTreeMap<String, String>,
 }
 
-fn start(name: String, target: Target, tx: Sender<Msg>, abort: Arc<AtomicBool>, app: &mut App) {
+/// Start a run on the runtime; false when it could not even be prepared (the status says why).
+fn start(
+    name: String,
+    target: Target,
+    tx: Sender<Msg>,
+    abort: Arc<AtomicBool>,
+    app: &mut App,
+) -> bool {
     let procedure = match Procedure::find(&name) {
         Ok(p) => p,
         Err(e) => {
             app.status = e.to_string();
-            return;
+            return false;
         }
     };
     let parameters = match procedure.parameters(&[]) {
         Ok(p) => p,
         Err(e) => {
             app.status = e;
-            return;
+            return false;
         }
     };
     let sink_tx = Mutex::new(tx.clone());
@@ -334,10 +432,10 @@ fn start(name: String, target: Target, tx: Sender<Msg>, abort: Arc<AtomicBool>, 
             station: target.station,
             db_path: target.db_path,
             parameters,
-            answers: Default::default(),
+            answers: target.answers,
             prompter: Some(prompter),
             operator,
-            seed: None,
+            seed: target.seed,
             speed: target.speed,
             faults: None,
             sim_start: None,
@@ -352,4 +450,5 @@ fn start(name: String, target: Target, tx: Sender<Msg>, abort: Arc<AtomicBool>, 
             }));
         }
     });
+    true
 }
