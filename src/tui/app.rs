@@ -66,6 +66,10 @@ pub enum Key {
     Up,
     /// Down arrow.
     Down,
+    /// Left arrow.
+    Left,
+    /// Right arrow.
+    Right,
     /// Backspace.
     Backspace,
     /// Ctrl-C.
@@ -109,6 +113,10 @@ pub enum Action {
     Submit,
     /// Start editing the log filter.
     Filter,
+    /// Move the focus between the procedure list and its parameters.
+    Focus,
+    /// Edit the selected parameter.
+    Edit,
 }
 
 /// A question that needs a yes before it happens.
@@ -140,10 +148,10 @@ pub enum Command {
     None,
     /// Leave.
     Quit,
-    /// Start a procedure.
-    Start(String),
-    /// Dry-run a procedure.
-    DryRun(String),
+    /// Start a procedure with `--set` values.
+    Start(String, Vec<(String, String)>),
+    /// Dry-run a procedure with `--set` values.
+    DryRun(String, Vec<(String, String)>),
     /// Abort the active run.
     Abort,
     /// Answer the open prompt.
@@ -178,6 +186,21 @@ pub struct ReferenceRow {
     pub status: String,
 }
 
+/// A declared parameter as the form shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamRow {
+    /// Name.
+    pub name: String,
+    /// Type (float, int, bool, string).
+    pub kind: String,
+    /// Unit.
+    pub unit: String,
+    /// Default value.
+    pub default: String,
+    /// Limits or choices, as text.
+    pub limits: String,
+}
+
 /// Everything the console shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
@@ -199,6 +222,16 @@ pub struct App {
     pub procedures: Vec<(String, String)>,
     /// Selection on the procedures screen.
     pub selected_procedure: usize,
+    /// Declared parameters by procedure.
+    pub parameters: BTreeMap<String, Vec<ParamRow>>,
+    /// Values the operator set (procedure → parameter → text), validated when starting.
+    pub edits: BTreeMap<String, BTreeMap<String, String>>,
+    /// The parameter list has the focus (else the procedure list).
+    pub focus_parameters: bool,
+    /// Selected parameter.
+    pub selected_parameter: usize,
+    /// The value being typed for the selected parameter.
+    pub editing: Option<String>,
     /// Queue rows (id, status, procedure, window).
     pub queue: Vec<(i64, String, String, String)>,
     /// Selection on the queue screen.
@@ -249,6 +282,11 @@ impl App {
             references: Vec::new(),
             procedures: Vec::new(),
             selected_procedure: 0,
+            parameters: BTreeMap::new(),
+            edits: BTreeMap::new(),
+            focus_parameters: false,
+            selected_parameter: 0,
+            editing: None,
             queue: Vec::new(),
             selected_queue: 0,
             runs: Vec::new(),
@@ -291,6 +329,15 @@ impl App {
                 _ => None,
             };
         }
+        if self.editing.is_some() {
+            return Some(match key {
+                Key::Enter => Action::Submit,
+                Key::Esc => Action::Cancel,
+                Key::Backspace => Action::Erase,
+                Key::Char(c) => Action::Type(c),
+                _ => return None,
+            });
+        }
         if self.editing_filter {
             return Some(match key {
                 Key::Enter | Key::Esc => Action::Cancel,
@@ -314,6 +361,12 @@ impl App {
             Key::Up | Key::Char('k') => Action::Up,
             Key::Down | Key::Char('j') => Action::Down,
             Key::Char('a') if self.active_run.is_some() => Action::Abort,
+            Key::Left | Key::Right if self.screen == Screen::Procedures => Action::Focus,
+            Key::Enter | Key::Char('e')
+                if self.screen == Screen::Procedures && self.focus_parameters =>
+            {
+                Action::Edit
+            }
             Key::Enter | Key::Char('s') if self.screen == Screen::Procedures => Action::Start,
             Key::Char('d') if self.screen == Screen::Procedures => Action::DryRun,
             Key::Char('x') if self.screen == Screen::Queue => Action::RemoveQueueItem,
@@ -347,8 +400,15 @@ impl App {
                 self.screen = Screen::ALL[next];
             }
             Action::Up | Action::Down => {
+                let parameters = self.current_parameters().len();
                 let (sel, len) = match self.screen {
-                    Screen::Procedures => (&mut self.selected_procedure, self.procedures.len()),
+                    Screen::Procedures if self.focus_parameters => {
+                        (&mut self.selected_parameter, parameters)
+                    }
+                    Screen::Procedures => {
+                        self.selected_parameter = 0;
+                        (&mut self.selected_procedure, self.procedures.len())
+                    }
                     Screen::Queue => (&mut self.selected_queue, self.queue.len()),
                     _ => return Command::None,
                 };
@@ -365,14 +425,31 @@ impl App {
                 if self.active_run.is_some() {
                     self.status = "a run is active: abort it (a) or wait for it to finish".into();
                 } else if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
+                    let name = name.clone();
                     self.status = format!("starting {name} …");
-                    self.screen = Screen::Live;
-                    return Command::Start(name.clone());
+                    return Command::Start(name.clone(), self.sets(&name));
                 }
             }
             Action::DryRun => {
                 if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
-                    return Command::DryRun(name.clone());
+                    let name = name.clone();
+                    return Command::DryRun(name.clone(), self.sets(&name));
+                }
+            }
+            Action::Focus => {
+                self.focus_parameters =
+                    !self.focus_parameters && !self.current_parameters().is_empty();
+            }
+            Action::Edit => {
+                if let Some(p) = self.current_parameters().get(self.selected_parameter) {
+                    let current = self
+                        .procedures
+                        .get(self.selected_procedure)
+                        .and_then(|(n, _)| self.edits.get(n))
+                        .and_then(|e| e.get(&p.name))
+                        .cloned()
+                        .unwrap_or_else(|| p.default.clone());
+                    self.editing = Some(current);
                 }
             }
             Action::Abort => {
@@ -399,10 +476,13 @@ impl App {
             Action::Cancel => {
                 self.confirm = None;
                 self.editing_filter = false;
+                self.editing = None;
             }
             Action::Type(c) => {
                 if let Some(p) = &mut self.prompt {
                     p.answer.push(c);
+                } else if let Some(v) = &mut self.editing {
+                    v.push(c);
                 } else if self.editing_filter {
                     self.filter.push(c);
                 }
@@ -410,6 +490,8 @@ impl App {
             Action::Erase => {
                 if let Some(p) = &mut self.prompt {
                     p.answer.pop();
+                } else if let Some(v) = &mut self.editing {
+                    v.pop();
                 } else if self.editing_filter {
                     self.filter.pop();
                 }
@@ -417,6 +499,20 @@ impl App {
             Action::Submit => {
                 if let Some(p) = self.prompt.take() {
                     return Command::Answer(p.id, p.answer);
+                }
+                if let Some(value) = self.editing.take()
+                    && let Some((name, _)) = self.procedures.get(self.selected_procedure).cloned()
+                    && let Some(p) = self
+                        .current_parameters()
+                        .get(self.selected_parameter)
+                        .cloned()
+                {
+                    let edits = self.edits.entry(name).or_default();
+                    if value == p.default {
+                        edits.remove(&p.name);
+                    } else {
+                        edits.insert(p.name, value);
+                    }
                 }
             }
             Action::Filter => {
@@ -553,6 +649,28 @@ impl App {
         });
     }
 
+    /// The declared parameters of the selected procedure.
+    pub fn current_parameters(&self) -> &[ParamRow] {
+        self.procedures
+            .get(self.selected_procedure)
+            .and_then(|(n, _)| self.parameters.get(n))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The operator's values for a procedure, as `--set` pairs.
+    pub fn sets(&self, procedure: &str) -> Vec<(String, String)> {
+        self.edits
+            .get(procedure)
+            .map(|e| e.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// A run was started (the owner validated the values): watch it.
+    pub fn started(&mut self) {
+        self.screen = Screen::Live;
+    }
+
     /// Log lines that match the filter.
     pub fn visible_log(&self) -> impl Iterator<Item = &String> {
         let f = self.filter.to_lowercase();
@@ -568,6 +686,25 @@ mod tests {
 
     fn app() -> App {
         let mut a = App::new("Test station");
+        a.parameters.insert(
+            "outdoor-pmax".into(),
+            vec![
+                ParamRow {
+                    name: "sweeps".into(),
+                    kind: "int".into(),
+                    unit: "1".into(),
+                    default: "3".into(),
+                    limits: "1 … 50".into(),
+                },
+                ParamRow {
+                    name: "nplc".into(),
+                    kind: "float".into(),
+                    unit: "PLC".into(),
+                    default: "1.0".into(),
+                    limits: "0.01 … 10".into(),
+                },
+            ],
+        );
         a.procedures = vec![
             ("outdoor-pmax".into(), "Pmax at STC".into()),
             ("bit-calibration".into(), "battery tester".into()),
@@ -631,12 +768,13 @@ mod tests {
         press(&mut a, Key::Char('k'));
         assert_eq!(
             press(&mut a, Key::Char('d')),
-            Command::DryRun("outdoor-pmax".into())
+            Command::DryRun("outdoor-pmax".into(), vec![])
         );
         assert_eq!(
             press(&mut a, Key::Enter),
-            Command::Start("outdoor-pmax".into())
+            Command::Start("outdoor-pmax".into(), vec![])
         );
+        a.started();
         assert_eq!(a.screen, Screen::Live);
         a.active_run = Some("R1".into());
         a.screen = Screen::Procedures;
@@ -646,6 +784,42 @@ mod tests {
             "one run at a time"
         );
         assert!(a.status.contains("a run is active"));
+    }
+
+    #[test]
+    fn parameters_are_edited_in_the_form_and_passed_as_sets() {
+        let mut a = app();
+        press(&mut a, Key::Char('3'));
+        press(&mut a, Key::Right);
+        assert!(a.focus_parameters);
+        press(&mut a, Key::Down);
+        assert_eq!(a.selected_parameter, 1);
+        press(&mut a, Key::Up);
+        press(&mut a, Key::Enter);
+        assert_eq!(a.editing.as_deref(), Some("3"), "starts from the default");
+        press(&mut a, Key::Backspace);
+        press(&mut a, Key::Char('5'));
+        assert_eq!(
+            press(&mut a, Key::Char('q')),
+            Command::None,
+            "q is text while editing"
+        );
+        press(&mut a, Key::Backspace);
+        press(&mut a, Key::Enter);
+        assert_eq!(a.editing, None);
+        press(&mut a, Key::Char('e'));
+        press(&mut a, Key::Esc);
+        assert_eq!(
+            a.sets("outdoor-pmax"),
+            vec![("sweeps".into(), "5".into())],
+            "Esc keeps the old value"
+        );
+        press(&mut a, Key::Left);
+        assert!(!a.focus_parameters);
+        assert_eq!(
+            press(&mut a, Key::Char('s')),
+            Command::Start("outdoor-pmax".into(), vec![("sweeps".into(), "5".into())])
+        );
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub fn key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
         KeyCode::BackTab => Key::BackTab,
         KeyCode::Up => Key::Up,
         KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
         KeyCode::Backspace => Key::Backspace,
         _ => return None,
     })
@@ -100,6 +102,27 @@ pub fn load(station: &Station, db: &Database) -> App {
     for p in shipped().into_iter().flatten() {
         let d = p.declaration;
         let first = d.description.split(". ").next().unwrap_or("").to_string();
+        let rows = d
+            .parameters
+            .iter()
+            .map(|q| app::ParamRow {
+                name: q.name.clone(),
+                kind: format!("{:?}", q.kind).to_lowercase(),
+                unit: q.unit.clone(),
+                default: match &q.default {
+                    serde_json::Value::String(t) => t.clone(),
+                    other => other.to_string(),
+                },
+                limits: match (&q.choices, q.min, q.max) {
+                    (Some(c), _, _) => c.join(" | "),
+                    (None, Some(lo), Some(hi)) => format!("{lo} … {hi}"),
+                    (None, Some(lo), None) => format!("≥ {lo}"),
+                    (None, None, Some(hi)) => format!("≤ {hi}"),
+                    (None, None, None) => String::new(),
+                },
+            })
+            .collect();
+        app.parameters.insert(d.name.clone(), rows);
         app.procedures.push((d.name, first));
     }
     app.queue = db
@@ -244,6 +267,7 @@ async fn ui_loop(
         speed: options.speed,
         seed: options.seed,
         answers,
+        sets: Vec::new(),
     };
     loop {
         if !starting
@@ -337,7 +361,7 @@ async fn ui_loop(
                     Err(e) => app.status = format!("cannot remove queue item {id}: {e}"),
                 }
             }
-            Command::DryRun(name) => {
+            Command::DryRun(name, sets) => {
                 app.status = match Procedure::find(&name) {
                     Err(e) => e.to_string(),
                     Ok(p) => {
@@ -348,7 +372,7 @@ async fn ui_loop(
                             .map(|i| (i.role.as_str().to_string(), i.name.clone()))
                             .collect();
                         let missing = missing_roles(&p.declaration, &roles);
-                        match p.parameters(&[]) {
+                        match p.parameters(&sets) {
                             Err(e) => e,
                             Ok(_) if !missing.is_empty() => {
                                 format!("{name}: the station lacks {}", missing.join(", "))
@@ -358,15 +382,14 @@ async fn ui_loop(
                     }
                 }
             }
-            Command::Start(name) => {
+            Command::Start(name, sets) => {
                 abort.store(false, Ordering::SeqCst);
-                starting = start(
-                    name,
-                    target(BTreeMap::new()),
-                    tx.clone(),
-                    abort.clone(),
-                    app,
-                );
+                let mut t = target(BTreeMap::new());
+                t.sets = sets;
+                starting = start(name, t, tx.clone(), abort.clone(), app);
+                if starting {
+                    app.started();
+                }
             }
         }
     }
@@ -379,6 +402,7 @@ struct Target {
     speed: Option<f64>,
     seed: Option<u64>,
     answers: BTreeMap<String, String>,
+    sets: Vec<(String, String)>,
 }
 
 /// Start a run on the runtime; false when it could not even be prepared (the status says why).
@@ -396,7 +420,7 @@ fn start(
             return false;
         }
     };
-    let parameters = match procedure.parameters(&[]) {
+    let parameters = match procedure.parameters(&target.sets) {
         Ok(p) => p,
         Err(e) => {
             app.status = e;

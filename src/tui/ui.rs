@@ -32,7 +32,15 @@ fn hints(app: &App) -> &'static str {
         return "y confirm · n cancel";
     }
     match app.screen {
-        Screen::Procedures => "↑↓ select · Enter start · d dry run · Tab screens · ? help · q quit",
+        Screen::Procedures if app.editing.is_some() => {
+            "type the value · Enter set · Esc keep the old one"
+        }
+        Screen::Procedures if app.focus_parameters => {
+            "↑↓ parameter · Enter edit · ← procedures · s start · d dry run · ? help"
+        }
+        Screen::Procedures => {
+            "↑↓ select · Enter start · d dry run · → parameters · ? help · q quit"
+        }
         Screen::Queue => "↑↓ select · x remove · Tab screens · ? help · q quit",
         Screen::Log => "/ filter · Tab screens · ? help · q quit",
         _ if app.active_run.is_some() => "a abort · Tab screens · ? help · q quit",
@@ -125,7 +133,7 @@ fn dialog(frame: &mut Frame, title: &str, text: &str) {
 }
 
 fn help(frame: &mut Frame) {
-    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx                remove the selected queue item\n/                filter the log\n?                this help\nq                quit";
+    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\n→ ←              parameters / procedures; Enter edits\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx                remove the selected queue item\n/                filter the log\n?                this help\nq                quit";
     let area = centered(frame.area(), 60, 14);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(text).block(block(" Keys ")), area);
@@ -380,13 +388,20 @@ fn iv(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn procedures(frame: &mut Frame, app: &App, area: Rect) {
+    let [list, form] =
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
     let rows = app
         .procedures
         .iter()
         .enumerate()
         .map(|(k, (name, description))| {
             let style = if k == app.selected_procedure {
-                bold().fg(ACCENT).add_modifier(Modifier::REVERSED)
+                let s = bold().fg(ACCENT);
+                if app.focus_parameters {
+                    s
+                } else {
+                    s.add_modifier(Modifier::REVERSED)
+                }
             } else {
                 Style::default()
             };
@@ -397,10 +412,56 @@ fn procedures(frame: &mut Frame, app: &App, area: Rect) {
             .style(style)
         });
     frame.render_widget(
-        Table::new(rows, [Constraint::Length(18), Constraint::Min(10)])
+        Table::new(rows, [Constraint::Length(16), Constraint::Min(10)])
             .header(Row::new(["Procedure", "What it does"]).style(bold()))
-            .block(block(" Procedures (Enter start, d dry run) ")),
-        area,
+            .block(block(" Procedures (Enter start, d dry run, → parameters) ")),
+        list,
+    );
+    let name = app
+        .procedures
+        .get(app.selected_procedure)
+        .map(|(n, _)| n.clone())
+        .unwrap_or_default();
+    let edits = app.edits.get(&name);
+    let rows = app.current_parameters().iter().enumerate().map(|(k, p)| {
+        let selected = app.focus_parameters && k == app.selected_parameter;
+        let value = match (&app.editing, selected) {
+            (Some(v), true) => format!("{v}▏"),
+            _ => edits
+                .and_then(|e| e.get(&p.name))
+                .cloned()
+                .unwrap_or_else(|| p.default.clone()),
+        };
+        let changed = edits.is_some_and(|e| e.contains_key(&p.name));
+        let mut style = if changed {
+            bold().fg(ACCENT)
+        } else {
+            Style::default()
+        };
+        if selected {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        Row::new(vec![
+            Cell::from(p.name.clone()),
+            Cell::from(value),
+            Cell::from(p.unit.clone()),
+            Cell::from(p.limits.clone()),
+        ])
+        .style(style)
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(22),
+                Constraint::Length(12),
+                Constraint::Length(6),
+                Constraint::Min(6),
+            ],
+        )
+        .header(Row::new(["Parameter", "Value", "Unit", "Limits"]).style(bold()))
+        .block(block(" Parameters (Enter edit, checked when starting) ")),
+        form,
     );
 }
 

@@ -63,6 +63,29 @@ fn fixture() -> App {
             "Battery internal-resistance tester calibration".into(),
         ),
     ];
+    a.parameters.insert(
+        "outdoor-pmax".into(),
+        vec![
+            pvstation::tui::app::ParamRow {
+                name: "sweeps".into(),
+                kind: "int".into(),
+                unit: "1".into(),
+                default: "3".into(),
+                limits: "1 … 50".into(),
+            },
+            pvstation::tui::app::ParamRow {
+                name: "decision_rule".into(),
+                kind: "string".into(),
+                unit: String::new(),
+                default: "guarded".into(),
+                limits: "simple | guarded | non_binary".into(),
+            },
+        ],
+    );
+    a.edits
+        .entry("outdoor-pmax".into())
+        .or_default()
+        .insert("sweeps".into(), "5".into());
     a.queue = vec![(
         1,
         "pending".into(),
@@ -266,7 +289,10 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
     t.wait_for("Operator prompt: connect", 30);
     t.keys(&["ok", "Enter"]);
     t.wait_for("completed", 90);
-    t.keys(&["3", "Up", "Enter"]);
+    // outdoor-pmax with one dual sweep, set in the parameter form.
+    t.keys(&[
+        "3", "Up", "Right", "Enter", "BSpace", "1", "Enter", "Left", "Enter",
+    ]);
     let screen = t.wait_for("verdict: ", 120);
     assert!(screen.contains("Pmax(STC): 22"), "{screen}");
     t.wait_for("completed", 60);
@@ -276,6 +302,16 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
         runs.contains("outdoor-pmax") && runs.contains("Pmax 22"),
         "{runs}"
     );
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let parameters: String = conn
+        .query_row(
+            "SELECT parameters FROM runs WHERE procedure = 'outdoor-pmax'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("run");
+    assert!(parameters.contains("\"sweeps\":1"), "{parameters}");
+    drop(conn);
     t.keys(&["q"]);
     // The answers are in the audit trail.
     let conn = rusqlite::Connection::open(&db).expect("db");
