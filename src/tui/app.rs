@@ -115,6 +115,12 @@ pub enum Action {
     Filter,
     /// Move the focus between the procedure list and its parameters.
     Focus,
+    /// Open the selected run's results, budget and reports.
+    OpenRun,
+    /// Write a draft report of the selected run.
+    DraftReport,
+    /// Switch the log between engine events and the instrument I/O log.
+    ToggleIo,
     /// Edit the selected parameter.
     Edit,
 }
@@ -158,6 +164,12 @@ pub enum Command {
     Answer(String, String),
     /// Remove a queue item.
     RemoveQueueItem(i64),
+    /// Load a run's details into `run_detail`.
+    OpenRun(String),
+    /// Write a draft report of a run.
+    DraftReport(String),
+    /// Load the instrument I/O log into `io_log`.
+    LoadIo,
 }
 
 /// An instrument row.
@@ -232,6 +244,14 @@ pub struct App {
     pub selected_parameter: usize,
     /// The value being typed for the selected parameter.
     pub editing: Option<String>,
+    /// Selection on the runs screen.
+    pub selected_run: usize,
+    /// The opened run: title and text lines.
+    pub run_detail: Option<(String, Vec<String>)>,
+    /// The log shows the instrument I/O log instead of engine events.
+    pub show_io: bool,
+    /// Instrument I/O log lines (loaded by the owner).
+    pub io_log: Vec<String>,
     /// Queue rows (id, status, procedure, window).
     pub queue: Vec<(i64, String, String, String)>,
     /// Selection on the queue screen.
@@ -287,6 +307,10 @@ impl App {
             focus_parameters: false,
             selected_parameter: 0,
             editing: None,
+            selected_run: 0,
+            run_detail: None,
+            show_io: false,
+            io_log: Vec::new(),
             queue: Vec::new(),
             selected_queue: 0,
             runs: Vec::new(),
@@ -346,6 +370,13 @@ impl App {
                 _ => return None,
             });
         }
+        if self.run_detail.is_some() {
+            return match key {
+                Key::Esc | Key::Enter | Key::Char('q') => Some(Action::Cancel),
+                Key::Char('r') => Some(Action::DraftReport),
+                _ => None,
+            };
+        }
         if self.help {
             return match key {
                 Key::Char('?') | Key::Esc | Key::Char('q') => Some(Action::Help),
@@ -371,6 +402,9 @@ impl App {
             Key::Char('d') if self.screen == Screen::Procedures => Action::DryRun,
             Key::Char('x') if self.screen == Screen::Queue => Action::RemoveQueueItem,
             Key::Char('/') if self.screen == Screen::Log => Action::Filter,
+            Key::Char('i') if self.screen == Screen::Log => Action::ToggleIo,
+            Key::Enter if self.screen == Screen::Runs => Action::OpenRun,
+            Key::Char('r') if self.screen == Screen::Runs => Action::DraftReport,
             _ => return None,
         })
     }
@@ -410,6 +444,7 @@ impl App {
                         (&mut self.selected_procedure, self.procedures.len())
                     }
                     Screen::Queue => (&mut self.selected_queue, self.queue.len()),
+                    Screen::Runs => (&mut self.selected_run, self.runs.len()),
                     _ => return Command::None,
                 };
                 if len > 0 {
@@ -434,6 +469,27 @@ impl App {
                 if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
                     let name = name.clone();
                     return Command::DryRun(name.clone(), self.sets(&name));
+                }
+            }
+            Action::OpenRun => {
+                if let Some((id, ..)) = self.runs.get(self.selected_run) {
+                    return Command::OpenRun(id.clone());
+                }
+            }
+            Action::DraftReport => {
+                let id = self
+                    .run_detail
+                    .as_ref()
+                    .map(|(t, _)| t.clone())
+                    .or_else(|| self.runs.get(self.selected_run).map(|r| r.0.clone()));
+                if let Some(id) = id {
+                    return Command::DraftReport(id);
+                }
+            }
+            Action::ToggleIo => {
+                self.show_io = !self.show_io;
+                if self.show_io {
+                    return Command::LoadIo;
                 }
             }
             Action::Focus => {
@@ -477,6 +533,7 @@ impl App {
                 self.confirm = None;
                 self.editing_filter = false;
                 self.editing = None;
+                self.run_detail = None;
             }
             Action::Type(c) => {
                 if let Some(p) = &mut self.prompt {
@@ -671,12 +728,15 @@ impl App {
         self.screen = Screen::Live;
     }
 
-    /// Log lines that match the filter.
+    /// Log lines (events, or the instrument I/O log) that match the filter.
     pub fn visible_log(&self) -> impl Iterator<Item = &String> {
         let f = self.filter.to_lowercase();
-        self.log
-            .iter()
-            .filter(move |l| f.is_empty() || l.to_lowercase().contains(&f))
+        let lines: Box<dyn Iterator<Item = &String>> = if self.show_io {
+            Box::new(self.io_log.iter())
+        } else {
+            Box::new(self.log.iter())
+        };
+        lines.filter(move |l| f.is_empty() || l.to_lowercase().contains(&f))
     }
 }
 
@@ -878,6 +938,60 @@ mod tests {
             Command::Answer("lab_temperature".into(), "23.4".into())
         );
         assert!(a.prompt.is_none());
+    }
+
+    #[test]
+    fn runs_open_their_details_and_draft_reports() {
+        let mut a = app();
+        a.runs = vec![
+            (
+                "R2".into(),
+                "bit-calibration".into(),
+                "completed".into(),
+                String::new(),
+            ),
+            (
+                "R1".into(),
+                "outdoor-pmax".into(),
+                "completed".into(),
+                String::new(),
+            ),
+        ];
+        press(&mut a, Key::Char('5'));
+        press(&mut a, Key::Down);
+        assert_eq!(press(&mut a, Key::Enter), Command::OpenRun("R1".into()));
+        a.run_detail = Some(("R1".into(), vec!["p_mp_stc = 221 W".into()]));
+        assert_eq!(
+            press(&mut a, Key::Tab),
+            Command::None,
+            "the detail holds the keys"
+        );
+        assert_eq!(
+            press(&mut a, Key::Char('r')),
+            Command::DraftReport("R1".into())
+        );
+        press(&mut a, Key::Esc);
+        assert!(a.run_detail.is_none());
+        assert_eq!(
+            press(&mut a, Key::Char('r')),
+            Command::DraftReport("R1".into())
+        );
+    }
+
+    #[test]
+    fn the_log_switches_to_the_instrument_io_log() {
+        let mut a = app();
+        press(&mut a, Key::Char('6'));
+        assert_eq!(press(&mut a, Key::Char('i')), Command::LoadIo);
+        a.io_log = vec!["smu write :OUTP OFF".into(), "daq read +2.1E+01".into()];
+        press(&mut a, Key::Char('/'));
+        for c in "outp".chars() {
+            press(&mut a, Key::Char(c));
+        }
+        press(&mut a, Key::Enter);
+        assert_eq!(a.visible_log().count(), 1);
+        assert_eq!(press(&mut a, Key::Char('i')), Command::None);
+        assert!(!a.show_io);
     }
 
     #[test]

@@ -171,6 +171,132 @@ pub struct Options {
     pub autostart: Vec<(String, BTreeMap<String, String>)>,
 }
 
+/// The last 2 000 exchanges of a run's stored instrument I/O log, one line each.
+fn io_lines(db_path: &std::path::Path, run_id: &str) -> Vec<String> {
+    let Ok(db) = Database::open(db_path) else {
+        return vec!["the database cannot be opened".into()];
+    };
+    let entries = db.io_log(run_id).unwrap_or_default();
+    let skip = entries.len().saturating_sub(2000);
+    entries
+        .iter()
+        .skip(skip)
+        .map(|e| {
+            format!(
+                "{:.3} {:<15} {:<5} {}",
+                e.recorded_at,
+                e.instrument,
+                e.direction,
+                crate::scpi::iolog::escape(&e.bytes)
+            )
+        })
+        .collect()
+}
+
+/// A run's stop, results with uncertainties, budget leaders and issued reports, as lines.
+fn run_detail(db_path: &std::path::Path, run_id: &str) -> Vec<String> {
+    let Ok(db) = Database::open(db_path) else {
+        return vec!["the database cannot be opened".into()];
+    };
+    let mut out = Vec::new();
+    if let Ok(Some(start)) = db.run_start(run_id) {
+        out.push(format!(
+            "{} by {}, parameters {}",
+            start.procedure, start.operator, start.parameters
+        ));
+    }
+    match db.run_stop(run_id) {
+        Ok(Some((status, reason, _))) => out.push(format!(
+            "stopped: {status}{}",
+            reason.map(|r| format!(" — {r}")).unwrap_or_default()
+        )),
+        _ => out.push(
+            "not stopped: running or interrupted (resume with pvstation run … --resume)".into(),
+        ),
+    }
+    out.push(String::new());
+    for (name, value) in db.results(run_id).unwrap_or_default() {
+        let v: serde_json::Value = serde_json::from_str(&value).unwrap_or_default();
+        let unc = match (v["U"].as_f64(), v["k"].as_f64()) {
+            (Some(u), Some(k)) => format!(" ± {u:.4} (k = {k:.2})"),
+            _ => String::new(),
+        };
+        out.push(format!(
+            "{name} = {} {}{unc}{}",
+            v["value"],
+            v["unit"].as_str().unwrap_or(""),
+            v["verdict"]
+                .as_str()
+                .map(|x| format!("  [{x}]"))
+                .unwrap_or_default()
+        ));
+        if let Some(budget) = v["budget"].as_array() {
+            let mut lines: Vec<&serde_json::Value> = budget.iter().collect();
+            lines.sort_by(|a, b| {
+                b["share"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    .total_cmp(&a["share"].as_f64().unwrap_or(0.0))
+            });
+            for b in lines.iter().take(5) {
+                out.push(format!(
+                    "    {:<24} u = {:<12} share {:.1} %",
+                    b["name"].as_str().unwrap_or("?"),
+                    b["u"],
+                    b["share"].as_f64().unwrap_or(0.0) * 100.0
+                ));
+            }
+        }
+    }
+    out.push(String::new());
+    let reports: Vec<String> = db
+        .reports()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.run_id == run_id)
+        .map(|r| format!("report {}: {}", r.number, r.files))
+        .collect();
+    if reports.is_empty() {
+        out.push("no report issued (r writes a draft; pvstation report RUN issues one)".into());
+    }
+    out.extend(reports);
+    out
+}
+
+/// Write a watermarked draft of a run's report next to the database.
+fn draft_report(db_path: &std::path::Path, run_id: &str) -> String {
+    let Ok(db) = Database::open(db_path) else {
+        return "the database cannot be opened".into();
+    };
+    let meta = crate::report::model::ReportMeta {
+        draft: true,
+        ..Default::default()
+    };
+    let number = format!("DRAFT-{run_id}");
+    let now = unix_seconds(std::time::SystemTime::now());
+    let report = match crate::report::model::build(&db, run_id, &number, 0, None, now, &meta) {
+        Ok(r) => r,
+        Err(e) => return format!("no draft: {e}"),
+    };
+    let formats: Vec<String> = ["pdf", "html", "json"].map(String::from).to_vec();
+    let dir = db_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("reports")
+        .join(run_id);
+    let written = crate::report::render_all(&report, &formats, true).and_then(|(files, _)| {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        for (name, bytes) in &files {
+            crate::store::write_atomically(&dir.join(name), bytes).map_err(|e| e.to_string())?;
+        }
+        Ok(files.len())
+    });
+    match written {
+        Ok(n) => format!("draft report of {run_id}: {n} files in {}", dir.display()),
+        Err(e) => format!("no draft: {e}"),
+    }
+}
+
 /// The instruments' identities as a run recorded them.
 fn refresh_identities(app: &mut App, db_path: &std::path::Path, run_id: &str) {
     let Some(snapshot) = Database::open(db_path)
@@ -317,6 +443,17 @@ async fn ui_loop(
                     _ => {}
                 }
                 app.apply(&e);
+                // The I/O log of the active run grows with every activity.
+                if app.show_io
+                    && app.screen == app::Screen::Log
+                    && matches!(e, Event::Activity { .. } | Event::Finished { .. })
+                    && let Some(run) = app
+                        .active_run
+                        .clone()
+                        .or_else(|| app.runs.first().map(|r| r.0.clone()))
+                {
+                    app.io_log = io_lines(db_path, &run);
+                }
                 if matches!(e, Event::Finished { .. }) && had_autostart && autostart.is_empty() {
                     app.status = format!(
                         "{} — the demo runs are done: q quits and writes the certificates",
@@ -345,6 +482,19 @@ async fn ui_loop(
                 if let Some(r) = reply.take() {
                     let _ = r.send(answer);
                 }
+            }
+            Command::OpenRun(run_id) => {
+                app.run_detail = Some((run_id.clone(), run_detail(db_path, &run_id)));
+            }
+            Command::DraftReport(run_id) => {
+                app.status = draft_report(db_path, &run_id);
+            }
+            Command::LoadIo => {
+                let run = app
+                    .active_run
+                    .clone()
+                    .or_else(|| app.runs.first().map(|r| r.0.clone()));
+                app.io_log = run.map(|r| io_lines(db_path, &r)).unwrap_or_default();
             }
             Command::RemoveQueueItem(id) => {
                 let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());

@@ -42,7 +42,9 @@ fn hints(app: &App) -> &'static str {
             "↑↓ select · Enter start · d dry run · → parameters · ? help · q quit"
         }
         Screen::Queue => "↑↓ select · x remove · Tab screens · ? help · q quit",
-        Screen::Log => "/ filter · Tab screens · ? help · q quit",
+        Screen::Log => "/ filter · i instrument I/O log · Tab screens · ? help · q quit",
+        Screen::Runs if app.run_detail.is_some() => "r draft report · Esc back",
+        Screen::Runs => "↑↓ select · Enter open · r draft report · Tab screens · ? help",
         _ if app.active_run.is_some() => "a abort · Tab screens · ? help · q quit",
         _ => "Tab screens · 1-6 jump · ? help · q quit",
     }
@@ -133,7 +135,7 @@ fn dialog(frame: &mut Frame, title: &str, text: &str) {
 }
 
 fn help(frame: &mut Frame) {
-    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\n→ ←              parameters / procedures; Enter edits\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx                remove the selected queue item\n/                filter the log\n?                this help\nq                quit";
+    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\n→ ←              parameters / procedures; Enter edits\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx                remove the selected queue item\nEnter / r        runs: open / draft report\n/  i             filter the log / instrument I/O log\n?                this help\nq                quit";
     let area = centered(frame.area(), 60, 14);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(text).block(block(" Keys ")), area);
@@ -503,14 +505,34 @@ fn queue(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn runs(frame: &mut Frame, app: &App, area: Rect) {
-    let rows = app.runs.iter().map(|(id, procedure, status, headline)| {
-        Row::new(vec![
-            Cell::from(id.clone()),
-            Cell::from(procedure.clone()),
-            Cell::from(status.clone()),
-            Cell::from(headline.clone()),
-        ])
-    });
+    if let Some((id, lines)) = &app.run_detail {
+        let text: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: false })
+                .block(block(&format!(" Run {id} (r draft report · Esc back) "))),
+            area,
+        );
+        return;
+    }
+    let rows = app
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(k, (id, procedure, status, headline))| {
+            let style = if k == app.selected_run {
+                bold().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(id.clone()),
+                Cell::from(procedure.clone()),
+                Cell::from(status.clone()),
+                Cell::from(headline.clone()),
+            ])
+            .style(style)
+        });
     frame.render_widget(
         Table::new(
             rows,
@@ -522,7 +544,7 @@ fn runs(frame: &mut Frame, app: &App, area: Rect) {
             ],
         )
         .header(Row::new(["Run", "Procedure", "Status", "Result"]).style(bold()))
-        .block(block(" Runs (pvstation runs show / report RUN) ")),
+        .block(block(" Runs (Enter open · r draft report) ")),
         area,
     );
 }
@@ -538,11 +560,16 @@ fn log(frame: &mut Frame, app: &App, area: Rect) {
         .rev()
         .map(|l| Line::from(l.clone()))
         .collect();
+    let what = if app.show_io {
+        "Instrument I/O log"
+    } else {
+        "Log"
+    };
     let title = if app.filter.is_empty() && !app.editing_filter {
-        " Log ".to_string()
+        format!(" {what} (i switches, / filters) ")
     } else {
         format!(
-            " Log — filter: {}{} ",
+            " {what} — filter: {}{} ",
             app.filter,
             if app.editing_filter { "▏" } else { "" }
         )

@@ -302,6 +302,14 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
         runs.contains("outdoor-pmax") && runs.contains("Pmax 22"),
         "{runs}"
     );
+    // The run's details, a draft report, and the instrument I/O log.
+    t.keys(&["Enter"]);
+    t.wait_for("p_mp_stc = ", 10);
+    t.keys(&["r"]);
+    t.wait_for("draft report of", 30);
+    t.keys(&["Escape", "6", "i"]);
+    t.wait_for(":TRAC:DATA?", 10);
+    assert!(dir.join("reports").exists() || db.parent().unwrap().join("reports").exists());
     let conn = rusqlite::Connection::open(&db).expect("db");
     let parameters: String = conn
         .query_row(
