@@ -183,6 +183,8 @@ pub struct InstrumentRow {
     pub identity: Option<String>,
     /// Connection state / last problem.
     pub state: String,
+    /// Last reading, when the console saw one.
+    pub last: String,
 }
 
 /// A reference-device row.
@@ -597,6 +599,9 @@ impl App {
             } => {
                 self.active_run = Some(run_id.clone());
                 self.active_procedure = procedure.clone();
+                for row in &mut self.instruments {
+                    row.state = "in use".into();
+                }
                 self.results.clear();
                 self.curve = None;
                 self.activity = format!("{procedure} started");
@@ -623,8 +628,15 @@ impl App {
                 self.push_log(message.clone());
             }
             Event::Log { message } => self.push_log(message.clone()),
-            Event::Interruption { seq, kind, .. } => {
+            Event::Interruption { seq, kind, details } => {
                 self.push_log(format!("interruption at activity {seq}: {kind}"));
+                // An instrument fault names its instrument (`smu: …`).
+                let error = details["error"].as_str().unwrap_or("");
+                for row in &mut self.instruments {
+                    if error.contains(&format!("{}:", row.name)) {
+                        row.state = "FAULT".into();
+                    }
+                }
             }
             Event::Result { name, value } => {
                 self.results.insert(name.clone(), value.clone());
@@ -646,6 +658,21 @@ impl App {
                 if let Some(t) = module_temperature {
                     self.temperature.push_back((*time, *t));
                 }
+                let mut meter_seen = false;
+                for row in &mut self.instruments {
+                    match row.role.as_str() {
+                        "irradiance_meter" if !meter_seen => {
+                            meter_seen = true;
+                            row.last = format!("{irradiance:.1} W/m²");
+                        }
+                        "thermometer" => {
+                            if let Some(t) = module_temperature {
+                                row.last = format!("{t:.2} °C module mean");
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 while self.irradiance.len() > HISTORY {
                     self.irradiance.pop_front();
                 }
@@ -663,6 +690,11 @@ impl App {
                 self.active_run = None;
                 self.waiting = None;
                 self.results = results.clone();
+                for row in &mut self.instruments {
+                    if row.state != "FAULT" {
+                        row.state = "idle".into();
+                    }
+                }
                 self.activity = format!("run {run_id} {status}");
                 self.status = match reason {
                     Some(r) => format!("run {run_id} {status}: {r}"),
@@ -992,6 +1024,53 @@ mod tests {
         assert_eq!(a.visible_log().count(), 1);
         assert_eq!(press(&mut a, Key::Char('i')), Command::None);
         assert!(!a.show_io);
+    }
+
+    #[test]
+    fn instruments_show_their_last_reading_and_faults() {
+        let mut a = app();
+        for (name, role) in [
+            ("smu", "iv_tracer"),
+            ("dmm", "irradiance_meter"),
+            ("daq", "thermometer"),
+        ] {
+            a.instruments.push(InstrumentRow {
+                name: name.into(),
+                role: role.into(),
+                identity: None,
+                state: "idle".into(),
+                last: String::new(),
+            });
+        }
+        a.apply(&Event::Started {
+            run_id: "R1".into(),
+            procedure: "outdoor-pmax".into(),
+            resumed: false,
+            journaled: 0,
+        });
+        assert_eq!(a.instruments[0].state, "in use");
+        a.apply(&Event::Conditions {
+            time: 1.0,
+            irradiance: 1003.25,
+            module_temperature: Some(44.123),
+        });
+        assert_eq!(a.instruments[1].last, "1003.2 W/m²");
+        assert_eq!(a.instruments[2].last, "44.12 °C module mean");
+        a.apply(&Event::Interruption {
+            seq: 2,
+            kind: "instrument_fault".into(),
+            details: serde_json::json!({"error": "activity 2 `sweep` failed: smu: I/O error on `*OPC?`"}),
+        });
+        assert_eq!(a.instruments[0].state, "FAULT");
+        assert_eq!(a.instruments[2].state, "in use");
+        a.apply(&Event::Finished {
+            run_id: "R1".into(),
+            status: "completed".into(),
+            reason: None,
+            results: BTreeMap::new(),
+        });
+        assert_eq!(a.instruments[0].state, "FAULT", "a fault stays visible");
+        assert_eq!(a.instruments[1].state, "idle");
     }
 
     #[test]

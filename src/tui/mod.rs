@@ -84,6 +84,7 @@ pub fn load(station: &Station, db: &Database) -> App {
             role: i.role.as_str().to_string(),
             identity,
             state: "idle".into(),
+            last: String::new(),
         });
     }
     let today = Date::from_unix_seconds(unix_seconds(std::time::SystemTime::now()));
@@ -313,7 +314,6 @@ fn refresh_identities(app: &mut App, db_path: &std::path::Path, run_id: &str) {
             .and_then(|x| x["identity"].as_str())
         {
             row.identity = Some(idn.to_string());
-            row.state = "identified".into();
         }
     }
 }

@@ -145,10 +145,16 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
     let rows = app.instruments.iter().map(|i| {
+        let state = if i.state == "FAULT" {
+            bold().fg(Color::Red)
+        } else {
+            Style::default()
+        };
         Row::new(vec![
             Cell::from(i.name.clone()),
             Cell::from(i.role.clone()),
-            Cell::from(i.state.clone()),
+            Cell::from(i.state.clone()).style(state),
+            Cell::from(i.last.clone()),
             Cell::from(i.identity.clone().unwrap_or_else(|| "—".into())),
         ])
     });
@@ -158,11 +164,12 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
             [
                 Constraint::Length(15),
                 Constraint::Length(17),
-                Constraint::Length(10),
+                Constraint::Length(7),
+                Constraint::Length(22),
                 Constraint::Min(10),
             ],
         )
-        .header(Row::new(["Instrument", "Role", "State", "Identity"]).style(bold()))
+        .header(Row::new(["Instrument", "Role", "State", "Last reading", "Identity"]).style(bold()))
         .block(block(" Instruments ")),
         top,
     );

@@ -34,6 +34,7 @@ fn fixture() -> App {
             role: role.into(),
             identity: Some(idn.into()),
             state: "idle".into(),
+            last: String::new(),
         });
     }
     for (id, cert, due, status) in [
