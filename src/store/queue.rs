@@ -152,6 +152,40 @@ impl Database {
         Ok(())
     }
 
+    /// Move a pending item one place up (`up`) or down among the waiting items (audit trail).
+    pub fn queue_move(&self, id: i64, up: bool, at: f64, actor: &str) -> Result<bool, StoreError> {
+        let items = self.queue_items(false)?;
+        let Some(k) = items.iter().position(|i| i.id == id) else {
+            return Ok(false);
+        };
+        let other = if up { k.checked_sub(1) } else { Some(k + 1) };
+        let Some(other) = other.and_then(|o| items.get(o)) else {
+            return Ok(false);
+        };
+        let this = &items[k];
+        if this.status != "pending" || other.status != "pending" {
+            return Ok(false);
+        }
+        let tx = self
+            .connection()
+            .unchecked_transaction()
+            .map_err(|e| self.fail(e))?;
+        tx.execute(
+            "UPDATE queue SET position = ?2 WHERE id = ?1",
+            params![this.id, other.position],
+        )
+        .map_err(|e| self.fail(e))?;
+        tx.execute(
+            "UPDATE queue SET position = ?2 WHERE id = ?1",
+            params![other.id, this.position],
+        )
+        .map_err(|e| self.fail(e))?;
+        tx.commit().map_err(|e| self.fail(e))?;
+        let details = serde_json::json!({"item": id, "moved": if up { "up" } else { "down" }});
+        self.audit(at, actor, "queue.reorder", &details.to_string())?;
+        Ok(true)
+    }
+
     /// The item started (wall time).
     pub fn queue_started(&self, id: i64, wall: f64) -> Result<(), StoreError> {
         self.connection()
@@ -231,9 +265,24 @@ mod tests {
             db.queue_mean_duration("outdoor-pmax").expect("eta"),
             Some(60.0)
         );
+        let c = db
+            .queue_add(&new("reference-check"), 3.0, "op")
+            .expect("add");
+        assert!(db.queue_move(c, true, 4.0, "op").expect("move"));
+        let order: Vec<i64> = db
+            .queue_items(false)
+            .expect("items")
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(order, vec![c, b], "the finished item left; c before b now");
+        assert!(
+            !db.queue_move(c, true, 4.0, "op").expect("top"),
+            "already first"
+        );
         db.queue_remove(b, 12.0, "op").expect("remove");
-        assert!(db.queue_items(false).expect("items").is_empty());
-        assert_eq!(db.queue_items(true).expect("all").len(), 2);
-        assert_eq!(db.verify_audit().expect("audit"), Ok(3));
+        assert_eq!(db.queue_items(false).expect("items").len(), 1);
+        assert_eq!(db.queue_items(true).expect("all").len(), 3);
+        assert_eq!(db.verify_audit().expect("audit"), Ok(5));
     }
 }

@@ -117,6 +117,14 @@ pub enum Action {
     Focus,
     /// Open the selected run's results, budget and reports.
     OpenRun,
+    /// Add the selected procedure (with the form's values) to the queue.
+    QueueAdd,
+    /// Move the selected queue item up.
+    QueueUp,
+    /// Move the selected queue item down.
+    QueueDown,
+    /// Run the queue (headless runs, one after the other).
+    RunQueue,
     /// Write a draft report of the selected run.
     DraftReport,
     /// Switch the log between engine events and the instrument I/O log.
@@ -166,6 +174,12 @@ pub enum Command {
     RemoveQueueItem(i64),
     /// Load a run's details into `run_detail`.
     OpenRun(String),
+    /// Add to the queue.
+    QueueAdd(String, Vec<(String, String)>),
+    /// Move a queue item up (true) or down.
+    QueueMove(i64, bool),
+    /// Run the queue.
+    RunQueue,
     /// Write a draft report of a run.
     DraftReport(String),
     /// Load the instrument I/O log into `io_log`.
@@ -403,6 +417,10 @@ impl App {
             Key::Enter | Key::Char('s') if self.screen == Screen::Procedures => Action::Start,
             Key::Char('d') if self.screen == Screen::Procedures => Action::DryRun,
             Key::Char('x') if self.screen == Screen::Queue => Action::RemoveQueueItem,
+            Key::Char('K') if self.screen == Screen::Queue => Action::QueueUp,
+            Key::Char('J') if self.screen == Screen::Queue => Action::QueueDown,
+            Key::Char('S') if self.screen == Screen::Queue => Action::RunQueue,
+            Key::Char('+') if self.screen == Screen::Procedures => Action::QueueAdd,
             Key::Char('/') if self.screen == Screen::Log => Action::Filter,
             Key::Char('i') if self.screen == Screen::Log => Action::ToggleIo,
             Key::Enter if self.screen == Screen::Runs => Action::OpenRun,
@@ -471,6 +489,40 @@ impl App {
                 if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
                     let name = name.clone();
                     return Command::DryRun(name.clone(), self.sets(&name));
+                }
+            }
+            Action::QueueAdd => {
+                if let Some((name, _)) = self.procedures.get(self.selected_procedure) {
+                    let name = name.clone();
+                    return Command::QueueAdd(name.clone(), self.sets(&name));
+                }
+            }
+            Action::QueueUp | Action::QueueDown => {
+                if let Some((id, ..)) = self.queue.get(self.selected_queue) {
+                    let up = action == Action::QueueUp;
+                    let id = *id;
+                    let len = self.queue.len();
+                    self.selected_queue = if up {
+                        self.selected_queue.saturating_sub(1)
+                    } else {
+                        (self.selected_queue + 1).min(len.saturating_sub(1))
+                    };
+                    return Command::QueueMove(id, up);
+                }
+            }
+            Action::RunQueue => {
+                if self.active_run.is_some() {
+                    self.status = "a run is active: the queue starts when it is done".into();
+                } else if !self
+                    .queue
+                    .iter()
+                    .any(|q| q.1 == "pending" || q.1 == "running")
+                {
+                    self.status =
+                        "the queue is empty: add procedures with + on the procedures screen".into();
+                } else {
+                    self.screen = Screen::Live;
+                    return Command::RunQueue;
                 }
             }
             Action::OpenRun => {
@@ -1071,6 +1123,30 @@ mod tests {
         });
         assert_eq!(a.instruments[0].state, "FAULT", "a fault stays visible");
         assert_eq!(a.instruments[1].state, "idle");
+    }
+
+    #[test]
+    fn the_queue_is_filled_reordered_and_started() {
+        let mut a = app();
+        press(&mut a, Key::Char('3'));
+        a.edits
+            .entry("outdoor-pmax".into())
+            .or_default()
+            .insert("sweeps".into(), "2".into());
+        assert_eq!(
+            press(&mut a, Key::Char('+')),
+            Command::QueueAdd("outdoor-pmax".into(), vec![("sweeps".into(), "2".into())])
+        );
+        press(&mut a, Key::Char('4'));
+        assert_eq!(press(&mut a, Key::Char('J')), Command::QueueMove(1, false));
+        assert_eq!(a.selected_queue, 1, "the selection follows the item");
+        assert_eq!(press(&mut a, Key::Char('K')), Command::QueueMove(2, true));
+        assert_eq!(press(&mut a, Key::Char('S')), Command::RunQueue);
+        assert_eq!(a.screen, Screen::Live);
+        a.queue.clear();
+        a.screen = Screen::Queue;
+        assert_eq!(press(&mut a, Key::Char('S')), Command::None);
+        assert!(a.status.contains("queue is empty"));
     }
 
     #[test]

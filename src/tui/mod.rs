@@ -41,6 +41,8 @@ pub enum Msg {
     },
     /// The terminal was resized.
     Resize,
+    /// The queue runner finished (summary).
+    QueueDone(String),
 }
 
 /// Map a terminal key to the console's.
@@ -126,19 +128,7 @@ pub fn load(station: &Station, db: &Database) -> App {
         app.parameters.insert(d.name.clone(), rows);
         app.procedures.push((d.name, first));
     }
-    app.queue = db
-        .queue_items(false)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|q| {
-            (
-                q.id,
-                q.status,
-                q.procedure,
-                q.window.unwrap_or_else(|| "any".into()),
-            )
-        })
-        .collect();
+    app.queue = queue_rows(db);
     for r in runs.iter().take(200) {
         let results = db.results(&r.id).unwrap_or_default();
         let headline = results
@@ -295,6 +285,29 @@ fn draft_report(db_path: &std::path::Path, run_id: &str) -> String {
     match written {
         Ok(n) => format!("draft report of {run_id}: {n} files in {}", dir.display()),
         Err(e) => format!("no draft: {e}"),
+    }
+}
+
+/// The queue as the database holds it.
+fn queue_rows(db: &Database) -> Vec<(i64, String, String, String)> {
+    db.queue_items(false)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|q| {
+            (
+                q.id,
+                q.status,
+                q.procedure,
+                q.window.unwrap_or_else(|| "any".into()),
+            )
+        })
+        .collect()
+}
+
+fn refresh_queue(app: &mut App, db_path: &std::path::Path) {
+    if let Ok(db) = Database::open(db_path) {
+        app.queue = queue_rows(&db);
+        app.selected_queue = app.selected_queue.min(app.queue.len().saturating_sub(1));
     }
 }
 
@@ -468,6 +481,12 @@ async fn ui_loop(
                 Command::None
             }
             Msg::Resize => Command::None,
+            Msg::QueueDone(message) => {
+                starting = false;
+                app.status = message;
+                refresh_queue(app, db_path);
+                Command::None
+            }
         };
         match command {
             Command::None => {}
@@ -482,6 +501,79 @@ async fn ui_loop(
                 if let Some(r) = reply.take() {
                     let _ = r.send(answer);
                 }
+            }
+            Command::QueueAdd(name, sets) => {
+                let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+                let station_file = station
+                    .path
+                    .exists()
+                    .then(|| station.path.display().to_string());
+                let added = Procedure::find(&name)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| p.parameters(&sets).map(|_| ()))
+                    .and_then(|()| {
+                        Database::open(db_path)
+                            .and_then(|db| {
+                                db.queue_add(
+                                    &crate::store::queue::NewItem {
+                                        procedure: name.clone(),
+                                        sets,
+                                        answers: Vec::new(),
+                                        station: station_file,
+                                        not_before: None,
+                                        window: None,
+                                    },
+                                    unix_seconds(std::time::SystemTime::now()),
+                                    &user,
+                                )
+                            })
+                            .map_err(|e| e.to_string())
+                    });
+                app.status = match added {
+                    Ok(id) => format!("queued item {id}: {name}"),
+                    Err(e) => format!("not queued: {e}"),
+                };
+                refresh_queue(app, db_path);
+            }
+            Command::QueueMove(id, up) => {
+                let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+                if let Err(e) = Database::open(db_path).and_then(|db| {
+                    db.queue_move(id, up, unix_seconds(std::time::SystemTime::now()), &user)
+                }) {
+                    app.status = format!("cannot move queue item {id}: {e}");
+                }
+                refresh_queue(app, db_path);
+            }
+            Command::RunQueue => {
+                abort.store(false, Ordering::SeqCst);
+                let sink_tx = Mutex::new(tx.clone());
+                let events: EventSink = Arc::new(move |e: Event| {
+                    let _ = sink_tx
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .send(Msg::Engine(e));
+                });
+                let done_tx = tx.clone();
+                let queue_options = crate::engine::queue::QueueOptions {
+                    db_path: db_path.to_path_buf(),
+                    on_failure: crate::engine::queue::OnFailure::Continue,
+                    speed: options.speed,
+                    operator: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+                    events,
+                    abort: abort.clone(),
+                };
+                starting = true;
+                tokio::spawn(async move {
+                    let message = match crate::engine::queue::run_queue(queue_options).await {
+                        Ok(done) => format!(
+                            "queue finished: {} run, {} not completed",
+                            done.len(),
+                            done.iter().filter(|d| d.status != "completed").count()
+                        ),
+                        Err(e) => format!("the queue stopped: {e}"),
+                    };
+                    let _ = done_tx.send(Msg::QueueDone(message));
+                });
             }
             Command::OpenRun(run_id) => {
                 app.run_detail = Some((run_id.clone(), run_detail(db_path, &run_id)));

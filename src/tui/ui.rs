@@ -41,7 +41,7 @@ fn hints(app: &App) -> &'static str {
         Screen::Procedures => {
             "↑↓ select · Enter start · d dry run · → parameters · ? help · q quit"
         }
-        Screen::Queue => "↑↓ select · x remove · Tab screens · ? help · q quit",
+        Screen::Queue => "↑↓ select · K J move · x remove · S run the queue · ? help · q quit",
         Screen::Log => "/ filter · i instrument I/O log · Tab screens · ? help · q quit",
         Screen::Runs if app.run_detail.is_some() => "r draft report · Esc back",
         Screen::Runs => "↑↓ select · Enter open · r draft report · Tab screens · ? help",
@@ -135,7 +135,7 @@ fn dialog(frame: &mut Frame, title: &str, text: &str) {
 }
 
 fn help(frame: &mut Frame) {
-    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\n→ ←              parameters / procedures; Enter edits\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx                remove the selected queue item\nEnter / r        runs: open / draft report\n/  i             filter the log / instrument I/O log\n?                this help\nq                quit";
+    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\n→ ←              parameters / procedures; Enter edits\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx  K J  S  +      queue: remove, move up/down, run; + adds a procedure\nEnter / r        runs: open / draft report\n/  i             filter the log / instrument I/O log\n?                this help\nq                quit";
     let area = centered(frame.area(), 60, 14);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(text).block(block(" Keys ")), area);

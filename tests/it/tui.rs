@@ -303,6 +303,12 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
         runs.contains("outdoor-pmax") && runs.contains("Pmax 22"),
         "{runs}"
     );
+    // The queue: add outdoor-pmax (with the form's sweeps = 1) and run it from the console.
+    t.keys(&["3", "Up", "+"]);
+    t.wait_for("queued item 1: outdoor-pmax", 10);
+    t.keys(&["4", "S"]);
+    t.wait_for("queue finished: 1 run, 0 not completed", 120);
+    t.keys(&["5"]);
     // The run's details, a draft report, and the instrument I/O log.
     t.keys(&["Enter"]);
     t.wait_for("p_mp_stc = ", 10);
