@@ -45,6 +45,7 @@ fn quiet_printer() -> EventSink {
     Arc::new(move |e: Event| match e {
         Event::Waiting { .. }
         | Event::Activity { .. }
+        | Event::ActivityStarted { .. }
         | Event::Sweep { .. }
         | Event::Conditions { .. } => {}
         Event::Result { .. } => {}

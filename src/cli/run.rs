@@ -124,8 +124,11 @@ pub fn printer(json: bool) -> EventSink {
                     format!("run {run_id} ({procedure}) started")
                 }
             }
-            Event::Activity { .. } | Event::Sweep { .. } | Event::Conditions { .. } => return,
-            Event::Waiting { message } => format!("  … {message}"),
+            Event::Activity { .. }
+            | Event::ActivityStarted { .. }
+            | Event::Sweep { .. }
+            | Event::Conditions { .. } => return,
+            Event::Waiting { message, .. } => format!("  … {message}"),
             Event::Log { message } => format!("  {message}"),
             Event::Interruption { seq, kind, details } => {
                 format!("  interruption at activity {seq}: {kind} {details}")

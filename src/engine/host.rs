@@ -64,6 +64,15 @@ pub enum Event {
     Waiting {
         /// What it waits for, in words.
         message: String,
+        /// The gate (for the console's stability band).
+        gate: Gate,
+    },
+    /// A live activity begins (the console shows what the run is doing now).
+    ActivityStarted {
+        /// Sequence number.
+        seq: i64,
+        /// Kind.
+        kind: String,
     },
     /// The procedure logged a line.
     Log {
@@ -466,6 +475,12 @@ impl Host {
             self.rec = Some(rec);
             return Err("aborted by the operator".into());
         }
+        if !replayed {
+            (self.events)(Event::ActivityStarted {
+                seq,
+                kind: kind.to_string(),
+            });
+        }
         let outcome = rec.activity(kind, &request, |db| live(self, db));
         self.rec = Some(rec);
         if !replayed {
@@ -634,6 +649,7 @@ impl Host {
                     if message != last_message {
                         (self.events)(Event::Waiting {
                             message: message.clone(),
+                            gate: *gate,
                         });
                         last_message = message.clone();
                     }

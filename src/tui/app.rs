@@ -282,6 +282,8 @@ pub struct App {
     pub activity: String,
     /// What a gate waits for.
     pub waiting: Option<String>,
+    /// The active gate: minimum irradiance [W/m²] and largest relative variation [1].
+    pub gate: Option<(f64, f64)>,
     /// Irradiance samples (time, W/m²), newest last.
     pub irradiance: VecDeque<(f64, f64)>,
     /// Module temperature samples (time, °C).
@@ -334,6 +336,7 @@ impl App {
             active_procedure: String::new(),
             activity: "idle".into(),
             waiting: None,
+            gate: None,
             irradiance: VecDeque::new(),
             temperature: VecDeque::new(),
             curve: None,
@@ -675,9 +678,13 @@ impl App {
                 );
                 self.push_log(self.activity.clone());
             }
-            Event::Waiting { message } => {
+            Event::Waiting { message, gate } => {
                 self.waiting = Some(message.clone());
+                self.gate = Some((gate.min_irradiance, gate.max_variation));
                 self.push_log(message.clone());
+            }
+            Event::ActivityStarted { seq, kind } => {
+                self.activity = format!("activity {seq}: {kind} …");
             }
             Event::Log { message } => self.push_log(message.clone()),
             Event::Interruption { seq, kind, details } => {
@@ -1180,7 +1187,9 @@ mod tests {
         assert_eq!(a.active_run.as_deref(), Some("R1"));
         a.apply(&Event::Waiting {
             message: "waiting for stable sun: 743 W/m²".into(),
+            gate: crate::engine::host::Gate::default(),
         });
+        assert_eq!(a.gate, Some((800.0, 0.01)));
         assert!(a.waiting.as_deref().unwrap().contains("743"));
         for k in 0..(HISTORY + 10) {
             a.apply(&Event::Conditions {

@@ -289,16 +289,26 @@ fn draft_report(db_path: &std::path::Path, run_id: &str) -> String {
 }
 
 /// The queue as the database holds it.
+/// The queue as the database holds it, each item with its window and the estimated time
+/// until it is done (mean duration of earlier completed runs of each procedure ahead of it).
 fn queue_rows(db: &Database) -> Vec<(i64, String, String, String)> {
+    let mut ahead = Some(0.0);
     db.queue_items(false)
         .unwrap_or_default()
         .into_iter()
         .map(|q| {
+            ahead = match (ahead, db.queue_mean_duration(&q.procedure).ok().flatten()) {
+                (Some(a), Some(d)) => Some(a + d),
+                _ => None,
+            };
+            let eta = ahead
+                .map(|s| format!("done in ≈ {:.0} min", (s / 60.0).ceil()))
+                .unwrap_or_else(|| "no estimate yet".into());
             (
                 q.id,
                 q.status,
                 q.procedure,
-                q.window.unwrap_or_else(|| "any".into()),
+                format!("{} · {eta}", q.window.unwrap_or_else(|| "any time".into())),
             )
         })
         .collect()

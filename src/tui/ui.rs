@@ -39,7 +39,7 @@ fn hints(app: &App) -> &'static str {
             "↑↓ parameter · Enter edit · ← procedures · s start · d dry run · ? help"
         }
         Screen::Procedures => {
-            "↑↓ select · Enter start · d dry run · → parameters · ? help · q quit"
+            "↑↓ select · Enter start · d dry run · + queue · → parameters · ? help · q quit"
         }
         Screen::Queue => "↑↓ select · K J move · x remove · S run the queue · ? help · q quit",
         Screen::Log => "/ filter · i instrument I/O log · Tab screens · ? help · q quit",
@@ -209,7 +209,7 @@ fn strip(
     title: &str,
     unit: &str,
     data: &[(f64, f64)],
-    band: Option<(f64, f64)>,
+    band: Option<(f64, f64, f64)>,
     area: Rect,
 ) {
     let (t0, t1) = data
@@ -222,17 +222,25 @@ fn strip(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
             (a.min(p.1), b.max(p.1))
         });
-    if let Some((a, b)) = band {
-        lo = lo.min(a);
-        hi = hi.max(b);
+    if let Some((min, a, b)) = band {
+        lo = lo.min(min).min(a);
+        hi = hi.max(min).max(b);
     }
     if !lo.is_finite() {
         (lo, hi) = (0.0, 1.0);
     }
     let pad = ((hi - lo) * 0.1).max(1e-6);
     let points: Vec<(f64, f64)> = data.iter().map(|(t, v)| (t - t0, *v)).collect();
-    let band_lines: Vec<Vec<(f64, f64)>> = band
-        .map(|(a, b)| vec![vec![(0.0, a), (t1 - t0, a)], vec![(0.0, b), (t1 - t0, b)]])
+    // Gate: the minimum (yellow) and the band the last samples must stay in (green).
+    let band_lines: Vec<(Vec<(f64, f64)>, Color)> = band
+        .map(|(min, a, b)| {
+            let span = t1 - t0;
+            vec![
+                (vec![(0.0, min), (span, min)], Color::Yellow),
+                (vec![(0.0, a), (span, a)], Color::Green),
+                (vec![(0.0, b), (span, b)], Color::Green),
+            ]
+        })
         .unwrap_or_default();
     let mut datasets = vec![
         Dataset::default()
@@ -241,12 +249,12 @@ fn strip(
             .style(Style::default().fg(ACCENT))
             .data(&points),
     ];
-    for line in &band_lines {
+    for (line, color) in &band_lines {
         datasets.push(
             Dataset::default()
                 .marker(symbols::Marker::Dot)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(Color::Yellow))
+                .style(Style::default().fg(*color))
                 .data(line),
         );
     }
@@ -309,15 +317,18 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
     let g: Vec<(f64, f64)> = app.irradiance.iter().copied().collect();
     let t: Vec<(f64, f64)> = app.temperature.iter().copied().collect();
-    // The default outdoor gate's level, drawn as the band to reach.
-    strip(
-        frame,
-        "Irradiance",
-        "W/m²",
-        &g,
-        Some((800.0, 800.0)),
-        g_area,
-    );
+    // The active gate: its minimum irradiance, and its band (± largest variation) around
+    // the mean of the last samples.
+    let band = app.gate.map(|(min, variation)| {
+        let recent: Vec<f64> = g.iter().rev().take(10).map(|p| p.1).collect();
+        let mean = if recent.is_empty() {
+            min
+        } else {
+            recent.iter().sum::<f64>() / recent.len() as f64
+        };
+        (min, mean * (1.0 - variation), mean * (1.0 + variation))
+    });
+    strip(frame, "Irradiance", "W/m²", &g, band, g_area);
     strip(frame, "Module temperature", "°C", &t, None, t_area);
     iv(frame, app, right);
 }
@@ -503,9 +514,9 @@ fn queue(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Min(8),
             ],
         )
-        .header(Row::new(["Item", "Status", "Procedure", "Window"]).style(bold()))
+        .header(Row::new(["Item", "Status", "Procedure", "Window · ETA"]).style(bold()))
         .block(block(
-            " Queue (x remove; `pvstation queue run` runs it headless) ",
+            " Queue (S runs it · K J reorder · x remove · + on procedures adds) ",
         )),
         area,
     );

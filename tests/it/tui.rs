@@ -115,6 +115,7 @@ fn fixture() -> App {
     }
     a.apply(&Event::Waiting {
         message: "waiting for stable sun: 743 W/m², need ≥ 800 W/m² for 10 s".into(),
+        gate: pvstation::engine::host::Gate::default(),
     });
     let voltage: Vec<f64> = (0..60).map(|k| k as f64).collect();
     let current: Vec<f64> = voltage
