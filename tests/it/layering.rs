@@ -84,6 +84,8 @@ const RULES: &[(&str, &[&str])] = &[
         &["scpi", "instruments", "sim", "cli", "engine", "tui"],
     ),
     ("engine", &["cli", "tui"]),
+    // The console drives the engine and reads the store; the command line starts it.
+    ("tui", &["cli"]),
     ("cli", &[]),
 ];
 
