@@ -111,7 +111,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                             "  {:<10} {:<18} sha256 {}…  {}",
                             c.reference_id,
                             c.certificate,
-                            &c.sha256[..12],
+                            c.sha256.get(..12).unwrap_or(&c.sha256),
                             if current { "in use" } else { "superseded" }
                         );
                     }
