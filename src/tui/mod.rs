@@ -347,13 +347,18 @@ pub async fn console(
     db_path: PathBuf,
     options: Options,
 ) -> Result<Vec<String>, String> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err("the console needs a terminal (standard output is not one); use `pvstation run … --headless` or `pvstation demo --headless` instead".into());
+    }
     let db = Database::open(&db_path).map_err(|e| e.to_string())?;
     let mut app = load(&station, &db);
     drop(db);
     let (tx, rx) = channel::<Msg>();
     let stop = Arc::new(AtomicBool::new(false));
     spawn_keys(tx.clone(), stop.clone());
-    let mut terminal = ratatui::init();
+    let mut terminal =
+        ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let result = ui_loop(
         &mut terminal,
         &mut app,

@@ -340,3 +340,19 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
         .expect("audit");
     assert_eq!(answers, 2);
 }
+
+#[test]
+fn the_console_refuses_to_start_without_a_terminal() {
+    let out = crate::cli::bin()
+        .args(["tui", "--db"])
+        .arg(crate::cli::tempdir("tui-no-tty").join("s.db"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the console needs a terminal"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
