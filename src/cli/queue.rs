@@ -10,6 +10,7 @@ use crate::engine::procedure::Procedure;
 use crate::engine::queue::{
     OnFailure, QueueOptions, local_offset, parse_time, parse_window, run_queue,
 };
+use crate::engine::run::operator_name;
 use crate::model::unix_seconds;
 use crate::store::db::Database;
 use crate::store::queue::NewItem;
@@ -80,12 +81,6 @@ pub enum Command {
     },
 }
 
-fn user(given: Option<String>) -> String {
-    given
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "operator".into())
-}
-
 fn now() -> f64 {
     unix_seconds(std::time::SystemTime::now())
 }
@@ -139,7 +134,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     window,
                 },
                 now(),
-                &user(None),
+                &operator_name(None),
             )?;
             println!("queued item {id}: {procedure}");
         }
@@ -173,7 +168,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Remove { id, db } => {
             let db = Database::open(&super::store::database_path(db)?)?;
-            db.queue_remove(id, now(), &user(None))?;
+            db.queue_remove(id, now(), &operator_name(None))?;
             println!("removed queue item {id}");
         }
         Command::Run {
@@ -192,7 +187,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 db_path: super::store::database_path(db)?,
                 on_failure,
                 speed,
-                operator: user(operator),
+                operator: operator_name(operator),
                 events: printer(json),
                 abort: abort_on_signals(),
             })

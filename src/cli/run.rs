@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use crate::engine::host::{Event, EventSink, Prompter};
 use crate::engine::procedure::{Procedure, missing_roles, shipped};
-use crate::engine::run::{RunOptions, RunOutcome, run};
+use crate::engine::run::{RunOptions, RunOutcome, operator_name, run};
 use crate::instruments::station::Station;
 
 /// Arguments of `pvstation run`.
@@ -90,12 +90,6 @@ pub fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)
                 .with_context(|| format!("{flag} {s}: write NAME=VALUE"))
         })
         .collect()
-}
-
-fn operator(given: Option<String>) -> String {
-    given
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "operator".into())
 }
 
 /// Print events as text or JSON lines.
@@ -232,7 +226,7 @@ pub async fn run_procedure(
         parameters,
         answers,
         prompter: (!args.headless).then(terminal_prompter),
-        operator: operator(args.operator.clone()),
+        operator: operator_name(args.operator.clone()),
         seed: args.seed,
         speed: args.speed,
         faults: args.faults.clone(),

@@ -93,6 +93,19 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// SHA-256 of a station file's content (a run records it; a changed station cannot resume).
+fn station_hash(station: &Station) -> String {
+    let file = serde_json::to_value(&station.file).unwrap_or_default();
+    sha256_hex(file.to_string().as_bytes())
+}
+
+/// Who is at the station: the name given, else `$USER`, else "operator".
+pub fn operator_name(given: Option<String>) -> String {
+    given
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into())
+}
+
 /// The station as recorded with a run: the file's content (hashed: a changed station cannot
 /// resume a run), every instrument with identity and firmware, every reference device with
 /// its certificate.
@@ -103,7 +116,7 @@ fn snapshot(
     speed: f64,
 ) -> Value {
     let file = serde_json::to_value(&station.file).unwrap_or_default();
-    let hash = sha256_hex(file.to_string().as_bytes());
+    let hash = station_hash(station);
     let instruments: Vec<Value> = station
         .file
         .instrument
@@ -206,12 +219,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             }
             let snap: Value = serde_json::from_str(&start.station)
                 .map_err(|e| cannot(id, format!("its station snapshot is unreadable: {e}")))?;
-            let now_hash = sha256_hex(
-                serde_json::to_value(&station.file)
-                    .unwrap_or_default()
-                    .to_string()
-                    .as_bytes(),
-            );
+            let now_hash = station_hash(&station);
             if snap["sha256"].as_str() != Some(now_hash.as_str()) {
                 return Err(cannot(
                     id,

@@ -119,8 +119,8 @@ pub fn build(
         .iter()
         .map(|i| json!({"activity": i.seq, "kind": i.kind, "details": parse(&i.details), "at": i.recorded_at}))
         .collect();
-    let raw: Vec<Value> = db
-        .raw(run_id)?
+    let raw_records = db.raw(run_id)?;
+    let raw: Vec<Value> = raw_records
         .iter()
         .map(
             |r| json!({"id": r.id, "activity": r.activity_seq, "kind": r.kind, "sha256": r.sha256}),
@@ -138,6 +138,9 @@ pub fn build(
         }
     };
     let mut reported = serde_json::Map::new();
+    // The stability windows the gate accepted, and the measured curves of every sweep.
+    let mut windows: Vec<(f64, f64)> = Vec::new();
+    let mut curves = Vec::new();
     for a in db.activities(run_id)? {
         if a.status != "ok" {
             continue;
@@ -145,12 +148,19 @@ pub fn build(
         let r = parse(&a.result);
         match a.kind.as_str() {
             "wait_stable" => {
+                if let (Some(from), Some(to)) = (r["from"].as_f64(), r["to"].as_f64()) {
+                    windows.push((from, to));
+                }
                 widen("irradiance", r["irradiance"].as_f64());
                 widen("module_temperature", r["module_temperature"].as_f64());
                 widen("reference_cell_temperature", r["cell_temperature"].as_f64());
                 widen("ambient_temperature", r["temperatures"]["ambient"].as_f64());
             }
             "sweep" | "conditions" => {
+                for c in r["curves"].as_array().into_iter().flatten() {
+                    curves.push(json!({"activity": a.seq, "direction": c["direction"],
+                                       "voltage": c["voltage"], "current": c["current"]}));
+                }
                 let b = if a.kind == "sweep" { &r["before"] } else { &r };
                 widen("irradiance", b["irradiance"].as_f64());
                 widen("module_temperature", b["module_temperature"].as_f64());
@@ -166,11 +176,9 @@ pub fn build(
             _ => {}
         }
     }
-    // Time series for the conditions plot: every sample the run stored, and the stability
-    // windows the gate accepted.
+    // Time series for the conditions plot: every sample the run stored.
     let mut g_series: Vec<(f64, f64)> = Vec::new();
     let mut t_series: Vec<(f64, f64)> = Vec::new();
-    let mut windows: Vec<(f64, f64)> = Vec::new();
     let sample = |v: &Value, g: &mut Vec<(f64, f64)>, t: &mut Vec<(f64, f64)>| {
         if let (Some(time), Some(irr)) = (v["time"].as_f64(), v["irradiance"].as_f64()) {
             g.push((time, irr));
@@ -183,7 +191,7 @@ pub fn build(
             }
         }
     };
-    for r in db.raw(run_id)? {
+    for r in &raw_records {
         let data = parse(&r.data);
         match r.kind.as_str() {
             "conditions_window" => {
@@ -202,14 +210,6 @@ pub fn build(
             _ => {}
         }
     }
-    for a in db.activities(run_id)? {
-        if a.kind == "wait_stable" && a.status == "ok" {
-            let r = parse(&a.result);
-            if let (Some(from), Some(to)) = (r["from"].as_f64(), r["to"].as_f64()) {
-                windows.push((from, to));
-            }
-        }
-    }
     g_series.sort_by(|a, b| a.0.total_cmp(&b.0));
     t_series.sort_by(|a, b| a.0.total_cmp(&b.0));
     let units = [
@@ -226,18 +226,6 @@ pub fn build(
                 .map(|(lo, hi)| json!({"quantity": k, "min": lo, "max": hi, "unit": unit}))
         })
         .collect();
-    // The measured curves of the accepted and rejected sweeps, as journaled.
-    let mut curves = Vec::new();
-    for a in db.activities(run_id)? {
-        if a.kind != "sweep" || a.status != "ok" {
-            continue;
-        }
-        let r = parse(&a.result);
-        for c in r["curves"].as_array().into_iter().flatten() {
-            curves.push(json!({"activity": a.seq, "direction": c["direction"],
-                               "voltage": c["voltage"], "current": c["current"]}));
-        }
-    }
     let conformity: Vec<Value> = results
         .iter()
         .filter(|(_, v)| v.get("decision").is_some() || v.get("rule").is_some())

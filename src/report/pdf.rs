@@ -17,7 +17,7 @@ use krilla::text::{Font, TextDirection};
 use krilla_svg::{SurfaceExt, SvgSettings};
 use serde_json::Value;
 
-use super::render::{curves_svg, figures, show};
+use super::render::{curves_svg, figures, rows, show};
 
 const W: f32 = 595.0;
 const H: f32 = 842.0;
@@ -268,25 +268,7 @@ fn layout(report: &Value) -> Layout {
         8.0,
     );
     l.heading("Conditions during the measurement");
-    let mut conditions: Vec<Vec<String>> = report["conditions"]["measured"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            vec![
-                show(&c["quantity"]).replace('_', " "),
-                format!("{} – {}", show(&c["min"]), show(&c["max"])),
-                show(&c["unit"]),
-            ]
-        })
-        .collect();
-    for (id, answer) in report["conditions"]["operator_answers"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        conditions.push(vec![format!("operator: {id}"), show(answer), String::new()]);
-    }
+    let conditions = rows::conditions(report);
     l.table(
         &["Quantity", "Range", "Unit"],
         &[2.0, 2.0, 1.0],
@@ -294,21 +276,7 @@ fn layout(report: &Value) -> Layout {
         8.5,
     );
     l.heading("Results");
-    let results: Vec<Vec<String>> = report["results"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, r)| {
-            vec![
-                name.clone(),
-                show(&r["value"]),
-                show(&r["unit"]),
-                show(&r["U"]),
-                show(&r["k"]),
-                show(r.get("verdict").unwrap_or(&Value::Null)),
-            ]
-        })
-        .collect();
+    let results = rows::results(report);
     l.table(
         &["Quantity", "Value", "Unit", "U", "k", "Verdict"],
         &[2.2, 1.6, 0.8, 1.3, 0.8, 1.0],
@@ -335,39 +303,12 @@ fn layout(report: &Value) -> Layout {
         l.heading(&title);
         l.svg(svg, height);
     }
-    for (name, r) in report["results"].as_object().into_iter().flatten() {
-        let Some(budget) = r["budget"].as_array() else {
-            continue;
-        };
+    for (name, budget) in rows::budgets(report) {
         l.heading(&format!("Uncertainty budget: {name}"));
-        let rows: Vec<Vec<String>> = budget
-            .iter()
-            .map(|b| {
-                vec![
-                    show(&b["name"]),
-                    show(&b["estimate"]),
-                    show(&b["unit"]),
-                    show(&b["u"]),
-                    show(&b["distribution"]),
-                    show(&b["sensitivity"]),
-                    show(&b["contribution"]),
-                    format!("{:.1} %", b["share"].as_f64().unwrap_or(0.0) * 100.0),
-                ]
-            })
-            .collect();
         l.table(
-            &[
-                "Input",
-                "Estimate",
-                "Unit",
-                "u(x)",
-                "Distribution",
-                "c",
-                "|c|·u",
-                "Share",
-            ],
+            &rows::BUDGET_HEAD,
             &[1.6, 1.2, 0.6, 1.1, 1.1, 1.1, 1.0, 0.7],
-            &rows,
+            &budget,
             7.0,
         );
     }
@@ -404,18 +345,7 @@ fn layout(report: &Value) -> Layout {
         7.5,
     );
     l.heading("Statement of conformity");
-    let conformity: Vec<Vec<String>> = report["conformity"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            vec![
-                show(&c["result"]),
-                show(&c["verdict"]),
-                c["rule"].to_string(),
-            ]
-        })
-        .collect();
+    let conformity = rows::conformity(report);
     l.table(
         &["Result", "Verdict", "Decision rule (ILAC-G8:09/2019)"],
         &[1.5, 1.0, 3.0],
@@ -423,18 +353,7 @@ fn layout(report: &Value) -> Layout {
         8.5,
     );
     l.heading("Deviations and interruptions");
-    let deviations: Vec<Vec<String>> = report["deviations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            vec![
-                show(&d["activity"]),
-                show(&d["kind"]),
-                d["details"].to_string(),
-            ]
-        })
-        .collect();
+    let deviations = rows::deviations(report);
     if deviations.is_empty() {
         l.para("None.", 8.5);
     } else {

@@ -190,6 +190,129 @@ pub fn figures(report: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// The table rows both the HTML and the PDF rendering show, built once from the model.
+pub mod rows {
+    use serde_json::Value;
+
+    use super::show;
+
+    /// Conditions: quantity, range, unit; then the operator's answers.
+    pub fn conditions(report: &Value) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = report["conditions"]["measured"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                vec![
+                    show(&c["quantity"]).replace('_', " "),
+                    format!("{} – {}", show(&c["min"]), show(&c["max"])),
+                    show(&c["unit"]),
+                ]
+            })
+            .collect();
+        for (id, answer) in report["conditions"]["operator_answers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            out.push(vec![format!("operator: {id}"), show(answer), String::new()]);
+        }
+        out
+    }
+
+    /// Results: quantity, value, unit, U, k, verdict.
+    pub fn results(report: &Value) -> Vec<Vec<String>> {
+        report["results"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, r)| {
+                vec![
+                    name.clone(),
+                    show(&r["value"]),
+                    show(&r["unit"]),
+                    show(&r["U"]),
+                    show(&r["k"]),
+                    show(r.get("verdict").unwrap_or(&Value::Null)),
+                ]
+            })
+            .collect()
+    }
+
+    /// The budgets of the results that have one: (result name, rows of input, estimate,
+    /// unit, u(x), distribution, c, |c|·u, share).
+    pub fn budgets(report: &Value) -> Vec<(String, Vec<Vec<String>>)> {
+        report["results"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, r)| {
+                let rows = r["budget"]
+                    .as_array()?
+                    .iter()
+                    .map(|b| {
+                        vec![
+                            show(&b["name"]),
+                            show(&b["estimate"]),
+                            show(&b["unit"]),
+                            show(&b["u"]),
+                            show(&b["distribution"]),
+                            show(&b["sensitivity"]),
+                            show(&b["contribution"]),
+                            format!("{:.1} %", b["share"].as_f64().unwrap_or(0.0) * 100.0),
+                        ]
+                    })
+                    .collect();
+                Some((name.clone(), rows))
+            })
+            .collect()
+    }
+
+    /// Conformity: result, verdict, decision rule.
+    pub fn conformity(report: &Value) -> Vec<Vec<String>> {
+        report["conformity"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                vec![
+                    show(&c["result"]),
+                    show(&c["verdict"]),
+                    c["rule"].to_string(),
+                ]
+            })
+            .collect()
+    }
+
+    /// Deviations: activity, kind, details.
+    pub fn deviations(report: &Value) -> Vec<Vec<String>> {
+        report["deviations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                vec![
+                    show(&d["activity"]),
+                    show(&d["kind"]),
+                    d["details"].to_string(),
+                ]
+            })
+            .collect()
+    }
+
+    /// Budget table header.
+    pub const BUDGET_HEAD: [&str; 8] = [
+        "Input",
+        "Estimate",
+        "Unit",
+        "u(x)",
+        "Distribution",
+        "c",
+        "|c|·u",
+        "Share",
+    ];
+}
+
 /// The report as a self-contained HTML document.
 pub fn html(report: &Value) -> String {
     let c = &report["certificate"];
@@ -251,44 +374,12 @@ pub fn html(report: &Value) -> String {
             esc(&m["parameters"].to_string())
         ),
     ));
-    let mut conditions: Vec<Vec<String>> = report["conditions"]["measured"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            vec![
-                show(&c["quantity"]).replace('_', " "),
-                format!("{} – {}", show(&c["min"]), show(&c["max"])),
-                show(&c["unit"]),
-            ]
-        })
-        .collect();
-    for (id, answer) in report["conditions"]["operator_answers"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        conditions.push(vec![format!("operator: {id}"), show(answer), String::new()]);
-    }
+    let conditions = rows::conditions(report);
     body.push_str(&section(
         "Conditions during the measurement",
         &table(&["Quantity", "Range", "Unit"], &conditions),
     ));
-    let results: Vec<Vec<String>> = report["results"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, r)| {
-            vec![
-                name.clone(),
-                show(&r["value"]),
-                show(&r["unit"]),
-                show(&r["U"]),
-                show(&r["k"]),
-                show(r.get("verdict").unwrap_or(&Value::Null)),
-            ]
-        })
-        .collect();
+    let results = rows::results(report);
     body.push_str(&section(
         "Results",
         &table(
@@ -313,40 +404,10 @@ pub fn html(report: &Value) -> String {
     for (title, svg) in figures(report) {
         body.push_str(&section(&title, &format!("<figure>{svg}</figure>\n")));
     }
-    for (name, r) in report["results"].as_object().into_iter().flatten() {
-        let Some(budget) = r["budget"].as_array() else {
-            continue;
-        };
-        let rows: Vec<Vec<String>> = budget
-            .iter()
-            .map(|b| {
-                vec![
-                    show(&b["name"]),
-                    show(&b["estimate"]),
-                    show(&b["unit"]),
-                    show(&b["u"]),
-                    show(&b["distribution"]),
-                    show(&b["sensitivity"]),
-                    show(&b["contribution"]),
-                    format!("{:.1} %", b["share"].as_f64().unwrap_or(0.0) * 100.0),
-                ]
-            })
-            .collect();
+    for (name, budget) in rows::budgets(report) {
         body.push_str(&section(
             &format!("Uncertainty budget: {name}"),
-            &table(
-                &[
-                    "Input",
-                    "Estimate",
-                    "Unit",
-                    "u(x)",
-                    "Distribution",
-                    "c",
-                    "|c|·u",
-                    "Share",
-                ],
-                &rows,
-            ),
+            &table(&rows::BUDGET_HEAD, &budget),
         ));
     }
     let refs: Vec<Vec<String>> = report["traceability"]
@@ -383,18 +444,7 @@ pub fn html(report: &Value) -> String {
             )
         ),
     ));
-    let conformity: Vec<Vec<String>> = report["conformity"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            vec![
-                show(&c["result"]),
-                show(&c["verdict"]),
-                c["rule"].to_string(),
-            ]
-        })
-        .collect();
+    let conformity = rows::conformity(report);
     body.push_str(&section(
         "Statement of conformity",
         &table(
@@ -402,18 +452,7 @@ pub fn html(report: &Value) -> String {
             &conformity,
         ),
     ));
-    let deviations: Vec<Vec<String>> = report["deviations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            vec![
-                show(&d["activity"]),
-                show(&d["kind"]),
-                d["details"].to_string(),
-            ]
-        })
-        .collect();
+    let deviations = rows::deviations(report);
     body.push_str(&section(
         "Deviations and interruptions",
         &if deviations.is_empty() {

@@ -290,6 +290,8 @@ pub struct App {
     pub temperature: VecDeque<(f64, f64)>,
     /// The last sweep.
     pub curve: Option<CurveData>,
+    /// Its ASTM E1036 Isc, Voc and Pmax as text (extracted once, when the sweep arrives).
+    pub curve_parameters: String,
     /// Results of the active or last run.
     pub results: BTreeMap<String, Value>,
     /// Event log lines.
@@ -340,6 +342,7 @@ impl App {
             irradiance: VecDeque::new(),
             temperature: VecDeque::new(),
             curve: None,
+            curve_parameters: String::new(),
             results: BTreeMap::new(),
             log: VecDeque::new(),
             filter: String::new(),
@@ -707,6 +710,23 @@ impl App {
             }
             Event::Sweep { curves } => {
                 self.curve = curves.first().cloned();
+                self.curve_parameters = self
+                    .curve
+                    .as_ref()
+                    .and_then(|c| {
+                        crate::analysis::extract::extract(&crate::analysis::curve::IvData::new(
+                            c.voltage.clone(),
+                            c.current.clone(),
+                        ))
+                        .ok()
+                    })
+                    .map(|p| {
+                        format!(
+                            " Isc {:.3} A  Voc {:.2} V  Pmax {:.1} W ",
+                            p.i_sc, p.v_oc, p.p_mp
+                        )
+                    })
+                    .unwrap_or_default();
             }
             Event::Conditions {
                 time,

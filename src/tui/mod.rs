@@ -19,7 +19,7 @@ use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModif
 
 use crate::engine::host::{Event, EventSink, Prompter};
 use crate::engine::procedure::{Procedure, missing_roles, shipped};
-use crate::engine::run::{RunOptions, run};
+use crate::engine::run::{RunOptions, operator_name, run};
 use crate::instruments::station::{CertificateStatus, Station};
 use crate::model::{Date, unix_seconds};
 use crate::store::db::Database;
@@ -43,6 +43,8 @@ pub enum Msg {
     Resize,
     /// The queue runner finished (summary).
     QueueDone(String),
+    /// A run could not start (why).
+    StartFailed(String),
 }
 
 /// Map a terminal key to the console's.
@@ -463,11 +465,6 @@ async fn ui_loop(
                         }
                         refresh_identities(app, db_path, run_id);
                     }
-                    Event::Warning { message }
-                        if message.starts_with("the run could not start") =>
-                    {
-                        starting = false;
-                    }
                     _ => {}
                 }
                 app.apply(&e);
@@ -502,6 +499,14 @@ async fn ui_loop(
                 refresh_queue(app, db_path);
                 Command::None
             }
+            Msg::StartFailed(message) => {
+                starting = false;
+                app.apply(&Event::Warning {
+                    message: message.clone(),
+                });
+                app.status = message;
+                Command::None
+            }
         };
         match command {
             Command::None => {}
@@ -518,7 +523,7 @@ async fn ui_loop(
                 }
             }
             Command::QueueAdd(name, sets) => {
-                let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+                let user = operator_name(None);
                 let station_file = station
                     .path
                     .exists()
@@ -551,7 +556,7 @@ async fn ui_loop(
                 refresh_queue(app, db_path);
             }
             Command::QueueMove(id, up) => {
-                let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+                let user = operator_name(None);
                 if let Err(e) = Database::open(db_path).and_then(|db| {
                     db.queue_move(id, up, unix_seconds(std::time::SystemTime::now()), &user)
                 }) {
@@ -561,19 +566,13 @@ async fn ui_loop(
             }
             Command::RunQueue => {
                 abort.store(false, Ordering::SeqCst);
-                let sink_tx = Mutex::new(tx.clone());
-                let events: EventSink = Arc::new(move |e: Event| {
-                    let _ = sink_tx
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .send(Msg::Engine(e));
-                });
+                let events = sink(tx.clone());
                 let done_tx = tx.clone();
                 let queue_options = crate::engine::queue::QueueOptions {
                     db_path: db_path.to_path_buf(),
                     on_failure: crate::engine::queue::OnFailure::Continue,
                     speed: options.speed,
-                    operator: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
+                    operator: operator_name(None),
                     events,
                     abort: abort.clone(),
                 };
@@ -604,7 +603,7 @@ async fn ui_loop(
                 app.io_log = run.map(|r| io_lines(db_path, &r)).unwrap_or_default();
             }
             Command::RemoveQueueItem(id) => {
-                let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+                let user = operator_name(None);
                 let outcome = Database::open(db_path).and_then(|db| {
                     db.queue_remove(id, unix_seconds(std::time::SystemTime::now()), &user)
                 });
@@ -652,6 +651,17 @@ async fn ui_loop(
     }
 }
 
+/// Engine events into the console's channel.
+fn sink(tx: Sender<Msg>) -> EventSink {
+    let tx = Mutex::new(tx);
+    Arc::new(move |e: Event| {
+        let _ = tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(Msg::Engine(e));
+    })
+}
+
 /// Where a run goes.
 struct Target {
     station: Station,
@@ -684,13 +694,7 @@ fn start(
             return false;
         }
     };
-    let sink_tx = Mutex::new(tx.clone());
-    let events: EventSink = Arc::new(move |e: Event| {
-        let _ = sink_tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(Msg::Engine(e));
-    });
+    let events = sink(tx.clone());
     let prompt_tx = tx.clone();
     let prompter: Prompter = Box::new(move |id: &str, text: &str| {
         let (reply, answer) = channel();
@@ -705,7 +709,7 @@ fn start(
             .recv()
             .map_err(|_| format!("prompt `{id}`: the console closed before an answer"))
     });
-    let operator = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let operator = operator_name(None);
     let failure_tx = tx;
     tokio::spawn(async move {
         let outcome = run(RunOptions {
@@ -726,9 +730,7 @@ fn start(
         })
         .await;
         if let Err(e) = outcome {
-            let _ = failure_tx.send(Msg::Engine(Event::Warning {
-                message: format!("the run could not start: {e}"),
-            }));
+            let _ = failure_tx.send(Msg::StartFailed(format!("the run could not start: {e}")));
         }
     });
     true

@@ -360,22 +360,11 @@ fn iv(frame: &mut Frame, app: &App, area: Rect) {
         .iter()
         .chain(&pv)
         .fold((0.0f64, 1.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    // ASTM E1036 parameters of the curve as measured (the metrology core, 2 µs).
-    let extracted = crate::analysis::extract::extract(&crate::analysis::curve::IvData::new(
-        c.voltage.clone(),
-        c.current.clone(),
-    ))
-    .map(|p| {
-        format!(
-            " Isc {:.3} A  Voc {:.2} V  Pmax {:.1} W ",
-            p.i_sc, p.v_oc, p.p_mp
-        )
-    })
-    .unwrap_or_default();
     let title = format!(
-        " I-V ({}) and P-V/50 — {} points —{extracted}",
+        " I-V ({}) and P-V/50 — {} points —{}",
         c.direction,
-        iv.len()
+        iv.len(),
+        app.curve_parameters
     );
     frame.render_widget(
         Chart::new(vec![
