@@ -1,7 +1,8 @@
 //! Protocol transcripts: an in-memory stream that expects exact program messages in order
 //! and answers with scripted replies (the `expected_protocol` idea of PyMeasure and
-//! InstrumentKit, instruments.md §9.2). Driver tests use it to pin every command byte; the
-//! handle's [`TranscriptHandle::finish`] fails on unexpected or unconsumed exchanges.
+//! InstrumentKit, instruments.md §9.2). Driver tests use it to pin every command byte: a write
+//! the transcript does not expect fails at once with an I/O error, and the handle's
+//! [`TranscriptHandle::finish`] fails on unexpected or unconsumed exchanges.
 
 use std::collections::VecDeque;
 use std::io;
@@ -110,6 +111,7 @@ impl AsyncWrite for TranscriptStream {
     ) -> Poll<io::Result<usize>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.pending.extend_from_slice(buf);
+        let failures_before = state.failures.len();
         loop {
             let term = state.write_term.clone();
             let Some(at) = state
@@ -146,6 +148,13 @@ impl AsyncWrite for TranscriptStream {
                     state.failures.push(failure);
                 }
             }
+        }
+        // An instrument that is sent what the transcript does not expect refuses it at once:
+        // the driver sees an I/O error (and `finish` names the write), so a test cannot pass
+        // while the driver sends something it should not.
+        if state.failures.len() > failures_before {
+            let last = state.failures.last().cloned().unwrap_or_default();
+            return Poll::Ready(Err(io::Error::other(format!("transcript: {last}"))));
         }
         Poll::Ready(Ok(buf.len()))
     }

@@ -100,3 +100,54 @@ impl Database {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Date;
+
+    fn issue(db: &Database, run: &str, at: f64) -> String {
+        let (number, revision, previous) = db
+            .next_report_number(run, Date::from_unix_seconds(at).year)
+            .expect("number");
+        db.record_report(&IssuedReport {
+            number: number.clone(),
+            run_id: run.into(),
+            revision,
+            previous,
+            issued_at: at,
+            issued_by: "li.wei".into(),
+            metadata: "{}".into(),
+            files: "{}".into(),
+        })
+        .expect("recorded");
+        number
+    }
+
+    /// Numbers follow the issue time given (an injected clock), never today's date: the
+    /// sequence restarts with the year, and a reissue keeps its original's number.
+    #[test]
+    fn numbering_across_a_change_of_year() {
+        let dir = std::env::temp_dir().join(format!("pvstation-numbers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = Database::open(&dir.join("n.db")).expect("db");
+        for run in ["r1", "r2", "r3", "r4"] {
+            db.connection()
+                .execute(
+                    "INSERT INTO runs VALUES (?1, 'p', 'h', '{}', 'op', '0.1.0', '{}', 1.0)",
+                    [run],
+                )
+                .expect("run");
+        }
+        let new_year =
+            Date::parse("2027-01-01").expect("date").days_since_epoch() as f64 * 86_400.0;
+        assert_eq!(issue(&db, "r1", new_year - 60.0), "PVS-2026-0001");
+        assert_eq!(issue(&db, "r2", new_year - 1.0), "PVS-2026-0002");
+        assert_eq!(issue(&db, "r3", new_year), "PVS-2027-0001");
+        // A 2026 certificate reissued in 2027 keeps its number with a revision.
+        assert_eq!(issue(&db, "r1", new_year + 3600.0), "PVS-2026-0001-R1");
+        assert_eq!(issue(&db, "r4", new_year + 7200.0), "PVS-2027-0002");
+        assert_eq!(issue(&db, "r1", new_year + 9000.0), "PVS-2026-0001-R2");
+    }
+}

@@ -2,7 +2,6 @@
 //! instruments (Hioki, Fluke) over real pseudo-terminals opened by path through the
 //! production serial code.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use pvstation::instruments::bench::Bench;
@@ -220,8 +219,10 @@ async fn serial_instruments_also_over_tcp() {
             .read()
             .await
             .expect_err("no standard");
-        assert!(err.to_string().contains("measurement fault"));
-        let _ = Arc::strong_count(&sim.world);
+        assert!(err.to_string().contains("measurement fault"), "{err}");
+        // The calibrator on its pseudo-terminal (or TCP) reached the world: 1 V, operating.
+        let out = sim.world.calibrator();
+        assert!(out.operate && out.volts == 1.0, "{out:?}");
     })
     .await;
 }

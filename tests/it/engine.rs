@@ -54,6 +54,48 @@ fn audit_ok(db: &Path) -> bool {
         .success()
 }
 
+/// The outdoor Pmax result of the simulated CS5P-220M, checked against the simulator's truth
+/// and against its own budget.
+pub fn check_pmax_result(p: &Value) {
+    let value = p["value"].as_f64().expect("value");
+    let (u, k, big_u) = (
+        p["u"].as_f64().expect("u"),
+        p["k"].as_f64().expect("k"),
+        p["U"].as_f64().expect("U"),
+    );
+    assert_eq!(p["unit"], "W");
+    // The simulated module's true Pmax at STC: pvlib `singlediode` of the CEC record
+    // Canadian_Solar_Inc__CS5P_220M at 1000 W/m², 25 °C (tests/reference/cs5p_220m/reference.json).
+    let truth = crate::metrology::reference_json()["stc_truth"]["p_mp"]
+        .as_f64()
+        .expect("truth");
+    assert!(
+        (value - truth).abs() <= big_u,
+        "|{value} − {truth}| > U = {big_u}"
+    );
+    // U is k·u_c, and u_c² is the sum of the squared contributions of the stored budget
+    // (JCGM 100 eq. 10; the Pmax budget has no correlated inputs).
+    assert!((big_u - k * u).abs() <= 1e-12 * big_u, "{p}");
+    let sum: f64 = p["budget"]
+        .as_array()
+        .expect("budget")
+        .iter()
+        .map(|l| l["contribution"].as_f64().expect("contribution").powi(2))
+        .sum();
+    assert!((sum.sqrt() - u).abs() <= 1e-9 * u, "{} vs {u}", sum.sqrt());
+    // The coverage factor for ν_eff and p = 95 %: between t(∞) = 1.96 and t(1) = 12.7, and
+    // the budget is dominated by Type B inputs of infinite ν, so ν_eff is large.
+    assert!((1.959..2.1).contains(&k), "k = {k}");
+    // The station's budget is dominated by the reference cell's calibration (0.9 % at k = 2);
+    // with the other inputs it comes to 1.3–1.7 % of Pmax (k ≈ 2) — never the 0.5 % or 5 %
+    // a broken budget would give.
+    assert!(
+        (0.013..0.017).contains(&(big_u / value)),
+        "U/P = {}",
+        big_u / value
+    );
+}
+
 fn last_finished(events: &[Value]) -> &Value {
     let last = events.last().expect("events");
     assert_eq!(last["event"], "finished", "{events:?}");
@@ -75,17 +117,16 @@ fn outdoor_pmax_runs_end_to_end_with_the_json_contract() {
     assert_eq!(fin["run_id"], run_id.as_str());
     assert_eq!(fin["status"], "completed");
     let p = &fin["results"]["p_mp_stc"];
-    // The simulated module is a CS5P-220M (220 W at STC); the translated Pmax must agree
-    // within its expanded uncertainty.
-    let (value, u95) = (p["value"].as_f64().unwrap(), p["U"].as_f64().unwrap());
-    assert!((value - 220.0).abs() < u95, "{p}");
-    assert!(u95 > 1.0 && u95 < 10.0, "{p}");
-    assert_eq!(p["unit"], "W");
+    check_pmax_result(p);
     assert_eq!(p["curves"], 4);
-    assert!(
-        ["pass", "conditionalPass", "fail", "conditionalFail"]
-            .contains(&fin["results"]["conformity"]["value"].as_str().unwrap())
-    );
+    // 220 W ± 3 % with the guarded rule (w = U): acceptance zone [213.4 + U, 226.6 − U]. The
+    // simulated module's true Pmax at STC is 219.96 W (pvlib, reference.json) and U ≈ 3.2 W,
+    // so a result within U of the truth lies inside the zone: the verdict is exactly `pass`.
+    let conformity = &fin["results"]["conformity"];
+    assert_eq!(conformity["value"], "pass", "{conformity}");
+    assert_eq!(conformity["rule"], "guarded");
+    assert_eq!(conformity["lower"], 213.4);
+    assert_eq!(conformity["upper"], 226.6);
     let record = show(&db, &run_id);
     assert_eq!(record["stop"]["status"], "completed");
     assert_eq!(record["start"]["procedure"], "outdoor-pmax");
@@ -891,8 +932,11 @@ fn iec60891_params_from_a_cooled_module_and_passing_clouds() {
     );
     assert_eq!(code, Some(0), "{stderr}\n{:?}", events.last());
     let r = &last_finished(&events)["results"];
-    // The simulated module (CEC CS5P-220M, De Soto): α = 0.004539 A/K; Rs of procedure 1
-    // fitted on its pvlib curves 1.290 Ω (standards.md §1.11).
+    // The simulated module is the CEC CS5P-220M record: its curves' α and β are the OLS slopes
+    // of pvlib's curves (reference.json `tempco_astm_e1036_ols`: 0.004136 A/K, −0.2429 V/K;
+    // not the record's 0.004539 and −0.2222, see metrology.rs), and the procedure-1 Rs fitted
+    // on its pvlib curves is 1.290 Ω (standards.md §1.11). Each estimate within 3 u.
+    let tempco = &crate::metrology::reference_json()["tempco_astm_e1036_ols"];
     let within = |k: &str, truth: f64, n: f64| {
         let (v, u) = (r[k]["value"].as_f64().unwrap(), r[k]["u"].as_f64().unwrap());
         assert!(
@@ -900,13 +944,19 @@ fn iec60891_params_from_a_cooled_module_and_passing_clouds() {
             "{k}: {v} ± {u} vs {truth}"
         );
     };
-    within("alpha", 0.004539, 3.0);
-    within("rs", 1.290, 3.0);
+    within("alpha", tempco["alpha_isc"]["value"].as_f64().unwrap(), 3.0);
+    // β: the outdoor temperature series lands 1.5 % above the truth, well outside its stated
+    // u (which holds only the regression's scatter): during warm-up the cells run ahead of
+    // the back-of-module sensors, and Voc is not corrected for the ±2 % irradiance band. A
+    // known limitation of the warm-up method until the cell temperature is modelled (ECT);
+    // bounded here at 2.5 % so that a worse bias fails.
+    let beta_truth = tempco["beta_voc"]["value"].as_f64().unwrap();
+    let beta = r["beta"]["value"].as_f64().unwrap();
     assert!(
-        r["beta"]["value"].as_f64().unwrap() < -0.15,
-        "{}",
-        r["beta"]
+        ((beta - beta_truth) / beta_truth).abs() <= 0.025,
+        "beta {beta} vs {beta_truth}"
     );
+    within("rs", 1.290, 3.0);
     assert!(r["series"]["temperature_span"].as_f64().unwrap() >= 5.0);
     let record = show(&db, last_finished(&events)["run_id"].as_str().unwrap());
     assert!(
@@ -1134,11 +1184,19 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     ];
     let (code, stdout, stderr) = report("final", &complete);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.contains("PVS-2026-0001"), "{stdout}");
+    // The first certificate of the issue year: PVS-<year>-0001, the year being the issue
+    // date's (whatever today is; numbering across a change of year has its own unit test).
+    let number = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("PVS-") && w.ends_with("-0001"))
+        .unwrap_or_else(|| panic!("no certificate number in {stdout}"))
+        .to_string();
     let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("final/PVS-2026-0001.json")).unwrap(),
+        &std::fs::read_to_string(dir.join(format!("final/{number}.json"))).unwrap(),
     )
     .unwrap();
+    let issued = json["dates"]["issue"].as_str().expect("issue date");
+    assert_eq!(number, format!("PVS-{}-0001", &issued[..4]), "{stdout}");
     for key in [
         "certificate",
         "laboratory",
@@ -1168,7 +1226,7 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
         json["traceability"][0]["certificate"]["number"],
         "NIM-PV-2026-0311"
     );
-    let html = std::fs::read_to_string(dir.join("final/PVS-2026-0001.html")).unwrap();
+    let html = std::fs::read_to_string(dir.join(format!("final/{number}.html"))).unwrap();
     for needle in [
         "Metrological traceability",
         "Uncertainty budget: p_mp_stc",
@@ -1193,27 +1251,30 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
         .expect("trace");
     let trace = String::from_utf8_lossy(&out.stdout);
     assert!(
-        trace.contains(&run_id) && trace.contains("PVS-2026-0001"),
+        trace.contains(&run_id) && trace.contains(&number),
         "{trace}"
     );
     // A reissue is a new revision pointing at the previous one.
     let (code, stdout, _) = report("reissue", &complete);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("PVS-2026-0001-R1") && stdout.contains("replaces PVS-2026-0001"));
-    let dcc = std::fs::read_to_string(dir.join("reissue/PVS-2026-0001-R1.dcc.xml")).unwrap();
+    assert!(
+        stdout.contains(&format!("{number}-R1")) && stdout.contains(&format!("replaces {number}")),
+        "{stdout}"
+    );
+    let dcc = std::fs::read_to_string(dir.join(format!("reissue/{number}-R1.dcc.xml"))).unwrap();
     assert!(dcc.contains("<dcc:previousReport>") && dcc.contains(r"<si:unit>\watt</si:unit>"));
     assert!(dcc.contains(r"\watt\metre\tothe{-2}") && dcc.contains("<dcc:conformity>"));
     for path in [
-        dir.join("final/PVS-2026-0001.dcc.xml"),
-        dir.join("reissue/PVS-2026-0001-R1.dcc.xml"),
+        dir.join(format!("final/{number}.dcc.xml")),
+        dir.join(format!("reissue/{number}-R1.dcc.xml")),
     ] {
         assert_valid_dcc(&path);
     }
     check_pdf(
-        &dir.join("final/PVS-2026-0001.pdf"),
+        &dir.join(format!("final/{number}.pdf")),
         &[
             "Calibration certificate",
-            "Certificate PVS-2026-0001 — page 1 of",
+            &format!("Certificate {number} — page 1 of"),
             "Example Solar Co., Xining",
             "CS5P-220M S/N 0042",
             "Date of receipt",
@@ -1230,7 +1291,7 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
             "Deviations and interruptions",
             "The results relate only to the item calibrated.",
             "Li Wei",
-            "End of certificate PVS-2026-0001",
+            &format!("End of certificate {number}"),
         ],
     );
     // Verification: passes untouched; fails on a changed byte or a changed raw row.
@@ -1251,17 +1312,14 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     );
     let copy = dir.join("tampered");
     std::fs::create_dir_all(&copy).unwrap();
-    for f in [
-        "PVS-2026-0001.json",
-        "PVS-2026-0001.html",
-        "PVS-2026-0001.manifest.json",
-    ] {
-        std::fs::copy(dir.join("final").join(f), copy.join(f)).unwrap();
+    for ext in ["json", "html", "manifest.json"] {
+        let f = format!("{number}.{ext}");
+        std::fs::copy(dir.join("final").join(&f), copy.join(&f)).unwrap();
     }
-    let mut bytes = std::fs::read(copy.join("PVS-2026-0001.json")).unwrap();
+    let mut bytes = std::fs::read(copy.join(format!("{number}.json"))).unwrap();
     let k = bytes.iter().position(|b| *b == b'7').unwrap();
     bytes[k] = b'8';
-    std::fs::write(copy.join("PVS-2026-0001.json"), bytes).unwrap();
+    std::fs::write(copy.join(format!("{number}.json")), bytes).unwrap();
     let out = verify(&copy, &db);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("SHA-256 differs"));
@@ -1305,7 +1363,7 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     signed.extend(["--sign", key.to_str().unwrap()]);
     let (code, stdout, stderr) = report("signed", &signed);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.contains("PVS-2026-0001-R2"), "{stdout}");
+    assert!(stdout.contains(&format!("{number}-R2")), "{stdout}");
     let out = verify(&dir.join("signed"), &db);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -1386,29 +1444,20 @@ fn an_expired_reference_blocks_a_final_report() {
     );
 }
 
-/// Validate a DCC with xmllint against the offline schema (../shared/dcc); `.ci/run` installs
-/// libxml2-utils. Without xmllint the check is skipped, saying why.
+/// Validate a DCC with xmllint against the vendored schema (tests/schemas/dcc); `.ci/run`
+/// installs libxml2-utils and requires it.
 pub fn assert_valid_dcc(path: &Path) {
-    let schema = repo("../shared/dcc/dcc-offline.xsd");
-    if !schema.exists() {
-        eprintln!(
-            "SKIP DCC schema validation: {} is missing",
-            schema.display()
-        );
+    let schema = crate::tools::dcc_schema();
+    if !crate::tools::have("xmllint", "libxml2-utils", "DCC schema validation") {
         return;
     }
-    let Ok(out) = Command::new("xmllint")
+    let out = Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
         .arg(&schema)
         .arg(path)
         .output()
-    else {
-        eprintln!(
-            "SKIP DCC schema validation: xmllint is not installed (apt-get install libxml2-utils)"
-        );
-        return;
-    };
+        .expect("xmllint runs");
     assert!(
         out.status.success(),
         "{} does not validate:\n{}",
@@ -1418,7 +1467,7 @@ pub fn assert_valid_dcc(path: &Path) {
 }
 
 /// Render a PDF to PNG (pdftoppm) and check its text (pdftotext) for `needles`; poppler-utils
-/// is installed by `.ci/run`. Without it the check is skipped, saying why.
+/// is installed and required by `.ci/run`.
 pub fn check_pdf(path: &Path, needles: &[&str]) {
     let bytes = std::fs::read(path).expect("pdf");
     assert!(
@@ -1427,15 +1476,15 @@ pub fn check_pdf(path: &Path, needles: &[&str]) {
         path.display()
     );
     let prefix = path.with_extension("page");
-    let Ok(out) = Command::new("pdftoppm")
+    if !crate::tools::have("pdftoppm", "poppler-utils", "PDF rendering") {
+        return;
+    }
+    let out = Command::new("pdftoppm")
         .args(["-r", "40", "-png"])
         .arg(path)
         .arg(&prefix)
         .output()
-    else {
-        eprintln!("SKIP PDF rendering: pdftoppm is not installed (apt-get install poppler-utils)");
-        return;
-    };
+        .expect("pdftoppm runs");
     assert!(
         out.status.success(),
         "pdftoppm: {}",

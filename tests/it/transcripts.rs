@@ -396,11 +396,12 @@ async fn daq_scan() {
 
     let mut pairs = setup.to_vec();
     pairs.push(("READ?", Some("+4.39700000E+01,102,+1.22700000E+01,106")));
-    let (base, _) = base_with("daq", &pairs);
+    let (base, handle) = base_with("daq", &pairs);
     let err = keysight::Daq970a::new(base, sensors)
         .read_temperatures()
         .await
         .expect_err("wrong channel");
+    handle.finish().expect("transcript consumed");
     assert!(
         err.to_string()
             .contains("channel 102 where 101 was expected"),
@@ -499,13 +500,32 @@ async fn fluke_output_and_standby() {
         .await
         .expect("standby");
     handle.finish().expect("transcript consumed");
-    let (base, _) = base_with("calibrator", &[]);
-    assert!(
-        fluke::Fluke55xx::new(base)
-            .set_voltage(2000.0)
+    // Beyond the calibrator's range (±1020 V in its profile) and not finite: refused before
+    // a single byte is sent (the empty transcript refuses any write).
+    for volts in [1020.5, -2000.0, f64::NAN, f64::INFINITY] {
+        let (base, handle) = base_with("calibrator", &[]);
+        let err = fluke::Fluke55xx::new(base)
+            .set_voltage(volts)
             .await
-            .is_err()
-    );
+            .expect_err("outside the range")
+            .to_string();
+        assert!(err.contains("is outside ±1020 V"), "{volts}: {err}");
+        handle.finish().expect("nothing sent");
+    }
+    // The limit itself is allowed.
+    let pairs = [
+        ("OUT 1.020000000E3 V", None),
+        ("OPER", None),
+        ("*OPC?", Some("1")),
+        ("ERR?", Some("0,\"No Error\"")),
+        ("OPER?", Some("1")),
+    ];
+    let (base, handle) = base_with("calibrator", &pairs);
+    fluke::Fluke55xx::new(base)
+        .set_voltage(1020.0)
+        .await
+        .expect("at the limit");
+    handle.finish().expect("transcript consumed");
 }
 
 #[tokio::test]
@@ -539,11 +559,12 @@ async fn switch_select_and_open() {
         ("SYST:ERR?", OK),
         ("ROUT:CLOS? (@2)", Some("0")),
     ];
-    let (base, _) = base_with("switch", &pairs);
+    let (base, handle) = base_with("switch", &pairs);
     let err = switch::ScpiSwitch::new(base)
         .select(Some(2))
         .await
         .expect_err("stuck relay")
         .to_string();
     assert!(err.contains("relay 2 reads back open"), "{err}");
+    handle.finish().expect("transcript consumed");
 }

@@ -7,8 +7,6 @@ use pvstation::tui::app::{App, InstrumentRow, ReferenceRow, Screen};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::cli::repo;
-
 fn fixture() -> App {
     let mut a = App::new("Plateau outdoor PV + battery-tester bench (simulated)");
     for (name, role, idn) in [
@@ -156,14 +154,7 @@ fn render(app: &App, w: u16, h: u16) -> String {
 }
 
 fn snapshot(name: &str, text: &str) {
-    let path = repo(&format!("tests/golden/tui/{name}.txt"));
-    if std::env::var_os("PVSTATION_BLESS").is_some() {
-        std::fs::write(&path, text).expect("bless");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (PVSTATION_BLESS=1 creates it)", path.display()));
-    assert_eq!(expected, text, "screen {name} changed:\n{text}");
+    crate::golden::check(&format!("tui/{name}.txt"), text);
 }
 
 #[test]
@@ -251,12 +242,7 @@ impl Tmux {
 /// answer its prompts, then start outdoor-pmax and read its Pmax and verdict off the screen.
 #[test]
 fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP console end-to-end test: tmux is not installed (apt-get install tmux)");
+    if !crate::tools::have("tmux", "tmux", "the console end-to-end test") {
         return;
     }
     let dir = crate::cli::tempdir("tui-tmux");
@@ -317,16 +303,26 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
     t.wait_for("draft report of", 30);
     t.keys(&["Escape", "6", "i"]);
     t.wait_for(":TRAC:DATA?", 10);
-    assert!(dir.join("reports").exists() || db.parent().unwrap().join("reports").exists());
     let conn = rusqlite::Connection::open(&db).expect("db");
-    let parameters: String = conn
+    // The queued run is the last outdoor-pmax run recorded: its draft is the one just written
+    // (started_at is simulated time, the same for every run of the simulated day).
+    let (run_id, parameters): (String, String) = conn
         .query_row(
-            "SELECT parameters FROM runs WHERE procedure = 'outdoor-pmax'",
+            "SELECT id, parameters FROM runs WHERE procedure = 'outdoor-pmax' ORDER BY rowid DESC LIMIT 1",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("run");
     assert!(parameters.contains("\"sweeps\":1"), "{parameters}");
+    let drafts = dir.join("reports").join(&run_id);
+    let pdf = std::fs::read(drafts.join(format!("DRAFT-{run_id}.pdf"))).expect("draft PDF");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let html =
+        std::fs::read_to_string(drafts.join(format!("DRAFT-{run_id}.html"))).expect("draft HTML");
+    assert!(
+        html.contains("class=\"watermark\">DRAFT"),
+        "the draft is watermarked"
+    );
     drop(conn);
     t.keys(&["q"]);
     // The answers are in the audit trail.

@@ -410,9 +410,43 @@ fn pmax_at_stc_model_through_the_whole_curve() {
             .collect::<Vec<_>>(),
     );
     assert!((c.irradiance - 800.0).abs() < 1e-9 && (c.temperature - 45.0).abs() < 1e-12);
-    assert!((g.y - 219.831).abs() < 0.01, "{}", g.y);
-    let rel = g.expanded / g.y;
-    assert!(rel > 0.008 && rel < 0.03, "U/P = {rel}");
+    assert!((g.y - 219.831).abs() <= 1e-3, "{}", g.y);
+    // Against an independent evaluation of the same model and GUM scheme in numpy + pvlib
+    // (tests/reference/pmax_budget.py → pmax_budget.json): y to 1e-9, each contribution to
+    // 1e-5 (central differences of extractions that agree to 1e-14), u_c, k and U to 1e-6.
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::metrology::reference("pmax_budget.json")).expect("fixture"),
+    )
+    .expect("json");
+    let close = |name: &str, got: f64, want: f64, tol: f64| {
+        assert!(
+            (got - want).abs() <= tol * want.abs().max(1e-12),
+            "{name}: {got} vs independent {want}"
+        );
+    };
+    close("y", g.y, want["y"].as_f64().expect("y"), 1e-9);
+    close("u", g.u, want["u"].as_f64().expect("u"), 1e-6);
+    close("k", g.k, want["k"].as_f64().expect("k"), 1e-6);
+    close("U", g.expanded, want["U"].as_f64().expect("U"), 1e-6);
+    let contributions = want["contributions"].as_object().expect("contributions");
+    assert_eq!(
+        g.budget.iter().filter(|b| b.u > 0.0).count(),
+        contributions.len(),
+        "every input with an uncertainty is in the independent budget"
+    );
+    for (name, value) in contributions {
+        let line = g
+            .budget
+            .iter()
+            .find(|b| &b.name == name)
+            .unwrap_or_else(|| panic!("no budget line {name}"));
+        close(
+            name,
+            line.contribution,
+            value.as_f64().expect("contribution"),
+            1e-5,
+        );
+    }
     let shares: f64 = g.budget.iter().map(|b| b.share).sum();
     assert!((shares - 1.0).abs() < 1e-9);
     let top = g
@@ -549,13 +583,32 @@ fn battery_tester_points() {
     };
     let (problem, model) = point.problem().expect("problem");
     let g = gum(&problem, &model).expect("gum");
-    assert!((g.y - (10.016333e-3 - 10.0008e-3)).abs() < 1e-9, "{}", g.y);
-    // Type A with 6 readings: ν = 5 dominates the effective degrees of freedom.
+    // By hand (JCGM 100 4.2, 4.3.7, 5.1.2; E = R̄ + δR_res − R_std·(1 + α(T − T_cal)) − δR_drift):
+    let n = point.readings.len() as f64;
+    let mean = point.readings.iter().sum::<f64>() / n;
+    let s2 = point
+        .readings
+        .iter()
+        .map(|r| (r - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0);
+    let u_a = (s2 / n).sqrt(); // Type A, ν = 5
+    let u_res = 0.5e-6 / 3f64.sqrt(); // half a digit, rectangular
+    let u_std: f64 = 0.0002e-3 / 2.0; // certificate U/k
+    let u_drift = 0.0002e-3 / 3f64.sqrt(); // rectangular
+    let u_alpha = 10.0008e-3 * (23.4 - 23.0) * 5e-6 / 3f64.sqrt(); // |∂E/∂α|·u(α)
+    // ∂E/∂T = −R_std·α = 0 at α = 0: the temperature contributes nothing.
+    let u_c =
+        (u_a.powi(2) + u_res.powi(2) + u_std.powi(2) + u_drift.powi(2) + u_alpha.powi(2)).sqrt();
+    let nu_eff = u_c.powi(4) / (u_a.powi(4) / 5.0);
+    assert!((g.y - (mean - 10.0008e-3)).abs() <= 1e-15, "{}", g.y);
+    assert!((g.u / u_c - 1.0).abs() <= 1e-9, "{} vs {u_c}", g.u);
     assert!(
-        g.nu_eff.is_some_and(|v| v > 5.0 && v < 50.0),
-        "{:?}",
+        g.nu_eff.is_some_and(|v| (v / nu_eff - 1.0).abs() <= 1e-6),
+        "{:?} vs {nu_eff}",
         g.nu_eff
     );
+    assert!((g.k - pvstation::uncertainty::special::coverage_factor(0.95, nu_eff)).abs() <= 1e-9);
     // MPE of the tester: ±(0.5 % of reading + 5 digits).
     let mpe = 0.005 * 10.016e-3 + 5e-6;
     let d = decide(
@@ -579,6 +632,15 @@ fn battery_tester_points() {
     };
     let (problem, model) = v.problem().expect("problem");
     let g = gum(&problem, &model).expect("gum");
-    assert!((g.y + 0.000965).abs() < 1e-6, "{}", g.y);
-    assert!(g.u > 3e-5 && g.u < 1e-4, "{}", g.u);
+    // By hand: E = V̄ + δV_res − V_set·(1 + δ_cal): mean 4.999035 V; s = 1.2910e-5 V over 4
+    // readings; half a digit 5 µV and the calibrator's ±(12 ppm·5 V + 3 ppm·11 V) = ±93 µV,
+    // both rectangular: u_c = √((s/2)² + (5e-6/√3)² + (93e-6/√3)²) = 54.16 µV.
+    let s = (((-5e-6f64).powi(2) + 15e-6f64.powi(2) + (-15e-6f64).powi(2) + 5e-6f64.powi(2)) / 3.0)
+        .sqrt();
+    let u_c =
+        ((s / 2.0).powi(2) + (5e-6f64 / 3f64.sqrt()).powi(2) + (93e-6f64 / 3f64.sqrt()).powi(2))
+            .sqrt();
+    assert!((g.y - (4.999035 - 5.0)).abs() <= 1e-12, "{}", g.y);
+    assert!((g.u / u_c - 1.0).abs() <= 1e-6, "{} vs {u_c}", g.u);
+    assert!((u_c - 54.16e-6).abs() < 0.01e-6, "the hand value: {u_c}");
 }

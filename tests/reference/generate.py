@@ -11,7 +11,10 @@ Writes (all small CSV/TOML/JSON fixtures, committed):
   (400..1000 W/m²) and a temperature series at 1000 W/m² (25..70 °C) for parameter fitting.
 - cs5p_220m/module.toml: the module file (α, β from the CEC record; IEC 60891 parameters of
   standards.md §1.11).
-- cs5p_220m/reference.json: truth at STC and the procedure-4 Rs from `fit_sandia_simple`.
+- cs5p_220m/reference.json: the CEC record (the simulator's module), single-diode truth at STC
+  and other conditions, the OLS temperature coefficients of the temperature series, and the
+  procedure-4 Rs from `fit_sandia_simple`.
+- synthetic_knee.json: pvlib's ASTM E1036 extraction of an ideal-diode curve (extract.rs).
 - extraction_curves.csv + extraction_expected.csv: 120 curves of different technologies,
   noise levels and point counts with `astm_e1036(*rectify_iv_curve(v, i))` results.
 
@@ -68,13 +71,52 @@ def cs5p():
     truth = pvsystem.singlediode(il, i0, rs, rsh, nnsvth)
     v, i, _ = cec_curve(mod, 800, 45)
     p4_rs = float(fit_sandia_simple(v, i)[2])
+    e301 = astm_e1036(*rectify_iv_curve(v, i))
     v_ref, i_ref, _ = cec_curve(mod, 800, 45, points=201)
     e = astm_e1036(*rectify_iv_curve(v_ref, i_ref))
+    # The simulator's module is this CEC record (src/sim/diode.rs): its parameters and pvlib's
+    # single-diode truth at several conditions, for the simulator to be checked against.
+    def truth_at(g, t):
+        p = pvsystem.calcparams_cec(
+            g, t, mod["alpha_sc"], mod["a_ref"], mod["I_L_ref"], mod["I_o_ref"],
+            mod["R_sh_ref"], mod["R_s"], mod["Adjust"],
+        )
+        sd = pvsystem.singlediode(*p)
+        return {"irradiance": g, "temperature": t,
+                **{k: float(sd[k]) for k in ("p_mp", "v_oc", "i_sc", "v_mp", "i_mp")}}
+    # Temperature coefficients as an ordinary least-squares line through the ASTM E1036
+    # parameters of the temperature series (what `iv tempco` computes), with the standard
+    # uncertainties of the slopes (numpy polyfit covariance scaled as in OLS).
+    temps = (25, 30, 35, 40, 45, 50, 55, 60, 65, 70)
+    rows = []
+    for t in temps:
+        vt, it, _ = cec_curve(mod, 1000, t)
+        et = astm_e1036(*rectify_iv_curve(vt, it))
+        rows.append((t, et["isc"], et["voc"], et["pmp"]))
+    rows = np.array(rows)
+
+    def ols(y):
+        x = rows[:, 0]
+        n = len(x)
+        slope, intercept = np.polyfit(x, y, 1)
+        resid = y - (slope * x + intercept)
+        s2 = float(np.sum(resid ** 2) / (n - 2))
+        u = float(np.sqrt(s2 / np.sum((x - x.mean()) ** 2)))
+        return {"value": float(slope), "u": u}
     reference = {
         "pvlib_version": pvlib.__version__,
+        "cec_record": {k: float(mod[k]) for k in (
+            "alpha_sc", "a_ref", "I_L_ref", "I_o_ref", "R_s", "R_sh_ref", "Adjust")},
+        "truth_at": [truth_at(g, t) for g, t in (
+            (1000, 25), (800, 45), (1000, 35), (1100, 10), (200, 5), (600, 60))],
+        "tempco_astm_e1036_ols": {
+            "series": "g1000_t25 … g1000_t70 (301 points each)",
+            "alpha_isc": ols(rows[:, 1]), "beta_voc": ols(rows[:, 2]), "gamma_pmp": ols(rows[:, 3]),
+        },
         "stc_truth": {k: float(truth[k]) for k in ("p_mp", "v_oc", "i_sc", "v_mp", "i_mp")},
         "procedure4_rs_fit_sandia_simple": p4_rs,
         "astm_e1036_800_45_201_points": {k: float(e[k]) for k in ("pmp", "voc", "isc", "ff")},
+        "astm_e1036_g800_t45_csv": {k: float(e301[k]) for k in ("pmp", "voc", "isc", "ff")},
         "alpha_sc": float(mod["alpha_sc"]),
         "beta_oc": float(mod["beta_oc"]),
         "cells_in_series": int(mod["N_s"]),
@@ -105,6 +147,21 @@ kappa = 0.0177
 epsilon = 1.232
 rs = {p4_rs!r}   # from fit_sandia_simple on the 800 W/m2 / 45 C curve, as ivcorrection does
 """)
+
+
+def synthetic_knee():
+    """pvlib's extraction of the ideal-diode-like curve of src/analysis/extract.rs's unit test:
+    I = 5·(1 − exp((V − 40)/2)) on 401 points from 0 to 40 V."""
+    v = np.array([40.0 * k / 400 for k in range(401)])
+    i = 5.0 * (1.0 - np.exp((v - 40.0) / 2.0))
+    e = astm_e1036(*rectify_iv_curve(v, i))
+    with open(os.path.join(HERE, "synthetic_knee.json"), "w") as f:
+        json.dump({
+            "pvlib_version": pvlib.__version__,
+            "curve": "I = 5 (1 - exp((V - 40)/2)), V = 40 k/400, k = 0..400",
+            "function": "pvlib.ivtools.utils.astm_e1036(*rectify_iv_curve(v, i))",
+            **{k: float(e[k]) for k in ("isc", "voc", "imp", "vmp", "pmp", "ff")},
+        }, f, indent=2)
 
 
 def extraction_set():
@@ -192,6 +249,7 @@ def spectra():
 
 if __name__ == "__main__":
     cs5p()
+    synthetic_knee()
     extraction_set()
     spectra()
     print("reference data written")
