@@ -289,21 +289,65 @@ pub struct NamedCurve {
 /// Several curves come back when a `curve_id` column is present (in order of first
 /// appearance).
 pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Err(AnalysisError::Empty);
+    parse_csv_bytes(text.as_bytes())
+}
+
+/// Longest piece of a bad value shown in a message (a 10 MB field is not echoed back).
+const SHOWN: usize = 40;
+
+/// `text` for a message: at most [`SHOWN`] characters, marked when cut.
+pub fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
+    }
+}
+
+/// Parse curve-file CSV bytes (RFC 4180: quoted fields may hold commas; a UTF-8 byte-order
+/// mark, as Excel's "CSV UTF-8" writes, is skipped; blank lines are ignored). Values are read
+/// as numbers with a decimal point; a field such as `"4,97"` (decimal comma) is an error
+/// naming its line, never silently misread.
+pub fn parse_csv_bytes(bytes: &[u8]) -> Result<Vec<NamedCurve>, AnalysisError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut records = reader.byte_records();
+    let at = |line: u64, problem: String| AnalysisError::AtLine {
+        line: line as usize,
+        problem,
     };
-    let names: Vec<String> = header
-        .split(',')
-        .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
-        .collect();
+    let read = |r: Option<Result<csv::ByteRecord, csv::Error>>| -> Result<Option<(u64, Vec<String>)>, AnalysisError> {
+        let Some(r) = r else { return Ok(None) };
+        let record = r.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            at(line, format!("not valid CSV: {}", csv_problem(&e)))
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let fields = record
+            .iter()
+            .map(|f| {
+                std::str::from_utf8(f).map(str::to_string).map_err(|_| {
+                    at(line, "not UTF-8 text; save the file as UTF-8 (or ASCII)".into())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((line, fields)))
+    };
+    // The header: the first record that is not blank.
+    let header = loop {
+        match read(records.next())? {
+            None => return Err(AnalysisError::Empty),
+            Some((_, f)) if f.iter().all(String::is_empty) => continue,
+            Some((_, f)) => break f,
+        }
+    };
+    let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     let column = |name: &str| names.iter().position(|n| n == name);
     let missing = |name: &str| AnalysisError::MissingColumn {
         column: name.to_string(),
-        header: header.trim().to_string(),
+        header: shown(&header.join(",")),
     };
     let v_col = column("voltage").ok_or_else(|| missing("voltage"))?;
     let i_col = column("current").ok_or_else(|| missing("current"))?;
@@ -313,35 +357,50 @@ pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
     let id_col = column("curve_id");
     let mut curves: Vec<NamedCurve> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (k, line) in lines {
-        let line_no = k + 1;
-        let fields: Vec<&str> = line
-            .split(',')
-            .map(|f| f.trim().trim_matches('"'))
-            .collect();
+    while let Some((line_no, fields)) = read(records.next())? {
+        if fields.iter().all(String::is_empty) {
+            continue;
+        }
         let value = |col: usize, name: &'static str| -> Result<f64, AnalysisError> {
-            let raw = fields.get(col).copied().unwrap_or("");
+            let raw = fields.get(col).map(String::as_str).unwrap_or("");
             if raw.is_empty() {
-                return Err(AnalysisError::AtLine {
-                    line: line_no,
-                    problem: format!("`{name}` is empty"),
-                });
+                return Err(at(line_no, format!("`{name}` is empty")));
             }
-            let v: f64 = raw.parse().map_err(|_| AnalysisError::AtLine {
-                line: line_no,
-                problem: format!("`{name}` value `{raw}` is not a number"),
+            let v: f64 = raw.parse().map_err(|_| {
+                let hint = if raw.contains(',') {
+                    " (a decimal comma? write numbers with a decimal point)"
+                } else {
+                    ""
+                };
+                at(
+                    line_no,
+                    format!("`{name}` value `{}` is not a number{hint}", shown(raw)),
+                )
             })?;
             if !v.is_finite() {
-                return Err(AnalysisError::AtLine {
-                    line: line_no,
-                    problem: format!("`{name}` is {raw}; every value must be a finite number"),
-                });
+                return Err(at(
+                    line_no,
+                    format!(
+                        "`{name}` is {}; every value must be a finite number",
+                        shown(raw)
+                    ),
+                ));
             }
             Ok(v)
         };
         let id = id_col
-            .map(|c| fields.get(c).copied().unwrap_or("").to_string())
+            .map(|c| fields.get(c).cloned().unwrap_or_default())
             .unwrap_or_default();
+        let v = value(v_col, "voltage")?;
+        let i = value(i_col, "current")?;
+        let g = g_col.map(|c| value(c, "irradiance")).transpose()?;
+        if let Some(g) = g
+            && g < 0.0
+        {
+            return Err(at(line_no, format!("negative irradiance {g} W/m²")));
+        }
+        let t = t_col.map(|c| value(c, "temperature")).transpose()?;
+        let time = time_col.map(|c| value(c, "time")).transpose()?;
         let slot = *index.entry(id.clone()).or_insert_with(|| {
             curves.push(NamedCurve {
                 id: id.clone(),
@@ -354,19 +413,6 @@ pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
             });
             curves.len() - 1
         });
-        let v = value(v_col, "voltage")?;
-        let i = value(i_col, "current")?;
-        let g = g_col.map(|c| value(c, "irradiance")).transpose()?;
-        if let Some(g) = g
-            && g < 0.0
-        {
-            return Err(AnalysisError::AtLine {
-                line: line_no,
-                problem: format!("negative irradiance {g} W/m²"),
-            });
-        }
-        let t = t_col.map(|c| value(c, "temperature")).transpose()?;
-        let time = time_col.map(|c| value(c, "time")).transpose()?;
         let d = &mut curves[slot].data;
         d.voltage.push(v);
         d.current.push(i);
@@ -386,6 +432,15 @@ pub fn parse_csv(text: &str) -> Result<Vec<NamedCurve>, AnalysisError> {
         ));
     }
     Ok(curves)
+}
+
+/// The CSV reader's complaint in words (its `Display` repeats the position we already give).
+fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text; save the file as UTF-8".into(),
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => "a quoted field is not closed or a quote is misplaced".into(),
+    }
 }
 
 #[cfg(test)]
@@ -420,6 +475,49 @@ mod tests {
             .expect("valid");
         assert_eq!(curves.len(), 2);
         assert_eq!(curves[0].data.voltage, vec![0.0, 1.0]);
+    }
+
+    /// Regression (issue 11, defect 3): `0,"5,0"` was read as current 5 with the rest dropped.
+    #[test]
+    fn quoted_fields_are_read_whole_never_misread() {
+        let curves =
+            parse_csv("voltage,current\n\"0\",\"5.0\"\n\"1.5\",\"4.5\"\n").expect("quoted");
+        assert_eq!(curves[0].data.voltage, vec![0.0, 1.5]);
+        assert_eq!(curves[0].data.current, vec![5.0, 4.5]);
+        let err = parse_csv("voltage,current\n0,\"5,0\"\n")
+            .expect_err("decimal comma")
+            .to_string();
+        assert!(
+            err.contains("line 2: `current` value `5,0` is not a number (a decimal comma?"),
+            "{err}"
+        );
+        let err = parse_csv("voltage,current\n0,\"5.0\n1,4\n")
+            .expect_err("open quote")
+            .to_string();
+        assert!(
+            err.contains("not a number") || err.contains("quote"),
+            "{err}"
+        );
+    }
+
+    /// Regression (issue 11, defect 4): Excel's "CSV UTF-8" starts with a byte-order mark.
+    #[test]
+    fn a_utf8_byte_order_mark_is_skipped() {
+        let curves = parse_csv("\u{feff}voltage,current\n0,5\n1,4\n").expect("BOM");
+        assert_eq!(curves[0].data.current, vec![5.0, 4.0]);
+        let err = parse_csv_bytes(b"voltage,current\n0,5\n1,\xff4\n").expect_err("latin-1");
+        assert!(err.to_string().contains("line 3: not UTF-8"), "{err}");
+    }
+
+    /// Regression (issue 11, defect 12): a huge bad value is not echoed back whole.
+    #[test]
+    fn bad_values_are_shown_cut() {
+        let big = "x".repeat(10_000_000);
+        let err = parse_csv(&format!("voltage,current\n0,{big}\n"))
+            .expect_err("not a number")
+            .to_string();
+        assert!(err.len() < 200, "{} bytes", err.len());
+        assert!(err.contains("… (10000000 bytes)"), "{err}");
     }
 
     #[test]

@@ -175,7 +175,18 @@ pub fn extract_in(
 ) -> Result<IvParameters, AnalysisError> {
     let Workspace { v, i, wv, wp } = ws;
     rectify_into(voltage, current, v, i);
-    extract_rectified(v, i, wv, wp, options)
+    match extract_rectified(v, i, wv, wp, options) {
+        // Most of the points outside the power quadrant: say that, not "only 1 point".
+        Err(AnalysisError::TooFewPoints { points, needed })
+            if voltage.len().min(current.len()) >= needed =>
+        {
+            Err(AnalysisError::Invalid(format!(
+                "only {points} of {} points lie in the power quadrant (V ≥ 0 and I ≥ 0 in the generator convention) and a curve needs at least {needed} there; check the sign of the voltage and current (connection, or a load-convention file)",
+                voltage.len().min(current.len())
+            )))
+        }
+        other => other,
+    }
 }
 
 /// Indices of the `k` smallest values of `key` (first occurrences first on ties, as
@@ -450,6 +461,21 @@ mod tests {
         assert!((p.p_mp - pmp).abs() / pmp < 3e-3, "{} vs {pmp}", p.p_mp);
         assert!((vmp - 34.0).abs() < 1.0);
         assert!(p.flags.is_empty(), "{:?}", p.flags);
+    }
+
+    /// Regression (issue 11, defect 12): a 31-point curve measured with both signs reversed
+    /// was reported as "only 1 point(s)".
+    #[test]
+    fn a_curve_outside_the_power_quadrant_says_so() {
+        let v: Vec<f64> = (0..31).map(|k| -(k as f64)).collect();
+        let i: Vec<f64> = (0..31).map(|k| 5.0 - 0.15 * k as f64).collect();
+        let err = extract(&IvData::new(v, i))
+            .expect_err("wrong quadrant")
+            .to_string();
+        assert!(
+            err.contains("only 1 of 31 points lie in the power quadrant"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -114,11 +114,7 @@ impl Module {
     pub fn from_toml(text: &str) -> Result<Module, AnalysisError> {
         let m: Module = toml::from_str(text)
             .map_err(|e| AnalysisError::Invalid(e.to_string().trim_end().to_string()))?;
-        if m.cells_in_series == 0 {
-            return Err(AnalysisError::Invalid(
-                "cells_in_series must be at least 1".into(),
-            ));
-        }
+        m.check_ranges()?;
         if m.alpha_isc.is_none() && (m.alpha_isc_rel.is_none() || m.isc_stc.is_none()) {
             return Err(AnalysisError::Invalid(
                 "give alpha_isc [A/K], or alpha_isc_rel [1/K] with isc_stc [A]".into(),
@@ -130,6 +126,141 @@ impl Module {
             ));
         }
         Ok(m)
+    }
+
+    /// Every number within its physical range, the key named when not (a NaN, an infinity or a
+    /// negative resistance would otherwise surface later as "the translated curve: only 0
+    /// point(s)", or worse as a result). The ranges are wide: they catch impossible values,
+    /// not unusual modules.
+    fn check_ranges(&self) -> Result<(), AnalysisError> {
+        let bad = |key: &str, value: f64, want: &str| {
+            AnalysisError::Invalid(format!("{key} = {}: {want}", crate::model::shown(value)))
+        };
+        let within = |key: &str, value: Option<f64>, lo: f64, hi: f64, want: &str| match value {
+            Some(v) if !(v.is_finite() && v >= lo && v <= hi) => Err(bad(key, v, want)),
+            _ => Ok(()),
+        };
+        if !(1..=10_000).contains(&self.cells_in_series) {
+            return Err(AnalysisError::Invalid(format!(
+                "cells_in_series = {}: must be 1 to 10000",
+                self.cells_in_series
+            )));
+        }
+        within(
+            "isc_stc",
+            self.isc_stc,
+            f64::MIN_POSITIVE,
+            1e3,
+            "must be a positive current [A] (Isc at STC)",
+        )?;
+        within(
+            "voc_stc",
+            self.voc_stc,
+            f64::MIN_POSITIVE,
+            1e4,
+            "must be a positive voltage [V] (Voc at STC)",
+        )?;
+        within(
+            "p_mp_stc",
+            self.p_mp_stc,
+            f64::MIN_POSITIVE,
+            1e6,
+            "must be a positive power [W] (nameplate Pmax)",
+        )?;
+        // Isc grows slightly with temperature (c-Si +0.05 %/K, thin film up to ~0.1 %/K).
+        within(
+            "alpha_isc_rel",
+            self.alpha_isc_rel,
+            -0.01,
+            0.01,
+            "must lie within ±0.01 1/K (±1 %/K; c-Si ≈ +0.0005 1/K) — a percentage? divide by 100",
+        )?;
+        within(
+            "alpha_isc",
+            self.alpha_isc,
+            -1.0,
+            1.0,
+            "must lie within ±1 A/K (c-Si ≈ +0.0005·Isc per K)",
+        )?;
+        // Voc falls with temperature: β < 0 (c-Si ≈ −0.3 %/K).
+        within(
+            "beta_voc_rel",
+            self.beta_voc_rel,
+            -0.02,
+            -1e-6,
+            "must be negative, within −0.02 1/K (c-Si ≈ −0.003 1/K) — a percentage? divide by 100",
+        )?;
+        within(
+            "beta_voc",
+            self.beta_voc,
+            -100.0,
+            -1e-9,
+            "must be negative [V/K] (Voc falls as the module warms; c-Si ≈ −0.0023 V/K per cell)",
+        )?;
+        if let Some(p) = &self.procedure1 {
+            within(
+                "procedure1.rs",
+                Some(p.rs),
+                0.0,
+                1e3,
+                "must be ≥ 0 Ω (an internal series resistance)",
+            )?;
+            within(
+                "procedure1.kappa",
+                Some(p.kappa),
+                -1.0,
+                1.0,
+                "must lie within ±1 Ω/K (a curve correction factor, typically 0.001–0.02 Ω/K)",
+            )?;
+        }
+        if let Some(p) = &self.procedure2 {
+            within(
+                "procedure2.a",
+                p.a,
+                -1.0,
+                1.0,
+                "must lie within ±1 (an irradiance correction factor, typically 0.03–0.07)",
+            )?;
+            within(
+                "procedure2.b1",
+                p.b1,
+                -10.0,
+                10.0,
+                "must be a finite coefficient within ±10",
+            )?;
+            within(
+                "procedure2.b2",
+                p.b2,
+                -10.0,
+                10.0,
+                "must be a finite coefficient within ±10",
+            )?;
+            within(
+                "procedure2.rs",
+                Some(p.rs),
+                0.0,
+                1e3,
+                "must be ≥ 0 Ω (an internal series resistance R's)",
+            )?;
+            within(
+                "procedure2.kappa",
+                Some(p.kappa),
+                -1.0,
+                1.0,
+                "must lie within ±1 Ω/K (κ')",
+            )?;
+        }
+        if let Some(p) = &self.procedure4 {
+            within(
+                "procedure4.epsilon",
+                Some(p.epsilon),
+                0.1,
+                5.0,
+                "must lie within 0.1–5 V per cell (c-Si 1.232 V)",
+            )?;
+            within("procedure4.rs", p.rs, 0.0, 1e3, "must be ≥ 0 Ω")?;
+        }
+        Ok(())
     }
 
     /// α [A/K].
@@ -166,5 +297,40 @@ impl Module {
                     "procedure 2 needs beta_voc_rel, or beta_voc with voc_stc".into(),
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "name = \"M\"\ncells_in_series = 96\nalpha_isc = 0.004539\nbeta_voc = -0.222156\nisc_stc = 5.1\nvoc_stc = 59.4\n[procedure1]\nrs = 1.29\nkappa = 0.0093\n[procedure4]\nepsilon = 1.232\n";
+
+    /// Regression (issue 11, defect 10): these were accepted and failed later (or gave
+    /// results).
+    #[test]
+    fn impossible_values_are_refused_naming_the_key() {
+        Module::from_toml(BASE).expect("valid");
+        for (from, to, key) in [
+            ("alpha_isc = 0.004539", "alpha_isc = nan", "alpha_isc = NaN"),
+            ("beta_voc = -0.222156", "beta_voc = inf", "beta_voc = inf"),
+            (
+                "beta_voc = -0.222156",
+                "beta_voc = 0.2",
+                "beta_voc = 0.2: must be negative",
+            ),
+            ("rs = 1.29", "rs = -1e308", "procedure1.rs = -1e308"),
+            ("epsilon = 1.232", "epsilon = 0", "procedure4.epsilon = 0"),
+            ("isc_stc = 5.1", "isc_stc = -5.1", "isc_stc = -5.1"),
+            (
+                "cells_in_series = 96",
+                "cells_in_series = 0",
+                "cells_in_series = 0",
+            ),
+        ] {
+            let text = BASE.replace(from, to);
+            let err = Module::from_toml(&text).expect_err(to).to_string();
+            assert!(err.contains(key), "{to}: {err}");
+        }
     }
 }

@@ -274,11 +274,11 @@ fn params(files: &[PathBuf], json_out: bool) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 failed = true;
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", super::error_text(&e));
                 if json_out {
                     println!(
                         "{}",
-                        json!({"file": file.display().to_string(), "error": format!("{e:#}")})
+                        json!({"file": file.display().to_string(), "error": super::error_text(&e)})
                     );
                 }
             }
@@ -531,6 +531,9 @@ fn tempco(files: &[PathBuf], json_out: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Most worker threads `iv batch` starts (each costs a stack; more than the cores gains nothing).
+const MAX_THREADS: usize = 256;
+
 fn batch(a: BatchArgs) -> anyhow::Result<ExitCode> {
     let method = match (a.procedure, &a.module) {
         (Some(p), Some(m)) => Some(Method::from_module(&load_module(m)?, p, BetaTerm::TimesF)?),
@@ -551,7 +554,19 @@ fn batch(a: BatchArgs) -> anyhow::Result<ExitCode> {
             b.set_position(done);
         }
     };
+    if crate::store::same_file(&a.input, &a.out) {
+        anyhow::bail!(
+            "--out {} is the input file: the batch result would overwrite the curves; give another file",
+            a.out.display()
+        );
+    }
     let threads = a.threads.unwrap_or(0);
+    if threads > MAX_THREADS {
+        anyhow::bail!(
+            "--threads {threads}: at most {MAX_THREADS} (this machine has {} cores; 0 or nothing uses them all)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -624,7 +639,9 @@ fn plot(a: PlotArgs) -> anyhow::Result<ExitCode> {
         data: d,
         dashed: true,
     }));
-    plot_iv(&a.out, &traces).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
+    let bytes =
+        plot_iv(&a.out, &traces).map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
+    crate::store::write_atomically(&a.out, &bytes)?;
     eprintln!("wrote {}", a.out.display());
     Ok(ExitCode::SUCCESS)
 }

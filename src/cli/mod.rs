@@ -174,10 +174,49 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes in one line, each cause once: the layers' messages often already
+/// quote their cause ("cannot read F: Is a directory"), which anyhow's `{:#}` would repeat.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
+/// Read a UTF-8 text file of at most `limit` bytes, naming `what` in errors (a file far larger
+/// than any real one of its kind is refused before it is read into memory).
+pub(crate) fn read_text_file(
+    path: &std::path::Path,
+    limit: u64,
+    what: &str,
+) -> anyhow::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {what} {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {what} {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!(
+            "{what} {} is larger than {} KiB; no {what} is that large — is it the right file?",
+            path.display(),
+            limit / 1024
+        );
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
 }
 
 /// Load a station file, or the built-in simulated station when none is given.

@@ -139,8 +139,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("queued item {id}: {procedure}");
         }
         Command::List { all, json, db } => {
-            let path = super::store::database_path(db)?;
-            let db = Database::open(&path)?;
+            let (path, db) = super::store::read_database(db)?;
             let items = db.queue_items(all)?;
             for i in &items {
                 if json {

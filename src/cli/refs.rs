@@ -91,9 +91,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     println!("{:<10} issued by {}", "", c.laboratory);
                 }
             }
-            let path = super::store::database_path(db)?;
+            let path = super::store::database_location(db)?;
             if path.exists() {
-                let db = Database::open(&path)?;
+                let db = Database::open_read_only(&path)?;
                 let recorded = db.recorded_certificates()?;
                 if !json && !recorded.is_empty() {
                     println!("certificates recorded in {}:", path.display());
@@ -176,8 +176,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             db,
             json,
         } => {
-            let path = super::store::database_path(db)?;
-            let db = Database::open(&path)?;
+            let (path, db) = super::store::read_database(db)?;
             let uses = db.runs_using(&certificate)?;
             let reports = db.reports()?;
             for u in &uses {

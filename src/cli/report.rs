@@ -308,6 +308,15 @@ pub fn issue_report(db: &Database, issue: &Issue) -> anyhow::Result<Result<Issue
     }))
 }
 
+/// A bare file name: no directory separator, not `.` or `..`, not empty.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && Path::new(name).file_name().is_some_and(|n| n == name)
+}
+
 fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_dir() {
         let found: Vec<PathBuf> = std::fs::read_dir(path)?
@@ -340,10 +349,15 @@ async fn verify(
             .with_context(|| format!("cannot read {}", manifest_path.display()))?,
     )
     .with_context(|| format!("{} is not a report manifest", manifest_path.display()))?;
-    let number = manifest["number"].as_str().unwrap_or("").to_string();
-    let run_id = manifest["run_id"].as_str().unwrap_or("").to_string();
-    let db_path = super::store::database_path(db)?;
-    let database = Database::open(&db_path)?;
+    let (Some(number), Some(run_id)) = (manifest["number"].as_str(), manifest["run_id"].as_str())
+    else {
+        anyhow::bail!(
+            "{} is not a report manifest: it has no `number` and `run_id` (give the NUMBER.manifest.json written with the report, or its directory)",
+            manifest_path.display()
+        );
+    };
+    let (number, run_id) = (number.to_string(), run_id.to_string());
+    let (db_path, database) = super::store::read_database(db)?;
     let mut problems = Vec::new();
     let issued = database.reports()?.into_iter().find(|r| r.number == number);
     let files: BTreeMap<String, String> = match &issued {
@@ -357,6 +371,15 @@ async fn verify(
         }
     };
     for (name, hash) in &files {
+        // A manifest names files beside it, never a path: reading `../../etc/passwd` would
+        // make `verify` an oracle on arbitrary files.
+        if !is_plain_file_name(name) {
+            problems.push(format!(
+                "`{}`: not a file name beside the manifest (paths are refused)",
+                crate::analysis::curve::shown(name)
+            ));
+            continue;
+        }
         match std::fs::read(dir.join(name)) {
             Ok(bytes) if sha256_hex(&bytes) == *hash => {}
             Ok(_) => problems.push(format!("{name}: its SHA-256 differs from the issued file")),
@@ -438,5 +461,31 @@ async fn verify(
             println!("  - {p}");
         }
         Ok(ExitCode::from(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 11, defect 5): `report verify` hashed whatever paths a foreign
+    /// manifest listed.
+    #[test]
+    fn manifests_name_files_not_paths() {
+        for ok in ["PVS-2026-0001.json", "PVS-2026-0001.dcc.xml", "a..b"] {
+            assert!(is_plain_file_name(ok), "{ok}");
+        }
+        for bad in [
+            "../../../../etc/passwd",
+            "/etc/passwd",
+            "..",
+            ".",
+            "",
+            "sub/file.json",
+            "a\\b",
+            "x\0y",
+        ] {
+            assert!(!is_plain_file_name(bad), "{bad}");
+        }
     }
 }

@@ -7,9 +7,9 @@ use anyhow::Context;
 
 use crate::store::db::Database;
 
-/// The database: `--db`, else `$PVSTATION_DB`, else `$XDG_DATA_HOME/pvstation/station.db`
-/// (or `~/.local/share/pvstation/station.db`).
-pub fn database_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+/// Where the database is: `--db`, else `$PVSTATION_DB`, else
+/// `$XDG_DATA_HOME/pvstation/station.db` (or `~/.local/share/pvstation/station.db`).
+pub fn database_location(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = given {
         return Ok(p);
     }
@@ -20,9 +20,24 @@ pub fn database_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .context("no --db, $PVSTATION_DB, $XDG_DATA_HOME or $HOME: give --db FILE")?;
-    let dir = base.join("pvstation");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir.join("station.db"))
+    Ok(base.join("pvstation").join("station.db"))
+}
+
+/// The database a writing command uses (see [`database_location`]); the default directory is created.
+pub fn database_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let path = database_location(given)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(path)
+}
+
+/// The database of a read command, opened read-only: a missing file is an error naming it,
+/// and nothing — not even a directory — is created or changed.
+pub fn read_database(given: Option<PathBuf>) -> anyhow::Result<(PathBuf, Database)> {
+    let path = database_location(given)?;
+    let db = Database::open_read_only(&path)?;
+    Ok((path, db))
 }
 
 /// `pvstation audit …`.
@@ -106,7 +121,7 @@ pub fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
         "csv" => Format::Csv,
         f => anyhow::bail!("--format {f}: use parquet or csv"),
     };
-    let db = Database::open(&database_path(db)?)?;
+    let (_, db) = read_database(db)?;
     let rows = run_points(&db, &run)?;
     write_points(&out, &rows, format)?;
     println!(
@@ -174,8 +189,7 @@ pub fn run_record(db: &Database, run: &str) -> anyhow::Result<serde_json::Value>
 /// Run `pvstation audit …`.
 pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { db } = command;
-    let path = database_path(db)?;
-    let db = Database::open(&path)?;
+    let (path, db) = read_database(db)?;
     if let Err(broken) = db.verify_raw()? {
         println!(
             "raw data of {} ALTERED at raw record {}: {}",
@@ -210,7 +224,7 @@ pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
     let (db, json) = match command {
         RunsCommand::List { db, json } => (db, json),
         RunsCommand::Verify { run, db, json } => {
-            let v = crate::engine::verify::verify_run(&database_path(db)?, &run).await?;
+            let v = crate::engine::verify::verify_run(&database_location(db)?, &run).await?;
             if json {
                 println!("{}", serde_json::to_string(&v)?);
             } else if v.differences.is_empty() {
@@ -234,7 +248,7 @@ pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
             });
         }
         RunsCommand::Show { run, db, json } => {
-            let db = Database::open(&database_path(db)?)?;
+            let (_, db) = read_database(db)?;
             let record = run_record(&db, &run)?;
             if json {
                 println!("{record}");
@@ -244,8 +258,7 @@ pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let path = database_path(db)?;
-    let db = Database::open(&path)?;
+    let (path, db) = read_database(db)?;
     let runs = db.runs()?;
     for r in &runs {
         if json {

@@ -37,6 +37,10 @@ pub enum Command {
     },
 }
 
+/// Largest model file read (a model is a formula and a few dozen inputs; this bounds a
+/// mistaken or hostile file).
+const MAX_MODEL_FILE: u64 = 1 << 20;
+
 /// Run `pvstation uncertainty …`.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::Eval {
@@ -51,9 +55,17 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     if !(1..=2).contains(&digits) {
         bail!("--digits {digits}: use 1 or 2 significant digits");
     }
-    let text = std::fs::read_to_string(&model)
-        .with_context(|| format!("cannot read model file {}", model.display()))?;
+    let text = super::read_text_file(&model, MAX_MODEL_FILE, "model file")?;
     let file = ModelFile::parse(&model.display().to_string(), &text)?;
+    let unused = file.unused_inputs();
+    if !unused.is_empty() {
+        eprintln!(
+            "warning: {}: {} input(s) the model does not use (sensitivity 0): {}",
+            model.display(),
+            unused.len(),
+            crate::analysis::curve::shown(&unused.join(", "))
+        );
+    }
     let f = |x: &[f64]| file.eval(x);
     let g = gum(&file.problem, &f).with_context(|| model.display().to_string())?;
     let m = if run_mcm || adaptive || trials.is_some() {

@@ -1005,6 +1005,45 @@ fn floats(what: &str, a: &Array) -> HostResult<Vec<f64>> {
 /// Most seconds a script may compute outside host calls in one run.
 pub const MAX_SCRIPT_SECONDS: f64 = 600.0;
 
+/// Most memory a script's own data may take [bytes].
+pub const MAX_SCRIPT_MEMORY: u64 = 512 << 20;
+
+/// Longest single `sleep` [s]: a day (longer waits are several calls, each journaled).
+pub const MAX_SLEEP: f64 = 86_400.0;
+
+/// Resident memory of this process [bytes] (Linux `/proc/self/statm`; None elsewhere).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// A recorded value must be made of finite numbers: JSON has no NaN or infinity, and a
+/// result that silently became `null` is a lost measurement. `Err` names the first
+/// non-finite number's place.
+fn finite(value: &Dynamic, at: &str) -> Result<(), String> {
+    if let Ok(x) = value.as_float() {
+        if !x.is_finite() {
+            return Err(format!("{at} is {x}"));
+        }
+    } else if value.is_array() {
+        for (k, item) in value
+            .clone()
+            .into_array()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            finite(item, &format!("{at}[{k}]"))?;
+        }
+    } else if let Some(map) = value.clone().try_cast::<Map>() {
+        for (k, item) in &map {
+            finite(item, &format!("{at}.{k}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Register the host API on `engine`.
 pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     let abort = host
@@ -1015,9 +1054,28 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     // do not count): the wall time between progress checks 4096 operations apart, gaps of a
     // second or more being host calls.
     let busy = Mutex::new((std::time::Instant::now(), 0.0f64));
+    let memory_at_start = resident_bytes();
+    let memory_checked = Mutex::new(std::time::Instant::now());
     engine.on_progress(move |ops| {
         if abort.load(Ordering::SeqCst) {
             return Some(Dynamic::from("aborted by the operator"));
+        }
+        // Rhai does not bound a map that grows by `m[key] = v` (its size check covers the
+        // item only), so the script's memory is bounded here: the process may grow by at
+        // most MAX_SCRIPT_MEMORY while the script runs (checked every 5 ms of computation).
+        if ops % 1024 == 0
+            && let Ok(mut last) = memory_checked.lock()
+            && last.elapsed() >= std::time::Duration::from_millis(5)
+            && let (Some(start), Some(now)) = (memory_at_start, {
+                *last = std::time::Instant::now();
+                resident_bytes()
+            })
+            && now > start + MAX_SCRIPT_MEMORY
+        {
+            return Some(Dynamic::from(format!(
+                "the script holds more than {} MiB of data (a map or array growing without bound?)",
+                MAX_SCRIPT_MEMORY >> 20
+            )));
         }
         if ops % 4096 == 0 {
             let mut b = busy.lock().unwrap_or_else(|p| p.into_inner());
@@ -1235,6 +1293,12 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
     // Rhai's own `sleep(FLOAT|INT)` would block in real time, outside the journal: these
     // overloads, registered with the same types, replace it.
     let sleep = move |host: Arc<Mutex<Host>>, s: f64| -> HostResult<()> {
+        if !(0.0..=MAX_SLEEP).contains(&s) {
+            return fail(format!(
+                "sleep({}): give 0 to {MAX_SLEEP} s (one day); call sleep again for longer waits",
+                crate::model::shown(s)
+            ));
+        }
         with!(host, |host: &mut Host| {
             host.activity("sleep", json!({"seconds": s}), |h, _| {
                 h.pause(s)?;
@@ -1269,6 +1333,9 @@ pub fn register(engine: &mut Engine, host: Arc<Mutex<Host>>) {
                   unit: &str,
                   extra: Map|
      -> HostResult<()> {
+        finite(&value, "the value")
+            .and_then(|()| finite(&Dynamic::from_map(extra.clone()), "its details"))
+            .map_err(|e| format!("record(`{name}`): {e}; a result must be a finite number"))?;
         let mut guard = hh.lock().unwrap_or_else(|p| p.into_inner());
         let v: Value = rhai::serde::from_dynamic(&value)?;
         let mut entry = json!({"value": v, "unit": unit});
@@ -1680,4 +1747,72 @@ fn fit_parameters(
         "irradiance_span": [g_min, g_max],
         "reference_irradiance": g_ref,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Samples at 1 s intervals from t = 0 with the given irradiances and module sensors.
+    fn window(irradiance: &[f64], modules: &[f64]) -> Vec<ConditionSample> {
+        irradiance
+            .iter()
+            .enumerate()
+            .map(|(k, g)| ConditionSample {
+                time: k as f64,
+                irradiance: *g,
+                shunt_voltage: 0.0,
+                cell_temperature: 25.0,
+                module_temperatures: modules
+                    .iter()
+                    .enumerate()
+                    .map(|(j, t)| (format!("module_back_{j}"), *t))
+                    .collect(),
+                temperatures: BTreeMap::new(),
+            })
+            .collect()
+    }
+
+    /// The stable-sun gate at its boundaries (IEC 60904-1 practice, [R]): ≥ 800 W/m², ≤ 1 %
+    /// variation, held for 10 s, module sensors ≤ 2 K apart. A limit itself passes; the
+    /// smallest step beyond it does not.
+    #[test]
+    fn the_gate_at_its_limits() {
+        let gate = Gate::default();
+        let steady = |g: f64, n: usize| window(&vec![g; n], &[40.0, 41.0]);
+        // Irradiance: exactly 800 W/m² holds; just below waits.
+        assert_eq!(gate_problem(&gate, &steady(800.0, 11)), None);
+        let low = gate_problem(&gate, &steady(799.9, 11)).expect("too low");
+        assert!(low.contains("800 W/m², need ≥ 800 W/m²"), "{low}");
+        // Variation: max|G − mean|/mean = 1.00 % holds, 1.01 % waits.
+        let mut g = vec![1000.0; 11];
+        (g[0], g[10]) = (990.0, 1010.0);
+        assert_eq!(gate_problem(&gate, &window(&g, &[40.0])), None);
+        (g[0], g[10]) = (989.9, 1010.1);
+        let varies = gate_problem(&gate, &window(&g, &[40.0])).expect("varies");
+        assert!(varies.contains("varying 1.01 %, need ≤ 1.00 %"), "{varies}");
+        // Duration: 10 s covered holds, 9.9 s waits.
+        let mut w = steady(1000.0, 11);
+        assert_eq!(gate_problem(&gate, &w), None);
+        w[10].time = 9.9;
+        let short = gate_problem(&gate, &w).expect("too short");
+        assert!(
+            short.contains("stable for 10 of 10 s") || short.contains("stable for"),
+            "{short}"
+        );
+        // Sensor spread: 2.0 K holds, 2.01 K waits.
+        assert_eq!(
+            gate_problem(&gate, &window(&[1000.0; 11], &[40.0, 42.0])),
+            None
+        );
+        let spread =
+            gate_problem(&gate, &window(&[1000.0; 11], &[40.0, 42.01])).expect("non-uniform");
+        assert!(
+            spread.contains("sensors 2.01 K apart, need ≤ 2.0 K"),
+            "{spread}"
+        );
+        // Irradiance is judged before duration: a dark sky is reported as such at once.
+        let dark = gate_problem(&gate, &steady(300.0, 2)).expect("dark");
+        assert!(dark.contains("300 W/m²"), "{dark}");
+    }
 }

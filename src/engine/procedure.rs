@@ -42,6 +42,25 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Earlier releases of the shipped procedures, by name and file: a changed procedure's old
+/// text moves here (`procedures/archive/NAME-VERSION.rhai`) so that every run it made stays
+/// re-executable by `runs verify`, including runs in databases from before scripts were kept
+/// with their runs (schema version 5 and older).
+pub const ARCHIVED: &[(&str, &str)] = &[];
+
+/// The text of a shipped procedure (current or archived) whose SHA-256 is `hash`: (file, source).
+pub fn shipped_by_hash(hash: &str) -> Option<(String, &'static str)> {
+    SHIPPED
+        .iter()
+        .map(|(name, source)| (format!("procedures/{name}.rhai (built in)"), *source))
+        .chain(
+            ARCHIVED
+                .iter()
+                .map(|(file, source)| (format!("procedures/archive/{file} (built in)"), *source)),
+        )
+        .find(|(_, source)| sha256_hex(source.as_bytes()) == hash)
+}
+
 /// Most operations a script may execute (loops of pure computation; waiting happens in the
 /// host and does not count).
 pub const MAX_OPERATIONS: u64 = 200_000_000;
@@ -165,6 +184,12 @@ pub fn script_error(file: &str, err: &EvalAltResult) -> ScriptError {
     };
     if let EvalAltResult::ErrorRuntime(value, _) = inner {
         // `throw` in a script, or a host function's error: the text is the message.
+        message = value.to_string();
+    }
+    if let EvalAltResult::ErrorTerminated(value, _) = inner
+        && value.is_string()
+    {
+        // Stopped by the host (abort, time or memory bound): the reason is the value.
         message = value.to_string();
     }
     if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {

@@ -66,7 +66,7 @@ fn problem(run: &str, text: impl Into<String>) -> EngineError {
 
 /// Verify a stopped run.
 pub async fn verify_run(db_path: &Path, run_id: &str) -> Result<Verification, EngineError> {
-    let db = Database::open(db_path)?;
+    let db = Database::open_read_only(db_path)?;
     let start = db
         .run_start(run_id)?
         .ok_or_else(|| problem(run_id, format!("no such run in {}", db_path.display())))?;
@@ -85,12 +85,19 @@ pub async fn verify_run(db_path: &Path, run_id: &str) -> Result<Verification, En
             });
         }
     }
-    let (file, source) = db.script(&start.procedure_hash)?.ok_or_else(|| {
-        problem(
-            run_id,
-            "its procedure script is not stored in this database (runs started before scripts were kept cannot be re-executed)",
-        )
-    })?;
+    // The script kept with the run; for runs from before scripts were kept, the shipped
+    // procedure of the same hash (current or archived release).
+    let (file, source) = match db.script(&start.procedure_hash)? {
+        Some(kept) => kept,
+        None => super::procedure::shipped_by_hash(&start.procedure_hash)
+            .map(|(file, source)| (file, source.to_string()))
+            .ok_or_else(|| {
+                problem(
+                    run_id,
+                    "its procedure script is neither stored in this database nor a shipped release (runs started before scripts were kept need the script of that hash)",
+                )
+            })?,
+    };
     let procedure = Procedure::load(&file, &source).map_err(|e| problem(run_id, e.to_string()))?;
     if procedure.hash != start.procedure_hash {
         differences.push(Difference {
@@ -116,7 +123,7 @@ pub async fn verify_run(db_path: &Path, run_id: &str) -> Result<Verification, En
         .map_err(|e| problem(run_id, format!("parameters unreadable: {e}")))?;
     let stored: BTreeMap<String, String> = db.results(run_id)?.into_iter().collect();
     let clock: SharedClock = Arc::new(Frozen(stopped_at));
-    let rec = Recorder::verify(Database::open(db_path)?, run_id, clock.clone())?;
+    let rec = Recorder::verify(Database::open_read_only(db_path)?, run_id, clock.clone())?;
     let activities = rec.journaled();
     let quiet: EventSink = Arc::new(|_| {});
     let host = Host::new(

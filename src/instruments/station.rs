@@ -363,6 +363,32 @@ impl Station {
                 }
                 _ => {}
             }
+            // Two sensors on one channel would read the same temperature twice under two
+            // names, and one of them would not be measured at all.
+            let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+            for (sensor, ch) in &inst.channels {
+                if let Some(other) = seen.insert(*ch, sensor) {
+                    return Err(self.fail(
+                        key(&format!("channels.{sensor}")),
+                        format!(
+                            "channel {ch} is also `{other}`'s; each sensor needs its own channel"
+                        ),
+                    ));
+                }
+            }
+            if inst.resource != "sim"
+                && let Some(other) = f.instrument[..i]
+                    .iter()
+                    .find(|o| o.resource.eq_ignore_ascii_case(&inst.resource))
+            {
+                return Err(self.fail(
+                    key("resource"),
+                    format!(
+                        "`{}` is also `{}`'s resource; two instruments cannot answer at one address",
+                        inst.resource, other.name
+                    ),
+                ));
+            }
             if let (Some(lo), Some(hi)) = channel_bounds(profile) {
                 for (sensor, ch) in &inst.channels {
                     if *ch < lo || *ch > hi {
@@ -434,6 +460,21 @@ impl Station {
                 return Err(self.fail(
                     key("switch_channel"),
                     "a standard resistor needs the relay channel that connects it".into(),
+                ));
+            }
+            // One relay connects one standard: two standards on one channel would credit a
+            // measurement of one to the other (a wrong verdict with exit 0).
+            if let Some(ch) = r.switch_channel
+                && let Some(other) = f.reference[..i]
+                    .iter()
+                    .find(|o| o.switch_channel == Some(ch))
+            {
+                return Err(self.fail(
+                    key("switch_channel"),
+                    format!(
+                        "channel {ch} already connects `{}`; each standard needs its own relay channel",
+                        other.id
+                    ),
                 ));
             }
         }
@@ -567,6 +608,18 @@ mod tests {
                 "duplicate instrument name",
             ),
             ("speed = 1.0", "speed = 0.0", "station.speed"),
+            // Regression (issue 11, defect 2): SR-10m moved to channel 1 completed a
+            // calibration with a wrong verdict.
+            (
+                "switch_channel = 2",
+                "switch_channel = 1",
+                "reference[3] (`SR-10m`).switch_channel: channel 1 already connects `SR-1m`",
+            ),
+            (
+                "module_back_2 = 102",
+                "module_back_2 = 101",
+                "channel 101 is also `module_back_1`'s",
+            ),
             (
                 "serial_number = \"04410001\"",
                 "serial_numbr = \"04410001\"",

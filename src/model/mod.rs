@@ -62,6 +62,16 @@ pub struct Reading {
     pub time: f64,
 }
 
+/// A number for a message: plain when moderate, in exponent form when very large or small
+/// (`1e308`, not three hundred digits).
+pub fn shown(x: f64) -> String {
+    if x.is_finite() && x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// Seconds since the Unix epoch as `f64` [s]; `0.0` if the clock is before 1970.
 pub fn unix_seconds(t: std::time::SystemTime) -> f64 {
     t.duration_since(std::time::UNIX_EPOCH)

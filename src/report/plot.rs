@@ -139,30 +139,44 @@ pub fn plot_iv_svg(traces: &[Trace]) -> Result<String, String> {
     Ok(out)
 }
 
-/// Draw I-V and P-V side by side into `path` (`.svg` or `.png`).
-pub fn plot_iv(path: &Path, traces: &[Trace]) -> Result<(), String> {
-    register_font();
-    if traces.iter().all(|t| t.data.is_empty()) {
-        return Err("nothing to plot".into());
-    }
-    let size = (1200u32, 500u32);
+/// I-V and P-V side by side as the bytes of a file named `path` (`.svg` or `.png`); the
+/// caller writes them (safely, atomically).
+pub fn plot_iv(path: &Path, traces: &[Trace]) -> Result<Vec<u8>, String> {
+    let (width, height) = (1200u32, 500u32);
     match path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
-        Some("svg") => draw(SVGBackend::new(path, size).into_drawing_area(), traces),
-        Some("png") => draw(BitMapBackend::new(path, size).into_drawing_area(), traces),
-        _ => Err(format!(
-            "{}: the plot file must end in .svg or .png",
-            path.display()
-        )),
+        Some("svg") => plot_iv_svg(traces).map(String::into_bytes),
+        Some("png") => {
+            register_font();
+            if traces.iter().all(|t| t.data.is_empty()) {
+                return Err("nothing to plot".into());
+            }
+            let mut rgb = vec![0u8; (width * height * 3) as usize];
+            draw(
+                BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area(),
+                traces,
+            )?;
+            let mut png = Vec::new();
+            image::ImageEncoder::write_image(
+                image::codecs::png::PngEncoder::new(&mut png),
+                &rgb,
+                width,
+                height,
+                image::ColorType::Rgb8,
+            )
+            .map_err(|e| format!("PNG encoding: {e}"))?;
+            Ok(png)
+        }
+        _ => Err("the plot file must end in .svg or .png".into()),
     }
 }
 
-fn err(e: impl std::fmt::Debug) -> String {
-    format!("{e:?}")
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
 }
 
 fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {

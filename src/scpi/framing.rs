@@ -16,9 +16,19 @@ pub enum FrameError {
     /// A block header is malformed.
     #[error(transparent)]
     Block(#[from] BlockError),
-    /// No terminator within [`MAX_MESSAGE`] bytes.
+    /// No terminator within the framer's limit ([`MAX_MESSAGE`] unless set lower).
     #[error("no message terminator within {0} bytes")]
     TooLong(usize),
+    /// A definite block declares more bytes than the limit allows: the message can never be
+    /// held. Its payload ends `end` bytes after the start of the message; a receiver that
+    /// refuses it discards up to there.
+    #[error("a block of the message ends at byte {end}, beyond the {limit}-byte input buffer")]
+    BlockTooLong {
+        /// Offset of the byte after the block, from the start of the message.
+        end: usize,
+        /// The limit [bytes].
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +49,10 @@ pub struct Framer {
     terminator: Vec<u8>,
     pos: usize,
     state: State,
+    limit: usize,
+    /// Inside the header of a message unit (before its first blank): the blank that ends
+    /// it starts the first data element, which may be a block (`:SOUR:LIST #14…`).
+    header: bool,
 }
 
 impl Framer {
@@ -54,6 +68,18 @@ impl Framer {
             terminator,
             pos: 0,
             state: State::ElementStart,
+            limit: MAX_MESSAGE,
+            header: true,
+        }
+    }
+
+    /// The same, refusing messages longer than `limit` bytes as soon as that is known (an
+    /// instrument's input buffer: a block header declaring more is refused at the header,
+    /// not after its payload was stored).
+    pub fn with_limit(terminator: &[u8], limit: usize) -> Self {
+        Framer {
+            limit: limit.clamp(1, MAX_MESSAGE),
+            ..Framer::new(terminator)
         }
     }
 
@@ -66,6 +92,7 @@ impl Framer {
     pub fn reset(&mut self) {
         self.pos = 0;
         self.state = State::ElementStart;
+        self.header = true;
     }
 
     /// Scan `buf` (which must start at the first byte of the current message and only grow
@@ -102,7 +129,14 @@ impl Framer {
                     }
                     match block_header(rest)? {
                         (start, Some(len)) => {
-                            self.state = State::Block(self.pos + start + len);
+                            let end = self.pos.saturating_add(start).saturating_add(len);
+                            if end > self.limit {
+                                return Err(FrameError::BlockTooLong {
+                                    end,
+                                    limit: self.limit,
+                                });
+                            }
+                            self.state = State::Block(end);
                             self.pos += start;
                         }
                         (start, None) => {
@@ -124,8 +158,16 @@ impl Framer {
                         break;
                     }
                     self.state = match b {
-                        b',' | b';' => State::ElementStart,
+                        b';' => {
+                            self.header = true;
+                            State::ElementStart
+                        }
+                        b',' => State::ElementStart,
                         b' ' if self.state == State::ElementStart => State::ElementStart,
+                        b' ' if self.header => {
+                            self.header = false;
+                            State::ElementStart
+                        }
                         b'"' => State::Quoted,
                         _ => State::Text,
                     };
@@ -149,8 +191,8 @@ impl Framer {
                 }
             }
         }
-        if buf.len() > MAX_MESSAGE {
-            return Err(FrameError::TooLong(MAX_MESSAGE));
+        if buf.len() > self.limit {
+            return Err(FrameError::TooLong(self.limit));
         }
         Ok(None)
     }
@@ -199,6 +241,23 @@ mod tests {
             }
         }
         assert_eq!(found, Some((data.len(), data.len())));
+    }
+
+    /// Regression (issue 11, defect 11): a declared block was buffered in full.
+    #[test]
+    fn a_block_beyond_the_limit_is_refused_at_its_header() {
+        let mut framer = Framer::with_limit(b"\n", 1024);
+        assert_eq!(
+            framer.scan(b"SOUR:VOLT #9999999999"),
+            Err(FrameError::BlockTooLong {
+                end: 10 + 2 + 9 + 999_999_999,
+                limit: 1024
+            })
+        );
+        let mut framer = Framer::with_limit(b"\n", 1024);
+        assert_eq!(framer.scan(b"DATA #14abcd\n"), Ok(Some(13)));
+        let mut framer = Framer::with_limit(b"\n", 8);
+        assert_eq!(framer.scan(b"0123456789"), Err(FrameError::TooLong(8)));
     }
 
     #[test]

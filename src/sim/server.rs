@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::device::SimDevice;
 use super::faults::{Fault, FaultKind};
 use super::world::{World, lock};
-use crate::scpi::framing::Framer;
+use crate::scpi::framing::{FrameError, Framer};
 
 /// Terminators of a simulated instrument's interface.
 #[derive(Debug, Clone)]
@@ -23,33 +23,41 @@ pub struct Wire {
     pub accept_cr: bool,
     /// Response terminator (`\n`, or `\r\n` for the Hioki and Fluke serial ports).
     pub output: Vec<u8>,
+    /// Input buffer [bytes]: a longer program message overruns it and is discarded with
+    /// error −363 "Input buffer overrun", as instruments do.
+    pub input_buffer: usize,
 }
 
 impl Wire {
-    /// LF both ways (raw socket instruments).
+    /// LF both ways (raw socket instruments; 1 MiB input buffer [U]).
     pub fn lf() -> Self {
         Wire {
             input: b"\n".to_vec(),
             accept_cr: false,
             output: b"\n".to_vec(),
+            input_buffer: 1 << 20,
         }
     }
 
-    /// Commands end in LF or CR LF, replies in CR LF (Hioki BT356x RS-232C).
+    /// Commands end in LF or CR LF, replies in CR LF (Hioki BT356x RS-232C; input buffer
+    /// 256 bytes as the BT4560's [V], assumed for the BT356x [U]).
     pub fn crlf_replies() -> Self {
         Wire {
             input: b"\n".to_vec(),
             accept_cr: false,
             output: b"\r\n".to_vec(),
+            input_buffer: 256,
         }
     }
 
-    /// Commands end in CR or LF, replies in CR LF (Fluke 55xx RS-232).
+    /// Commands end in CR or LF, replies in CR LF (Fluke 55xx RS-232; input buffer 350 bytes
+    /// [V], instruments.md §7).
     pub fn cr_or_lf() -> Self {
         Wire {
             input: b"\n".to_vec(),
             accept_cr: true,
             output: b"\r\n".to_vec(),
+            input_buffer: 350,
         }
     }
 }
@@ -125,16 +133,20 @@ pub async fn serve_stream<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut framer = Framer::new(&instrument.wire.input);
+    let mut framer = Framer::with_limit(&instrument.wire.input, instrument.wire.input_buffer);
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 65536];
+    // Bytes of an overrunning block still to be thrown away as they arrive.
+    let mut discard = 0usize;
     loop {
         let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        let skipped = discard.min(n);
+        discard -= skipped;
         let start = buf.len();
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(&chunk[skipped..n]);
         if instrument.wire.accept_cr {
             for b in &mut buf[start..] {
                 if *b == b'\r' {
@@ -146,8 +158,19 @@ pub async fn serve_stream<S>(
             let len = match framer.scan(&buf) {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
-                Err(_) => {
-                    // Unframeable input: discard it, as an instrument's input parser would.
+                Err(e) => {
+                    // Unframeable or overrunning input: discard it, as an instrument's input
+                    // parser does; an overrun is reported like the instrument reports it.
+                    match e {
+                        FrameError::BlockTooLong { end, .. } => {
+                            discard = end.saturating_sub(buf.len());
+                            lock(&instrument.device).inject_error(-363, "Input buffer overrun");
+                        }
+                        FrameError::TooLong(_) => {
+                            lock(&instrument.device).inject_error(-363, "Input buffer overrun");
+                        }
+                        FrameError::Block(_) => {}
+                    }
                     buf.clear();
                     framer.reset();
                     break;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::analysis::AnalysisError;
-use crate::analysis::curve::{IvData, NamedCurve, parse_csv};
+use crate::analysis::curve::{IvData, NamedCurve, parse_csv_bytes};
 
 use super::StoreError;
 
@@ -17,11 +17,11 @@ pub fn read_curves(path: &Path) -> Result<Vec<NamedCurve>, StoreError> {
     let curves = if is_parquet {
         super::table::read_parquet_curves(path)?
     } else {
-        let text = std::fs::read_to_string(path).map_err(|e| StoreError::Read {
+        let bytes = std::fs::read(path).map_err(|e| StoreError::Read {
             file: file.clone(),
             source: e,
         })?;
-        parse_csv(&text).map_err(|e| StoreError::Curve {
+        parse_csv_bytes(&bytes).map_err(|e| StoreError::Curve {
             file: file.clone(),
             source: e,
         })?

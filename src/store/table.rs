@@ -217,18 +217,11 @@ mod imp {
             "error" => rows.iter().map(|r| r.error.clone()).collect::<Vec<Option<String>>>(),
         )
         .map_err(|e| table_error(path, e))?;
-        let tmp = path.with_extension("parquet.tmp");
-        let file = std::fs::File::create(&tmp).map_err(|e| StoreError::Write {
-            file: tmp.display().to_string(),
-            source: e,
-        })?;
-        ParquetWriter::new(file)
+        let mut out = crate::store::AtomicFile::create(path)?;
+        ParquetWriter::new(out.file())
             .finish(&mut df)
             .map_err(|e| table_error(path, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| StoreError::Write {
-            file: path.display().to_string(),
-            source: e,
-        })
+        out.commit()
     }
 
     /// Write exported run points as Parquet or CSV.
@@ -251,25 +244,18 @@ mod imp {
             "time" => rows.iter().map(|r| r.time).collect::<Vec<Option<f64>>>(),
         )
         .map_err(|e| table_error(path, e))?;
-        let tmp = path.with_extension("export.tmp");
-        let file = std::fs::File::create(&tmp).map_err(|e| StoreError::Write {
-            file: tmp.display().to_string(),
-            source: e,
-        })?;
+        let mut out = crate::store::AtomicFile::create(path)?;
         match format {
-            Format::Parquet => ParquetWriter::new(file)
+            Format::Parquet => ParquetWriter::new(out.file())
                 .finish(&mut df)
                 .map(|_| ())
                 .map_err(|e| table_error(path, e))?,
-            Format::Csv => CsvWriter::new(file)
+            Format::Csv => CsvWriter::new(out.file())
                 .include_header(true)
                 .finish(&mut df)
                 .map_err(|e| table_error(path, e))?,
         }
-        std::fs::rename(&tmp, path).map_err(|e| StoreError::Write {
-            file: path.display().to_string(),
-            source: e,
-        })
+        out.commit()
     }
 
     /// Read back a batch result (tests, tools).

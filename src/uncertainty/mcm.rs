@@ -31,13 +31,16 @@ pub struct McmOptions {
     pub max_trials: usize,
 }
 
+/// The most Monte Carlo trials one evaluation may ask for (80 MB of model values).
+pub const MAX_TRIALS: usize = 10_000_000;
+
 impl Default for McmOptions {
     fn default() -> Self {
         McmOptions {
             trials: 1_000_000,
             adaptive: None,
             seed: 1,
-            max_trials: 50_000_000,
+            max_trials: MAX_TRIALS,
         }
     }
 }
@@ -157,6 +160,21 @@ pub fn mcm(
 ) -> Result<McmResult, UncertaintyError> {
     let chol = problem.check()?;
     let p = problem.probability;
+    // JCGM 101 §7.2.2: M large compared with 1/(1 − p), at least J = ⌈100/(1 − p)⌉ (2 000 for
+    // 95 %); and a bound, so that a mistyped count neither exhausts memory (8 bytes a trial)
+    // nor runs for days.
+    let least = (100.0 / (1.0 - p)).ceil() as usize;
+    if options.adaptive.is_none() && !(least..=MAX_TRIALS).contains(&options.trials) {
+        return Err(UncertaintyError::Invalid(format!(
+            "{} Monte Carlo trials: give between {least} (JCGM 101 §7.2.2: M ≫ 1/(1 − p) for p = {p}) and {MAX_TRIALS}, or use the adaptive procedure",
+            options.trials
+        )));
+    }
+    if options.max_trials > MAX_TRIALS {
+        return Err(UncertaintyError::Invalid(format!(
+            "at most {MAX_TRIALS} Monte Carlo trials"
+        )));
+    }
     match options.adaptive {
         None => {
             let blocks = options.trials.div_ceil(BLOCK).max(1);

@@ -43,6 +43,8 @@ pub struct ModelFile {
     pub expression: String,
     engine: Engine,
     ast: AST,
+    /// Indices of the inputs the expression mentions.
+    used: Vec<usize>,
 }
 
 impl std::fmt::Debug for ModelFile {
@@ -151,9 +153,17 @@ impl ModelFile {
             .get("inputs")
             .and_then(|v| v.as_table())
             .ok_or_else(|| fail(String::new(), "no [inputs.NAME] tables".into()))?;
-        // File order of the inputs (toml's table is sorted; recover the order of appearance).
+        // File order of the inputs (toml's table is sorted; recover the order of appearance
+        // from one pass over the text — a search per input would be quadratic).
+        let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (at, _) in text.match_indices("[inputs.") {
+            let rest = &text[at + "[inputs.".len()..];
+            if let Some(end) = rest.find(']') {
+                first_seen.entry(rest[..end].trim()).or_insert(at);
+            }
+        }
         let mut names: Vec<&String> = inputs_table.keys().collect();
-        names.sort_by_key(|n| text.find(&format!("[inputs.{n}]")).unwrap_or(usize::MAX));
+        names.sort_by_key(|n| first_seen.get(n.as_str()).copied().unwrap_or(usize::MAX));
         let mut inputs = Vec::new();
         for name in names {
             let spec = inputs_table[name]
@@ -241,19 +251,47 @@ impl ModelFile {
                 }
                 fail(location, problem)
             })?;
+        // The inputs the expression names: only they go into the scope of an evaluation, so
+        // that an evaluation costs what the expression uses, not what the file declares (the
+        // GUM evaluates the model 4 times per input; a scope of every input made a file with
+        // thousands of unused inputs quadratic). Any identifier equal to an input's name
+        // counts, which can only over-approximate.
+        let mentioned: std::collections::BTreeSet<&str> = expression
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let used = problem
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| mentioned.contains(i.name.as_str()))
+            .map(|(k, _)| k)
+            .collect();
         Ok(ModelFile {
             problem,
             expression,
             engine,
             ast,
+            used,
         })
+    }
+
+    /// The inputs the expression does not mention (sensitivity 0: probably a mistake).
+    pub fn unused_inputs(&self) -> Vec<&str> {
+        self.problem
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !self.used.contains(k))
+            .map(|(_, i)| i.name.as_str())
+            .collect()
     }
 
     /// Evaluate the model at `x` (values in input order).
     pub fn eval(&self, x: &[f64]) -> Result<f64, String> {
         let mut scope = Scope::new();
-        for (input, v) in self.problem.inputs.iter().zip(x) {
-            scope.push(input.name.clone(), *v);
+        for &k in &self.used {
+            scope.push(self.problem.inputs[k].name.clone(), x[k]);
         }
         let y: Dynamic = self
             .engine

@@ -5,8 +5,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The binary under test: this build's, or another build named by `$PVSTATION_BIN` (to show
+/// that a regression test fails on the build before its fix).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pvstation"))
+    Command::new(
+        std::env::var_os("PVSTATION_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_pvstation").into()),
+    )
 }
 
 pub fn repo(path: &str) -> PathBuf {

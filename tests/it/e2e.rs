@@ -259,7 +259,13 @@ async fn pinned_ports_new_profiles_and_real_stations() {
         let err = SimulatedStation::start(&station, &SimOptions::default()).await.err().expect("port taken").to_string();
         assert!(err.contains(&format!("port {free}")) && err.contains("--ephemeral"), "{err}");
 
-        let real = station_text.replacen("simulated = true", "simulated = false", 1).replace("resource = \"sim\"", "resource = \"TCPIP::192.0.2.1::5025::SOCKET\"");
+        // Each instrument at an address of its own (one address cannot be two instruments).
+        let mut real = station_text.replacen("simulated = true", "simulated = false", 1);
+        let mut host = 1;
+        while real.contains("resource = \"sim\"") {
+            real = real.replacen("resource = \"sim\"", &format!("resource = \"TCPIP::192.0.2.{host}::5025::SOCKET\""), 1);
+            host += 1;
+        }
         std::fs::write(&path, real).expect("station");
         let station = Station::load(&path).expect("valid real station");
         let err = SimulatedStation::start(&station, &SimOptions::default()).await.err().expect("not simulated").to_string();
