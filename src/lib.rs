@@ -13,6 +13,8 @@
 pub mod analysis;
 pub mod cli;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod instruments;
 pub mod model;
 pub mod report;

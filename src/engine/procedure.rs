@@ -65,6 +65,9 @@ pub fn shipped_by_hash(hash: &str) -> Option<(String, &'static str)> {
 /// host and does not count).
 pub const MAX_OPERATIONS: u64 = 200_000_000;
 
+/// Most operations loading a script may take (top-level statements and `procedure()`).
+pub const MAX_DECLARATION_OPERATIONS: u64 = 1_000_000;
+
 /// A script error, located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}")]
@@ -217,7 +220,10 @@ pub fn script_error(file: &str, err: &EvalAltResult) -> ScriptError {
 impl Procedure {
     /// Compile a script and read its declaration; nothing outside the script is touched.
     pub fn load(file: &str, source: &str) -> Result<Procedure, ScriptError> {
-        let engine = sandboxed_engine();
+        // Reading the declaration (top-level statements and `procedure()`, a map literal)
+        // needs a few hundred operations: a script that computes here is refused quickly.
+        let mut engine = sandboxed_engine();
+        engine.set_max_operations(MAX_DECLARATION_OPERATIONS);
         let ast = engine.compile(source).map_err(|e| ScriptError {
             file: file.to_string(),
             line: e.1.line().unwrap_or(0),

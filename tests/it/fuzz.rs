@@ -1,5 +1,7 @@
 //! Property tests: response parsing (numbers, blocks, error replies, framing) and the
-//! simulators' command parsers never panic on arbitrary bytes.
+//! simulators' command parsers never panic on arbitrary bytes; and the fuzz targets' seed
+//! corpora (fuzz/corpus/TARGET, including every input a fuzzer once crashed on) replayed as
+//! ordinary tests.
 
 use std::sync::Arc;
 
@@ -56,9 +58,20 @@ proptest! {
             }
             let mut whole = Framer::new(term);
             let once = whole.scan(&bytes).transpose();
-            if let (Some(Ok(a)), Some(Ok(b))) = (&incremental, &once) {
-                prop_assert_eq!(a, b);
-            }
+            // Every outcome agrees: a message of the same length, the same error, or both
+            // waiting for more bytes.
+            prop_assert_eq!(incremental, once);
+        }
+    }
+
+    #[test]
+    fn numbers_over_magnitudes(mantissa in 1.0f64..10.0, exponent in -12i32..=12, negative in any::<bool>()) {
+        // Log-uniform over 1e-12 … 1e12, both signs: NR3 as instruments send it (Keithley
+        // `+1.234560E-03`, Keysight `+1.23456789E-02`), Rust's shortest form, and NR2.
+        let v = if negative { -1.0 } else { 1.0 } * mantissa * 10f64.powi(exponent);
+        for text in [format!("{v:+.6E}"), format!("{v:+.8E}"), format!("{v:E}"), format!("{v}"), format!("{v:.15}")] {
+            let expected: f64 = text.parse().expect("Rust reads its own output");
+            prop_assert_eq!(parse_number(&text).ok().and_then(|n| n.value()), Some(expected), "{}", text);
         }
     }
 
@@ -95,6 +108,25 @@ proptest! {
             for m in &messages {
                 let _ = device.handle(m, now);
             }
+        }
+    }
+}
+
+/// Every seed (and former crash) of every fuzz target, replayed through the same entry point.
+#[test]
+fn fuzz_corpora_replay() {
+    let root = crate::cli::repo("fuzz/corpus");
+    for (target, entry) in pvstation::fuzzing::TARGETS {
+        let dir = root.join(target);
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(!files.is_empty(), "{target}: the seed corpus is empty");
+        for file in files {
+            let data = std::fs::read(&file).expect("corpus file");
+            entry(&data);
         }
     }
 }

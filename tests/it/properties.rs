@@ -13,6 +13,20 @@
 //!   which scale floating-point numbers exactly.
 //! - P1 to a higher irradiance at equal temperature raises Pmax (I2 − I1 = Isc1·(G2/G1 − 1) > 0
 //!   at every point, and the Rs term only shifts voltage by −Rs·ΔI).
+//! - A → B → A round trips (r = G2/G1, ΔT = T2 − T1; Isc1, Voc1 of the measured curve, Isc2,
+//!   Voc2 of the curve translated to B, as each leg extracts them):
+//!   P1: I3 = I1 + Isc1·(r − 1) + Isc2·(1/r − 1) (the α·ΔT terms cancel) and
+//!   V3 = V1 − Rs·(I3 − I1) − κ·ΔT·(I2 − I3) (the β·ΔT terms cancel);
+//!   P2 Ed. 2: I3 = I1·(1 − α_rel²·ΔT²) and
+//!   V3 = V1 + (Voc1 − Voc2)·(β_rel·ΔT + a·ln r) − R's·(I3 − I1) − κ'·ΔT·(I2 − I3);
+//!   P2 Ed. 3 (generalised): I3 = I1 and V3 = V1 + R(T1)·(I1 − I3) = V1 exactly;
+//!   P4 (W = V − ε·Ns, K = T + 273.15): I3 = I1 + Isc1·(r − 1) + Isc2·(1/r − 1) and
+//!   V3 = V1 − Rs·Isc1·(r − 1) − Rs·Isc2·(1/r − 1)·K1/K2.
+//!   The round trip is the identity only where the intermediate Isc2, Voc2 are what the
+//!   equations assume; these identities hold whatever they are, so they test the equations
+//!   in both directions without assuming the extraction is exact.
+//! - Extraction bounds on single-diode curves: Imp ≤ Isc, Vmp ≤ Voc, Pmp = Imp·Vmp,
+//!   0 < FF < 1 (FF = Pmp/(Isc·Voc) with Pmp below the Isc·Voc rectangle).
 
 use proptest::prelude::*;
 
@@ -129,5 +143,55 @@ proptest! {
         let same = translate_and_extract(&data, &m, Some(from), from).expect("same").1.p_mp;
         let higher = translate_and_extract(&data, &m, Some(from), Conditions { irradiance: g1 * up, temperature: 25.0 }).expect("up").1.p_mp;
         prop_assert!(higher > same);
+    }
+
+    #[test]
+    fn round_trips_satisfy_the_equations_both_ways(
+        data in arb_curve(),
+        g1 in 700.0f64..1100.0, t1 in 15.0f64..55.0,
+        g2 in 700.0f64..1100.0, t2 in 15.0f64..55.0,
+    ) {
+        let (a, b) = (
+            Conditions { irradiance: g1, temperature: t1 },
+            Conditions { irradiance: g2, temperature: t2 },
+        );
+        let (r, dt) = (g2 / g1, t2 - t1);
+        for m in methods() {
+            let there = translate(&data, &m, Some(a), b).expect("A → B");
+            let back = translate(&there.data, &m, Some(b), a).expect("B → A");
+            let (isc1, voc1) = (there.measured.i_sc, there.measured.v_oc);
+            let (isc2, voc2) = (back.measured.i_sc, back.measured.v_oc);
+            for k in 0..data.len() {
+                let (v1, i1) = (data.voltage[k], data.current[k]);
+                let i2 = there.data.current[k];
+                let (v3, i3) = (back.data.voltage[k], back.data.current[k]);
+                let (want_i, want_v) = match m {
+                    Method::P1 { rs, kappa, .. } => {
+                        let i = i1 + isc1 * (r - 1.0) + isc2 * (1.0 / r - 1.0);
+                        (i, v1 - rs * (i3 - i1) - kappa * dt * (i2 - i3))
+                    }
+                    Method::P2Ed2 { alpha_rel, beta_rel, a, rs, kappa } => (
+                        i1 * (1.0 - (alpha_rel * dt).powi(2)),
+                        v1 + (voc1 - voc2) * (beta_rel * dt + a * r.ln()) - rs * (i3 - i1) - kappa * dt * (i2 - i3),
+                    ),
+                    Method::P2Ed3 { .. } => (i1, v1),
+                    Method::P4 { rs, .. } => (
+                        i1 + isc1 * (r - 1.0) + isc2 * (1.0 / r - 1.0),
+                        v1 - rs * isc1 * (r - 1.0) - rs * isc2 * (1.0 / r - 1.0) * (t1 + 273.15) / (t2 + 273.15),
+                    ),
+                };
+                let tol = |x: f64| 1e-9 * (1.0 + x.abs());
+                prop_assert!((i3 - want_i).abs() <= tol(want_i), "{:?} I at {}: {} vs {}", m, k, i3, want_i);
+                prop_assert!((v3 - want_v).abs() <= tol(want_v), "{:?} V at {}: {} vs {}", m, k, v3, want_v);
+            }
+        }
+    }
+
+    #[test]
+    fn extraction_stays_within_its_bounds(data in arb_curve()) {
+        let p = extract(&data).expect("extracts");
+        prop_assert!(p.i_mp <= p.i_sc && p.v_mp <= p.v_oc, "{:?}", p);
+        prop_assert!((p.p_mp - p.i_mp * p.v_mp).abs() <= 1e-12 * p.p_mp, "{:?}", p);
+        prop_assert!(p.ff > 0.0 && p.ff < 1.0, "{:?}", p);
     }
 }
