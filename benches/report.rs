@@ -9,8 +9,9 @@ use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+use pvstation::app::run::{RunRequest, start};
+use pvstation::engine::events::RunStatus;
 use pvstation::engine::procedure::Procedure;
-use pvstation::engine::run::{RunOptions, run};
 use pvstation::instruments::station::Station;
 use pvstation::report::model::{ReportMeta, build};
 use pvstation::report::render_all;
@@ -22,16 +23,13 @@ fn stored_run() -> (PathBuf, String) {
     std::fs::create_dir_all(&dir).expect("dir");
     let db_path = dir.join("s.db");
     let procedure = Procedure::find("outdoor-pmax").expect("procedure");
-    let parameters = procedure
-        .parameters(&[("sweeps".into(), "10".into())])
-        .expect("parameters");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let outcome = rt
-        .block_on(run(RunOptions {
+        .block_on(start(RunRequest {
             procedure,
             station: Station::built_in().expect("station"),
             db_path: db_path.clone(),
-            parameters,
+            sets: vec![("sweeps".into(), "10".into())],
             answers: Default::default(),
             prompter: None,
             operator: "bench".into(),
@@ -44,7 +42,7 @@ fn stored_run() -> (PathBuf, String) {
             abort: Arc::new(AtomicBool::new(false)),
         }))
         .expect("run");
-    assert_eq!(outcome.status, "completed");
+    assert_eq!(outcome.status, RunStatus::Completed);
     rt.shutdown_background();
     (db_path, outcome.run_id)
 }

@@ -3,7 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pvstation::engine::host::{CurveData, Event};
+use pvstation::engine::events::{CurveData, Event};
 use pvstation::tui::app::{App, Screen};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod app;
 pub mod cli;
 pub mod engine;
 #[doc(hidden)]

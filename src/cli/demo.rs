@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::run::{Args as RunArgs, abort_on_signals, printer, run_procedure};
-use crate::engine::host::{Event, EventSink};
+use crate::engine::events::{Event, EventSink};
 use crate::store::db::Database;
 
 /// Arguments of `pvstation demo`.
@@ -150,7 +150,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             dry_run: false,
         };
         let outcome = run_procedure(&run_args, events.clone(), abort.clone()).await?;
-        all_ok &= outcome.status == "completed";
+        all_ok &= outcome.status == crate::engine::events::RunStatus::Completed;
         let database = Database::open(&db)?;
         let record = super::store::run_record(&database, &outcome.run_id)?;
         if !args.json {
@@ -208,9 +208,9 @@ fn certify(
     };
     let started = record["start"]["started_at"].as_f64().unwrap_or(0.0);
     let formats: Vec<String> = ["pdf", "html", "json", "dcc"].map(String::from).to_vec();
-    let issued = super::report::issue_report(
+    let issued = crate::app::reports::issue_report(
         database,
-        &super::report::Issue {
+        &crate::app::reports::Issue {
             run_id,
             out,
             formats: &formats,
@@ -226,7 +226,7 @@ fn certify(
             },
             key: None,
             meaning: "approval",
-            issued_at: crate::model::unix_seconds(std::time::SystemTime::now()),
+            issued_at: crate::instruments::roles::system_now(),
         },
     )?;
     Ok(match issued {

@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::run::{abort_on_signals, pairs, printer};
+use crate::app::queue::{OnFailure, QueueOptions, run_queue};
+use crate::engine::events::RunStatus;
 use crate::engine::procedure::Procedure;
-use crate::engine::queue::{
-    OnFailure, QueueOptions, local_offset, parse_time, parse_window, run_queue,
-};
+use crate::engine::queue::{local_offset, parse_time, parse_window};
 use crate::engine::run::operator_name;
-use crate::model::unix_seconds;
 use crate::store::db::Database;
 use crate::store::queue::NewItem;
 
@@ -82,7 +81,7 @@ pub enum Command {
 }
 
 fn now() -> f64 {
-    unix_seconds(std::time::SystemTime::now())
+    crate::instruments::roles::system_now()
 }
 
 /// Run `pvstation queue …`.
@@ -191,7 +190,10 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 abort: abort_on_signals(),
             })
             .await?;
-            let failed = done.iter().filter(|d| d.status != "completed").count();
+            let failed = done
+                .iter()
+                .filter(|d| d.status != RunStatus::Completed)
+                .count();
             if json {
                 println!(
                     "{}",
@@ -205,7 +207,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                         d.item,
                         d.procedure,
                         d.run_id.as_deref().unwrap_or("-"),
-                        d.status,
+                        d.status.as_str(),
                         d.duration,
                         d.reason.as_deref().unwrap_or("")
                     );

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::instruments::station::CertificateStatus;
-use crate::model::{Date, unix_seconds};
+use crate::model::Date;
 use crate::store::db::Database;
 
 /// `pvstation refs …`.
@@ -61,7 +61,7 @@ fn status_text(s: &CertificateStatus) -> String {
 
 /// Run `pvstation refs …`.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let today = Date::from_unix_seconds(unix_seconds(std::time::SystemTime::now()));
+    let today = Date::from_unix_seconds(crate::instruments::roles::system_now());
     match command {
         Command::List { station, db, json } => {
             let station = super::load_station(station.as_ref())?;

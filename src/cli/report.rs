@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::model::{Date, unix_seconds};
-use crate::report::model::{ReportMeta, build, missing};
+use crate::app::reports::{Issue, issue_report};
+use crate::model::Date;
+use crate::report::model::ReportMeta;
 use crate::store::db::{Database, sha256_hex};
-use crate::store::reports::IssuedReport;
-use crate::store::write_atomically;
 
 /// Arguments of `pvstation report`.
 #[derive(Debug, clap::Args)]
@@ -147,7 +146,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         meta,
         key,
         meaning: &args.meaning,
-        issued_at: unix_seconds(std::time::SystemTime::now()),
+        issued_at: crate::instruments::roles::system_now(),
     };
     match issue_report(&db, &issue)? {
         Err(gaps) => {
@@ -182,130 +181,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// A report to issue.
-pub struct Issue<'a> {
-    /// The run.
-    pub run_id: &'a str,
-    /// Output directory.
-    pub out: &'a Path,
-    /// Formats (pdf, html, json, dcc).
-    pub formats: &'a [String],
-    /// Metadata (draft included).
-    pub meta: ReportMeta,
-    /// Signing key file contents.
-    pub key: Option<Value>,
-    /// approval / review.
-    pub meaning: &'a str,
-    /// Issue time [s since epoch].
-    pub issued_at: f64,
-}
-
-/// What was issued.
-pub struct Issued {
-    /// Certificate number.
-    pub number: String,
-    /// Revision.
-    pub revision: i64,
-    /// Replaced report.
-    pub previous: Option<String>,
-    /// Files written.
-    pub files: Vec<String>,
-    /// What a final report would still need (drafts).
-    pub gaps: Vec<String>,
-    /// Remarks (e.g. a draft without DCC).
-    pub notes: Vec<String>,
-}
-
-/// Build, check, render, write, sign and record a report. `Err(gaps)` inside: a final report
-/// refused for what it lacks (nothing written, no number used).
-pub fn issue_report(db: &Database, issue: &Issue) -> anyhow::Result<Result<Issued, Vec<String>>> {
-    let draft = issue.meta.draft;
-    let run_id = issue.run_id;
-    let (number, revision, previous) = if draft {
-        (format!("DRAFT-{run_id}"), 0, None)
-    } else {
-        db.next_report_number(run_id, Date::from_unix_seconds(issue.issued_at).year)?
-    };
-    let report = build(
-        db,
-        run_id,
-        &number,
-        revision,
-        previous.as_deref(),
-        issue.issued_at,
-        &issue.meta,
-    )?;
-    let gaps = missing(&report);
-    if !gaps.is_empty() && !draft {
-        return Ok(Err(gaps));
-    }
-    std::fs::create_dir_all(issue.out)
-        .with_context(|| format!("cannot create {}", issue.out.display()))?;
-    let (rendered, notes) =
-        crate::report::render_all(&report, issue.formats, draft).map_err(anyhow::Error::msg)?;
-    let mut files = BTreeMap::new();
-    for (name, bytes) in rendered {
-        let path = issue.out.join(&name);
-        if path.exists() && !draft {
-            anyhow::bail!(
-                "{} exists: an issued report is never overwritten",
-                path.display()
-            );
-        }
-        write_atomically(&path, &bytes)?;
-        files.insert(name, sha256_hex(&bytes));
-    }
-    let signatory = issue.meta.signatory.clone();
-    let role = issue.meta.signatory_role.clone();
-    let mut manifest = json!({"number": number, "run_id": run_id, "revision": revision,
-                          "previous": previous, "draft": draft, "files": files});
-    let mut public_key = None;
-    if let Some(k) = &issue.key {
-        let (signature, public) =
-            crate::report::sign::sign(&manifest, k["secret"].as_str().unwrap_or_default())
-                .map_err(anyhow::Error::msg)?;
-        manifest["signature"] = json!({"algorithm": "Ed25519", "value": signature,
-            "public_key": public, "signer": signatory, "role": role, "meaning": issue.meaning});
-        public_key = Some(public);
-    }
-    let manifest_path = issue.out.join(format!("{number}.manifest.json"));
-    write_atomically(&manifest_path, manifest.to_string().as_bytes())?;
-    if !draft {
-        db.record_report(&IssuedReport {
-            number: number.clone(),
-            run_id: run_id.to_string(),
-            revision,
-            previous: previous.clone(),
-            issued_at: issue.issued_at,
-            issued_by: signatory
-                .clone()
-                .unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
-            metadata: serde_json::to_string(
-                &json!({"meta": issue.meta, "public_key": public_key}),
-            )?,
-            files: serde_json::to_string(&files)?,
-        })?;
-        if let Some(public) = &public_key {
-            let details = json!({"report": number, "signer": signatory, "role": role,
-                                 "meaning": issue.meaning, "public_key": public});
-            db.audit(
-                issue.issued_at,
-                signatory.as_deref().unwrap_or("?"),
-                "report.sign",
-                &details.to_string(),
-            )?;
-        }
-    }
-    Ok(Ok(Issued {
-        number,
-        revision,
-        previous,
-        files: files.keys().cloned().collect(),
-        gaps,
-        notes,
-    }))
 }
 
 /// A bare file name: no directory separator, not `.` or `..`, not empty.

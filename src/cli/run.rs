@@ -1,6 +1,5 @@
 //! `pvstation run` and `pvstation procedures …`: procedures from the command line.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
-use crate::engine::host::{Event, EventSink, Prompter};
-use crate::engine::procedure::{Procedure, missing_roles, shipped};
-use crate::engine::run::{RunOptions, RunOutcome, operator_name, run};
+use crate::app::run::{RunRequest, dry_run, start};
+use crate::engine::events::{Event, EventSink, Prompter, RunStatus};
+use crate::engine::procedure::{Procedure, shipped};
+use crate::engine::run::{RunOutcome, operator_name};
 use crate::instruments::station::Station;
 
 /// Arguments of `pvstation run`.
@@ -163,42 +163,18 @@ fn terminal_prompter() -> Prompter {
     })
 }
 
-/// Check a procedure against a station: roles present, parameters valid.
-fn dry_run(
+/// Print what a dry run found (or why the procedure cannot run).
+fn print_dry_run(
     procedure: &Procedure,
     station: &Station,
     sets: &[(String, String)],
 ) -> anyhow::Result<()> {
-    let parameters = procedure.parameters(sets).map_err(anyhow::Error::msg)?;
-    let roles: BTreeMap<String, String> = station
-        .file
-        .instrument
-        .iter()
-        .map(|i| (i.role.as_str().to_string(), i.name.clone()))
-        .collect();
-    let missing = missing_roles(&procedure.declaration, &roles);
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "{} needs instrument roles the station {} lacks: {}",
-            procedure.declaration.name,
-            station.path.display(),
-            missing.join(", ")
-        );
+    let d = dry_run(procedure, station, sets).map_err(anyhow::Error::msg)?;
+    println!("dry run: {} is ready to run on {}", d.procedure, d.station);
+    for (role, instrument) in &d.roles {
+        println!("  role {role:<17} → {instrument}");
     }
-    println!(
-        "dry run: {} {} ({}) is ready to run on {}",
-        procedure.declaration.name,
-        procedure.declaration.version,
-        procedure.file,
-        station.file.station.name
-    );
-    for r in &procedure.declaration.roles {
-        println!(
-            "  role {r:<17} → {}",
-            roles.get(r).map(String::as_str).unwrap_or("?")
-        );
-    }
-    println!("  parameters {}", serde_json::Value::Object(parameters));
+    println!("  parameters {}", serde_json::Value::Object(d.parameters));
     Ok(())
 }
 
@@ -208,23 +184,12 @@ pub async fn run_procedure(
     events: EventSink,
     abort: Arc<AtomicBool>,
 ) -> anyhow::Result<RunOutcome> {
-    let procedure = Procedure::find(&args.procedure)?;
-    let station = super::load_station(args.station.as_ref())?;
-    let sets = pairs(&args.set, "--set")?;
-    let parameters = procedure.parameters(&sets).map_err(anyhow::Error::msg)?;
-    let answers: BTreeMap<String, String> = pairs(&args.answer, "--answer")?.into_iter().collect();
-    if let Some(s) = args.speed
-        && !(s.is_finite() && s > 0.0)
-    {
-        anyhow::bail!("--speed {s}: give a positive acceleration factor");
-    }
-    let db_path = super::store::database_path(args.db.clone())?;
-    let outcome = run(RunOptions {
-        procedure,
-        station,
-        db_path,
-        parameters,
-        answers,
+    let outcome = start(RunRequest {
+        procedure: Procedure::find(&args.procedure)?,
+        station: super::load_station(args.station.as_ref())?,
+        db_path: super::store::database_path(args.db.clone())?,
+        sets: pairs(&args.set, "--set")?,
+        answers: pairs(&args.answer, "--answer")?.into_iter().collect(),
         prompter: (!args.headless).then(terminal_prompter),
         operator: operator_name(args.operator.clone()),
         seed: args.seed,
@@ -272,12 +237,12 @@ pub async fn main(args: Args) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         let procedure = Procedure::find(&args.procedure)?;
         let station = super::load_station(args.station.as_ref())?;
-        dry_run(&procedure, &station, &pairs(&args.set, "--set")?)?;
+        print_dry_run(&procedure, &station, &pairs(&args.set, "--set")?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let abort = abort_on_signals();
     let outcome = run_procedure(&args, printer(args.json), abort).await?;
-    Ok(if outcome.status == "completed" {
+    Ok(if outcome.status == RunStatus::Completed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

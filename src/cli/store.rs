@@ -270,7 +270,7 @@ pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
                 r.procedure,
                 r.operator,
                 r.started_at,
-                r.status.as_deref().unwrap_or("running/interrupted")
+                r.status.map_or("running/interrupted", |s| s.as_str())
             );
         }
     }

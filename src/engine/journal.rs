@@ -227,7 +227,7 @@ impl Recorder {
     /// Record the results and how the run stopped.
     pub fn stop(
         &self,
-        status: &str,
+        status: crate::model::RunStatus,
         reason: Option<&str>,
         actor: &str,
         results: &[(String, String)],
@@ -332,8 +332,13 @@ mod tests {
             "each measurement happened once"
         );
         assert_eq!(rec.db().activities("r").expect("journal").len(), 5);
-        rec.stop("completed", None, "op", &[("total".into(), "15".into())])
-            .expect("stop");
+        rec.stop(
+            crate::model::RunStatus::Completed,
+            None,
+            "op",
+            &[("total".into(), "15".into())],
+        )
+        .expect("stop");
         assert_eq!(
             rec.db().results("r").expect("results"),
             vec![("total".to_string(), "15".to_string())]

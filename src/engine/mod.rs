@@ -8,6 +8,7 @@
 //! touching anything, and execution goes live at the first activity the journal does not
 //! hold (DESIGN.md, Key decisions).
 
+pub mod events;
 pub mod host;
 pub mod journal;
 pub mod procedure;

@@ -1,6 +1,7 @@
-//! One run of a procedure, new or resumed: connect the station (starting the simulated world
-//! in-process for a simulated station), snapshot it, run the script against the journal,
-//! make every instrument safe, and record how the run stopped.
+//! One run of a procedure, new or resumed, on a bench its caller connected (real instruments,
+//! or a simulated station the caller started — the engine never starts a simulator):
+//! identify the instruments, snapshot the station, run the script against the journal, make
+//! every instrument safe, and record how the run stopped.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,23 +12,28 @@ use rhai::{Dynamic, Scope};
 use serde_json::{Value, json};
 
 use super::EngineError;
-use super::host::{Event, EventSink, Host, Prompter, persist_io_log, register};
+use super::events::{Event, EventSink, InterruptionKind, Prompter, RunStatus, SimulatedOperator};
+use super::host::{Host, persist_io_log, register};
 use super::journal::Recorder;
 use super::procedure::{Procedure, sandboxed_engine, script_error};
-use crate::instruments::bench::{Bench, Resources};
-use crate::instruments::roles::{SharedClock, SystemClock};
+use crate::instruments::bench::Bench;
 use crate::instruments::station::{CertificateStatus, Station};
-use crate::model::Date;
+use crate::model::{Date, SharedClock};
 use crate::scpi::IoLog;
-use crate::sim::station::{SimOptions, SimulatedStation};
 use crate::store::db::{Database, RunStart, sha256_hex};
 
 /// Everything a run needs.
 pub struct RunOptions {
     /// The procedure.
     pub procedure: Procedure,
-    /// The station.
+    /// The station the bench belongs to (references, sensor names, the recorded snapshot).
     pub station: Station,
+    /// Its instruments, connected (each is identified before the run starts).
+    pub bench: Bench,
+    /// The run's clock (the system's, or a simulated world's).
+    pub clock: SharedClock,
+    /// The I/O log the bench's sessions write (stored with the run after every activity).
+    pub io_log: IoLog,
     /// The database file.
     pub db_path: PathBuf,
     /// Parameters of a new run (a resumed run uses its stored ones).
@@ -38,20 +44,18 @@ pub struct RunOptions {
     pub prompter: Option<Prompter>,
     /// Operator.
     pub operator: String,
-    /// Seed of the simulated world and of `random()` (a resumed run uses its stored one).
-    pub seed: Option<u64>,
-    /// Clock acceleration of a simulated station.
-    pub speed: Option<f64>,
-    /// Faults injected into simulated instruments (`INSTRUMENT:SPEC,…`).
-    pub faults: Option<String>,
-    /// Start of a simulated world [s since epoch] (default: a clear plateau noon).
-    pub sim_start: Option<f64>,
+    /// Seed of `random()` (a resumed run uses its stored one).
+    pub seed: u64,
+    /// Clock acceleration [1] (1 on a real station; a resumed run uses its stored one).
+    pub speed: f64,
     /// Resume this run.
     pub resume: Option<String>,
     /// Events.
     pub events: EventSink,
     /// Set to abort.
     pub abort: Arc<AtomicBool>,
+    /// A simulated world's operator, told each live prompt answer.
+    pub simulated_operator: Option<SimulatedOperator>,
 }
 
 /// How a run ended.
@@ -59,12 +63,43 @@ pub struct RunOptions {
 pub struct RunOutcome {
     /// Run id.
     pub run_id: String,
-    /// completed / failed / aborted.
-    pub status: String,
+    /// How it stopped.
+    pub status: RunStatus,
     /// Why, when not completed.
     pub reason: Option<String>,
     /// Results.
     pub results: BTreeMap<String, Value>,
+}
+
+/// What a run to be resumed continues with: its seed and clock speed, and the time of its last
+/// journaled activity (a simulated world restarts its clock there, so the resumed world has
+/// the same sky).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumePoint {
+    /// The run's procedure.
+    pub procedure: String,
+    /// Seed recorded at its start.
+    pub seed: Option<u64>,
+    /// Clock speed recorded at its start.
+    pub speed: Option<f64>,
+    /// Time of its last journaled activity [s since epoch].
+    pub last_activity: Option<f64>,
+}
+
+/// Where run `run_id` stands in the database at `db_path` (read only).
+pub fn resume_point(db_path: &std::path::Path, run_id: &str) -> Result<ResumePoint, EngineError> {
+    let db = Database::open_read_only(db_path)?;
+    let start = db
+        .run_start(run_id)?
+        .ok_or_else(|| cannot(run_id, format!("no such run in {}", db_path.display())))?;
+    let snap: Value = serde_json::from_str(&start.station)
+        .map_err(|e| cannot(run_id, format!("its station snapshot is unreadable: {e}")))?;
+    Ok(ResumePoint {
+        procedure: start.procedure,
+        seed: snap["seed"].as_u64(),
+        speed: snap["speed"].as_f64(),
+        last_activity: db.activities(run_id)?.last().map(|a| a.recorded_at),
+    })
 }
 
 fn cannot(run: &str, problem: impl Into<String>) -> EngineError {
@@ -77,7 +112,7 @@ fn cannot(run: &str, problem: impl Into<String>) -> EngineError {
 /// A new run id: UTC date and time of the start plus 16 random bits, e.g.
 /// `R20261128-101502-3fa9`.
 pub fn new_run_id() -> String {
-    let now = crate::model::unix_seconds(std::time::SystemTime::now());
+    let now = crate::instruments::roles::system_now();
     let date = Date::from_unix_seconds(now);
     let secs = now.rem_euclid(86_400.0) as u64;
     let salt = (now.fract() * 1e9) as u64 ^ u64::from(std::process::id()).rotate_left(17);
@@ -187,6 +222,9 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
     let RunOptions {
         procedure,
         station,
+        mut bench,
+        clock,
+        io_log: log,
         db_path,
         parameters,
         answers,
@@ -194,11 +232,10 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         operator,
         seed,
         speed,
-        faults,
-        sim_start,
         resume,
         events,
         abort,
+        simulated_operator,
     } = options;
     let db = Database::open(&db_path)?;
     // What a resumed run continues with.
@@ -234,55 +271,19 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             procedure
                 .check_parameters(&params)
                 .map_err(|e| cannot(id, e))?;
-            let last = db.activities(id)?.last().map(|a| a.recorded_at);
-            Some((start, snap, params, last))
+            Some((start, snap, params))
         }
     };
+    // A resumed run continues with the seed and speed it started with.
     let seed = previous
         .as_ref()
         .and_then(|p| p.1["seed"].as_u64())
-        .or(seed)
-        .or(station.file.station.seed)
-        .unwrap_or(1);
+        .unwrap_or(seed);
     let speed = previous
         .as_ref()
         .and_then(|p| p.1["speed"].as_f64())
-        .or(speed)
-        .or(station.file.station.speed)
-        .unwrap_or(1.0);
+        .unwrap_or(speed);
     let parameters = previous.as_ref().map(|p| p.2.clone()).unwrap_or(parameters);
-
-    // Connect: a simulated station's world starts in-process; on resume its clock continues
-    // from the run's last journaled time.
-    let log = IoLog::new();
-    let sim = if station.file.station.simulated {
-        Some(
-            SimulatedStation::start(
-                &station,
-                &SimOptions {
-                    seed: Some(seed),
-                    speed: Some(speed),
-                    start: match &previous {
-                        Some(p) => p.3,
-                        None => sim_start,
-                    },
-                    faults,
-                    ..SimOptions::default()
-                },
-            )
-            .await
-            .map_err(|e| EngineError::Station(e.to_string()))?,
-        )
-    } else {
-        None
-    };
-    let clock: SharedClock = match &sim {
-        Some(s) => s.world.clone(),
-        None => Arc::new(SystemClock),
-    };
-    let resources: Resources = sim.as_ref().map(|s| s.resources()).unwrap_or_default();
-    let mut bench = Bench::new(&station, &resources, &log, &clock)
-        .map_err(|e| EngineError::Station(e.to_string()))?;
     let mut identities = BTreeMap::new();
     for inst in bench.instruments() {
         let name = inst.name().to_string();
@@ -310,7 +311,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
     }
 
     let (rec, resumed) = match (&resume, &previous) {
-        (Some(id), Some((_, snap, _, _))) => {
+        (Some(id), Some((_, snap, _))) => {
             for (name, idn) in &identities {
                 let was = snap["instruments"]
                     .as_array()
@@ -387,12 +388,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         operator.clone(),
         seed,
     );
-    if let Some(s) = &sim {
-        let world = s.world.clone();
-        host.simulated_operator = Some(Arc::new(move |prompt: &str, now: f64| {
-            world.operator_action(prompt, now)
-        }));
-    }
+    host.simulated_operator = simulated_operator;
     host.answers = answers;
     host.prompter = prompter;
     host.abort = abort.clone();
@@ -402,14 +398,14 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             let _ = rec.db().record_interruption(
                 &run_id,
                 journaled as i64 + 1,
-                "resumed",
+                InterruptionKind::Resumed.as_str(),
                 &details.to_string(),
                 clock.now(),
             );
         }
         events(Event::Interruption {
             seq: journaled as i64 + 1,
-            kind: "resumed".into(),
+            kind: InterruptionKind::Resumed,
             details,
         });
     }
@@ -425,11 +421,12 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         ));
     };
     let (status, reason) = match outcome {
-        Ok(()) => ("completed", None),
-        Err(e) if abort.load(Ordering::SeqCst) => {
-            ("aborted", Some(format!("aborted by the operator ({e})")))
-        }
-        Err(e) => ("failed", Some(e)),
+        Ok(()) => (RunStatus::Completed, None),
+        Err(e) if abort.load(Ordering::SeqCst) => (
+            RunStatus::Aborted,
+            Some(format!("aborted by the operator ({e})")),
+        ),
+        Err(e) => (RunStatus::Failed, Some(e)),
     };
     // Safe state whatever happened: outputs off, calibrator in standby.
     let mut reason = reason;
@@ -470,16 +467,15 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
         .map(|(k, v)| (k.clone(), v.to_string()))
         .collect();
     rec.stop(status, reason.as_deref(), &operator, &stored)?;
-    drop(sim);
     let outcome = RunOutcome {
         run_id: run_id.clone(),
-        status: status.to_string(),
+        status,
         reason: reason.clone(),
         results: results.clone(),
     };
     events(Event::Finished {
         run_id,
-        status: status.into(),
+        status,
         reason,
         results,
     });

@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::EngineError;
-use super::host::{EventSink, Host};
+use super::events::EventSink;
+use super::host::Host;
 use super::journal::Recorder;
 use super::procedure::Procedure;
 use super::run::execute;

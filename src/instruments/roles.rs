@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -18,24 +17,25 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Result of the instruments layer.
 pub type Result<T> = std::result::Result<T, InstrumentsError>;
 
-/// Source of time stamps: the system clock, or a simulated world's accelerated clock.
-pub trait Clock: Send + Sync {
-    /// Now, seconds since the Unix epoch [s].
-    fn now(&self) -> f64;
-}
+pub use crate::model::{Clock, SharedClock};
 
-/// The system clock.
+/// The system clock: what real instruments run on.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> f64 {
-        crate::model::unix_seconds(std::time::SystemTime::now())
+        system_now()
     }
 }
 
-/// A shared clock.
-pub type SharedClock = Arc<dyn Clock>;
+/// Now by the system clock, seconds since the Unix epoch [s] (0 before 1970).
+pub fn system_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
 
 /// Operations every instrument supports.
 pub trait Instrument: Send {

@@ -100,6 +100,19 @@ pub enum ReferenceKind {
     Thermometer,
 }
 
+impl ReferenceKind {
+    /// As written in station files (`kind = "reference_cell"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferenceKind::ReferenceCell => "reference_cell",
+            ReferenceKind::StandardResistor => "standard_resistor",
+            ReferenceKind::Calibrator => "calibrator",
+            ReferenceKind::Multimeter => "multimeter",
+            ReferenceKind::Thermometer => "thermometer",
+        }
+    }
+}
+
 /// A calibration certificate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -541,6 +554,19 @@ mod tests {
         )
         .expect_err("must be rejected")
         .to_string()
+    }
+
+    #[test]
+    fn reference_kinds_are_written_as_serde_writes_them() {
+        for k in [
+            ReferenceKind::ReferenceCell,
+            ReferenceKind::StandardResistor,
+            ReferenceKind::Calibrator,
+            ReferenceKind::Multimeter,
+            ReferenceKind::Thermometer,
+        ] {
+            assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));
+        }
     }
 
     #[test]

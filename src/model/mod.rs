@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod status;
+pub use status::{ActivityStatus, InterruptionKind, RunStatus};
+
 /// One point of an I-V curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IvPoint {
@@ -72,12 +75,15 @@ pub fn shown(x: f64) -> String {
     }
 }
 
-/// Seconds since the Unix epoch as `f64` [s]; `0.0` if the clock is before 1970.
-pub fn unix_seconds(t: std::time::SystemTime) -> f64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+/// Source of time stamps: the system clock (`instruments::roles::SystemClock`), or a simulated
+/// world's accelerated clock. Whoever starts a run chooses it; the engine only reads it.
+pub trait Clock: Send + Sync {
+    /// Now, seconds since the Unix epoch [s].
+    fn now(&self) -> f64;
 }
+
+/// A shared clock.
+pub type SharedClock = std::sync::Arc<dyn Clock>;
 
 /// A calendar date (proleptic Gregorian), as written in certificates: `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -101,6 +101,9 @@ impl Framer {
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
         let term = self.terminator.as_slice();
         while self.pos < buf.len() {
+            if self.pos > self.limit {
+                return Err(FrameError::TooLong(self.limit));
+            }
             match self.state {
                 State::Block(end) => {
                     if buf.len() < end {
@@ -191,7 +194,10 @@ impl Framer {
                 }
             }
         }
-        if buf.len() > self.limit {
+        // Judged by how far the scan got, not by how many bytes have arrived: a block header
+        // still incomplete at the end of a chunk must be judged the same however the bytes
+        // were chunked (found by fuzzing: incremental `TooLong` vs one-shot `BlockTooLong`).
+        if self.pos > self.limit {
             return Err(FrameError::TooLong(self.limit));
         }
         Ok(None)

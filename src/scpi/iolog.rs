@@ -72,7 +72,10 @@ impl IoLog {
             return;
         }
         let record = IoRecord {
-            time: crate::model::unix_seconds(std::time::SystemTime::now()),
+            time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
             instrument: instrument.to_string(),
             resource: resource.to_string(),
             direction,

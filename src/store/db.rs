@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use crate::model::RunStatus;
 
 /// `PRAGMA application_id` of a pvstation database ("PVST"): tells it apart from any other
 /// SQLite file before a single byte is written (migration 8 sets it; older pvstation databases
@@ -293,8 +294,8 @@ pub struct RunSummary {
     pub operator: String,
     /// Start [s since epoch].
     pub started_at: f64,
-    /// completed / failed / aborted, or None while running or interrupted.
-    pub status: Option<String>,
+    /// How it stopped; None while running or interrupted.
+    pub status: Option<RunStatus>,
 }
 
 /// An open database.
@@ -645,7 +646,7 @@ impl Database {
         self.query_all(
             "SELECT r.id, r.procedure, r.operator, r.started_at, s.status FROM runs r LEFT JOIN run_stops s ON s.run_id = r.id ORDER BY r.started_at DESC",
             [],
-            |r| Ok(RunSummary { id: r.get(0)?, procedure: r.get(1)?, operator: r.get(2)?, started_at: r.get(3)?, status: r.get(4)? }),
+            |r| Ok(RunSummary { id: r.get(0)?, procedure: r.get(1)?, operator: r.get(2)?, started_at: r.get(3)?, status: r.get::<_, Option<String>>(4)?.as_deref().and_then(RunStatus::parse) }),
         )
     }
 }
@@ -961,7 +962,7 @@ impl Database {
     pub fn stop_run(
         &self,
         run_id: &str,
-        status: &str,
+        status: RunStatus,
         reason: Option<&str>,
         stopped_at: f64,
         actor: &str,
@@ -974,7 +975,7 @@ impl Database {
     pub fn finish_run(
         &self,
         run_id: &str,
-        status: &str,
+        status: RunStatus,
         reason: Option<&str>,
         stopped_at: f64,
         actor: &str,
@@ -993,11 +994,12 @@ impl Database {
         }
         tx.execute(
             "INSERT INTO run_stops (run_id, status, reason, stopped_at) VALUES (?1, ?2, ?3, ?4)",
-            params![run_id, status, reason, stopped_at],
+            params![run_id, status.as_str(), reason, stopped_at],
         )
         .map_err(|e| self.fail(e))?;
         tx.commit().map_err(|e| self.fail(e))?;
-        let details = serde_json::json!({"run": run_id, "status": status, "reason": reason});
+        let details =
+            serde_json::json!({"run": run_id, "status": status.as_str(), "reason": reason});
         self.audit(stopped_at, actor, "run.stop", &details.to_string())?;
         Ok(())
     }
@@ -1118,11 +1120,11 @@ mod journal_tests {
             replay.iter().map(|a| a.seq).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
-        db.stop_run("run-1", "completed", None, 10.0, "li.wei")
+        db.stop_run("run-1", RunStatus::Completed, None, 10.0, "li.wei")
             .expect("stop");
         assert_eq!(
-            db.runs().expect("runs")[0].status.as_deref(),
-            Some("completed")
+            db.runs().expect("runs")[0].status,
+            Some(RunStatus::Completed)
         );
         assert_eq!(db.verify_audit().expect("audit"), Ok(2));
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
-use crate::engine::host::{CurveData, Event};
+use crate::engine::events::{CurveData, Event};
 
 /// Screens, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -799,7 +799,7 @@ impl App {
                     (
                         run_id.clone(),
                         self.active_procedure.clone(),
-                        status.clone(),
+                        status.to_string(),
                         headline,
                     ),
                 );
@@ -1137,14 +1137,14 @@ mod tests {
         assert_eq!(a.instruments[2].last, "44.12 °C module mean");
         a.apply(&Event::Interruption {
             seq: 2,
-            kind: "instrument_fault".into(),
+            kind: crate::engine::events::InterruptionKind::InstrumentFault,
             details: serde_json::json!({"error": "activity 2 `sweep` failed: smu: I/O error on `*OPC?`"}),
         });
         assert_eq!(a.instruments[0].state, "FAULT");
         assert_eq!(a.instruments[2].state, "in use");
         a.apply(&Event::Finished {
             run_id: "R1".into(),
-            status: "completed".into(),
+            status: crate::engine::events::RunStatus::Completed,
             reason: None,
             results: BTreeMap::new(),
         });
@@ -1207,7 +1207,7 @@ mod tests {
         assert_eq!(a.active_run.as_deref(), Some("R1"));
         a.apply(&Event::Waiting {
             message: "waiting for stable sun: 743 W/m²".into(),
-            gate: crate::engine::host::Gate::default(),
+            gate: crate::engine::host::gate::Gate::default(),
         });
         assert_eq!(a.gate, Some((800.0, 0.01)));
         assert!(a.waiting.as_deref().unwrap().contains("743"));
@@ -1236,7 +1236,7 @@ mod tests {
         .into();
         a.apply(&Event::Finished {
             run_id: "R1".into(),
-            status: "completed".into(),
+            status: crate::engine::events::RunStatus::Completed,
             reason: None,
             results,
         });

@@ -17,11 +17,13 @@ use std::time::Duration;
 use app::{App, Command, InstrumentRow, Key, ReferenceRow};
 use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::engine::host::{Event, EventSink, Prompter};
-use crate::engine::procedure::{Procedure, missing_roles, shipped};
-use crate::engine::run::{RunOptions, operator_name, run};
+use crate::app::run::RunRequest;
+use crate::engine::events::{Event, EventSink, Prompter, RunStatus};
+use crate::engine::procedure::{Procedure, shipped};
+use crate::engine::run::operator_name;
+use crate::instruments::roles::system_now;
 use crate::instruments::station::{CertificateStatus, Station};
-use crate::model::{Date, unix_seconds};
+use crate::model::Date;
 use crate::store::db::Database;
 
 /// What reaches the UI thread.
@@ -91,7 +93,7 @@ pub fn load(station: &Station, db: &Database) -> App {
             last: String::new(),
         });
     }
-    let today = Date::from_unix_seconds(unix_seconds(std::time::SystemTime::now()));
+    let today = Date::from_unix_seconds(crate::instruments::roles::system_now());
     for r in &station.file.reference {
         app.references.push(ReferenceRow {
             id: r.id.clone(),
@@ -144,7 +146,8 @@ pub fn load(station: &Station, db: &Database) -> App {
         app.runs.push((
             r.id.clone(),
             r.procedure.clone(),
-            r.status.clone().unwrap_or_else(|| "interrupted".into()),
+            r.status
+                .map_or_else(|| "interrupted".into(), |s| s.to_string()),
             headline,
         ));
     }
@@ -258,34 +261,8 @@ fn run_detail(db_path: &std::path::Path, run_id: &str) -> Vec<String> {
 
 /// Write a watermarked draft of a run's report next to the database.
 fn draft_report(db_path: &std::path::Path, run_id: &str) -> String {
-    let Ok(db) = Database::open(db_path) else {
-        return "the database cannot be opened".into();
-    };
-    let meta = crate::report::model::ReportMeta {
-        draft: true,
-        ..Default::default()
-    };
-    let number = format!("DRAFT-{run_id}");
-    let now = unix_seconds(std::time::SystemTime::now());
-    let report = match crate::report::model::build(&db, run_id, &number, 0, None, now, &meta) {
-        Ok(r) => r,
-        Err(e) => return format!("no draft: {e}"),
-    };
-    let formats: Vec<String> = ["pdf", "html", "json"].map(String::from).to_vec();
-    let dir = db_path
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join("reports")
-        .join(run_id);
-    let written = crate::report::render_all(&report, &formats, true).and_then(|(files, _)| {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        for (name, bytes) in &files {
-            crate::store::write_atomically(&dir.join(name), bytes).map_err(|e| e.to_string())?;
-        }
-        Ok(files.len())
-    });
-    match written {
-        Ok(n) => format!("draft report of {run_id}: {n} files in {}", dir.display()),
+    match crate::app::reports::write_draft(db_path, run_id, system_now()) {
+        Ok((dir, n)) => format!("draft report of {run_id}: {n} files in {}", dir.display()),
         Err(e) => format!("no draft: {e}"),
     }
 }
@@ -460,7 +437,7 @@ async fn ui_loop(
                 match &e {
                     Event::Started { .. } => starting = false,
                     Event::Finished { run_id, status, .. } => {
-                        if status == "completed" {
+                        if *status == RunStatus::Completed {
                             completed.push(run_id.clone());
                         }
                         refresh_identities(app, db_path, run_id);
@@ -543,7 +520,7 @@ async fn ui_loop(
                                         not_before: None,
                                         window: None,
                                     },
-                                    unix_seconds(std::time::SystemTime::now()),
+                                    crate::instruments::roles::system_now(),
                                     &user,
                                 )
                             })
@@ -558,7 +535,7 @@ async fn ui_loop(
             Command::QueueMove(id, up) => {
                 let user = operator_name(None);
                 if let Err(e) = Database::open(db_path).and_then(|db| {
-                    db.queue_move(id, up, unix_seconds(std::time::SystemTime::now()), &user)
+                    db.queue_move(id, up, crate::instruments::roles::system_now(), &user)
                 }) {
                     app.status = format!("cannot move queue item {id}: {e}");
                 }
@@ -568,9 +545,9 @@ async fn ui_loop(
                 abort.store(false, Ordering::SeqCst);
                 let events = sink(tx.clone());
                 let done_tx = tx.clone();
-                let queue_options = crate::engine::queue::QueueOptions {
+                let queue_options = crate::app::queue::QueueOptions {
                     db_path: db_path.to_path_buf(),
-                    on_failure: crate::engine::queue::OnFailure::Continue,
+                    on_failure: crate::app::queue::OnFailure::Continue,
                     speed: options.speed,
                     operator: operator_name(None),
                     events,
@@ -578,11 +555,13 @@ async fn ui_loop(
                 };
                 starting = true;
                 tokio::spawn(async move {
-                    let message = match crate::engine::queue::run_queue(queue_options).await {
+                    let message = match crate::app::queue::run_queue(queue_options).await {
                         Ok(done) => format!(
                             "queue finished: {} run, {} not completed",
                             done.len(),
-                            done.iter().filter(|d| d.status != "completed").count()
+                            done.iter()
+                                .filter(|d| d.status != RunStatus::Completed)
+                                .count()
                         ),
                         Err(e) => format!("the queue stopped: {e}"),
                     };
@@ -605,7 +584,7 @@ async fn ui_loop(
             Command::RemoveQueueItem(id) => {
                 let user = operator_name(None);
                 let outcome = Database::open(db_path).and_then(|db| {
-                    db.queue_remove(id, unix_seconds(std::time::SystemTime::now()), &user)
+                    db.queue_remove(id, crate::instruments::roles::system_now(), &user)
                 });
                 match outcome {
                     Ok(()) => {
@@ -620,22 +599,10 @@ async fn ui_loop(
             Command::DryRun(name, sets) => {
                 app.status = match Procedure::find(&name) {
                     Err(e) => e.to_string(),
-                    Ok(p) => {
-                        let roles = station
-                            .file
-                            .instrument
-                            .iter()
-                            .map(|i| (i.role.as_str().to_string(), i.name.clone()))
-                            .collect();
-                        let missing = missing_roles(&p.declaration, &roles);
-                        match p.parameters(&sets) {
-                            Err(e) => e,
-                            Ok(_) if !missing.is_empty() => {
-                                format!("{name}: the station lacks {}", missing.join(", "))
-                            }
-                            Ok(_) => format!("dry run: {name} is ready to run on this station"),
-                        }
-                    }
+                    Ok(p) => match crate::app::run::dry_run(&p, station, &sets) {
+                        Ok(_) => format!("dry run: {name} is ready to run on this station"),
+                        Err(e) => e,
+                    },
                 }
             }
             Command::Start(name, sets) => {
@@ -687,13 +654,11 @@ fn start(
             return false;
         }
     };
-    let parameters = match procedure.parameters(&target.sets) {
-        Ok(p) => p,
-        Err(e) => {
-            app.status = e;
-            return false;
-        }
-    };
+    // Checked here so that the operator sees a bad value at once.
+    if let Err(e) = procedure.parameters(&target.sets) {
+        app.status = e;
+        return false;
+    }
     let events = sink(tx.clone());
     let prompt_tx = tx.clone();
     let prompter: Prompter = Box::new(move |id: &str, text: &str| {
@@ -709,17 +674,16 @@ fn start(
             .recv()
             .map_err(|_| format!("prompt `{id}`: the console closed before an answer"))
     });
-    let operator = operator_name(None);
     let failure_tx = tx;
     tokio::spawn(async move {
-        let outcome = run(RunOptions {
+        let outcome = crate::app::run::start(RunRequest {
             procedure,
             station: target.station,
             db_path: target.db_path,
-            parameters,
+            sets: target.sets,
             answers: target.answers,
             prompter: Some(prompter),
-            operator,
+            operator: operator_name(None),
             seed: target.seed,
             speed: target.speed,
             faults: None,

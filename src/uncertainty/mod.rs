@@ -8,6 +8,7 @@
 
 pub mod decision;
 pub mod distribution;
+pub mod fits;
 pub mod gum;
 pub mod mcm;
 pub mod model_file;

@@ -2,7 +2,7 @@
 //! including an open operator prompt and a live sweep. `PVSTATION_BLESS=1 cargo test tui::`
 //! rewrites the snapshots after an intended change; review the diff.
 
-use pvstation::engine::host::{CurveData, Event};
+use pvstation::engine::events::{CurveData, Event};
 use pvstation::tui::app::{App, InstrumentRow, ReferenceRow, Screen};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -113,7 +113,7 @@ fn fixture() -> App {
     }
     a.apply(&Event::Waiting {
         message: "waiting for stable sun: 743 W/m², need ≥ 800 W/m² for 10 s".into(),
-        gate: pvstation::engine::host::Gate::default(),
+        gate: pvstation::engine::host::gate::Gate::default(),
     });
     let voltage: Vec<f64> = (0..60).map(|k| k as f64).collect();
     let current: Vec<f64> = voltage

@@ -1,0 +1,163 @@
+//! Issuing reports: build the model from stored data, check its completeness (a final
+//! report lacking anything ISO/IEC 17025 7.8 asks for is refused, nothing written and no
+//! number used), render, write (never over an issued file), sign, and record it with the
+//! SHA-256 of every file; and drafts, watermarked and unnumbered, from either interface.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::AppError;
+use crate::model::Date;
+use crate::report::model::{ReportMeta, build, missing};
+use crate::store::db::{Database, sha256_hex};
+use crate::store::reports::IssuedReport;
+use crate::store::write_atomically;
+
+/// A report to issue.
+pub struct Issue<'a> {
+    /// The run.
+    pub run_id: &'a str,
+    /// Output directory.
+    pub out: &'a Path,
+    /// Formats (pdf, html, json, dcc).
+    pub formats: &'a [String],
+    /// Metadata (draft included).
+    pub meta: ReportMeta,
+    /// Signing key file contents.
+    pub key: Option<Value>,
+    /// approval / review.
+    pub meaning: &'a str,
+    /// Issue time [s since epoch].
+    pub issued_at: f64,
+}
+
+/// What was issued.
+pub struct Issued {
+    /// Certificate number.
+    pub number: String,
+    /// Revision.
+    pub revision: i64,
+    /// Replaced report.
+    pub previous: Option<String>,
+    /// Files written.
+    pub files: Vec<String>,
+    /// What a final report would still need (drafts).
+    pub gaps: Vec<String>,
+    /// Remarks (e.g. a draft without DCC).
+    pub notes: Vec<String>,
+}
+
+/// Build, check, render, write, sign and record a report. `Err(gaps)` inside: a final report
+/// refused for what it lacks (nothing written, no number used).
+pub fn issue_report(db: &Database, issue: &Issue) -> Result<Result<Issued, Vec<String>>, AppError> {
+    let draft = issue.meta.draft;
+    let run_id = issue.run_id;
+    let (number, revision, previous) = if draft {
+        (format!("DRAFT-{run_id}"), 0, None)
+    } else {
+        db.next_report_number(run_id, Date::from_unix_seconds(issue.issued_at).year)?
+    };
+    let report = build(
+        db,
+        run_id,
+        &number,
+        revision,
+        previous.as_deref(),
+        issue.issued_at,
+        &issue.meta,
+    )?;
+    let gaps = missing(&report);
+    if !gaps.is_empty() && !draft {
+        return Ok(Err(gaps));
+    }
+    std::fs::create_dir_all(issue.out)
+        .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", issue.out.display())))?;
+    let (rendered, notes) =
+        crate::report::render_all(&report, issue.formats, draft).map_err(AppError::Invalid)?;
+    let mut files = BTreeMap::new();
+    for (name, bytes) in rendered {
+        let path = issue.out.join(&name);
+        if path.exists() && !draft {
+            return Err(AppError::Invalid(format!(
+                "{} exists: an issued report is never overwritten",
+                path.display()
+            )));
+        }
+        write_atomically(&path, &bytes)?;
+        files.insert(name, sha256_hex(&bytes));
+    }
+    let signatory = issue.meta.signatory.clone();
+    let role = issue.meta.signatory_role.clone();
+    let mut manifest = json!({"number": number, "run_id": run_id, "revision": revision,
+                          "previous": previous, "draft": draft, "files": files});
+    let mut public_key = None;
+    if let Some(k) = &issue.key {
+        let (signature, public) =
+            crate::report::sign::sign(&manifest, k["secret"].as_str().unwrap_or_default())
+                .map_err(AppError::Invalid)?;
+        manifest["signature"] = json!({"algorithm": "Ed25519", "value": signature,
+            "public_key": public, "signer": signatory, "role": role, "meaning": issue.meaning});
+        public_key = Some(public);
+    }
+    let manifest_path = issue.out.join(format!("{number}.manifest.json"));
+    write_atomically(&manifest_path, manifest.to_string().as_bytes())?;
+    if !draft {
+        db.record_report(&IssuedReport {
+            number: number.clone(),
+            run_id: run_id.to_string(),
+            revision,
+            previous: previous.clone(),
+            issued_at: issue.issued_at,
+            issued_by: signatory
+                .clone()
+                .unwrap_or_else(|| std::env::var("USER").unwrap_or_default()),
+            metadata: json!({"meta": issue.meta, "public_key": public_key}).to_string(),
+            files: json!(files).to_string(),
+        })?;
+        if let Some(public) = &public_key {
+            let details = json!({"report": number, "signer": signatory, "role": role,
+                                 "meaning": issue.meaning, "public_key": public});
+            db.audit(
+                issue.issued_at,
+                signatory.as_deref().unwrap_or("?"),
+                "report.sign",
+                &details.to_string(),
+            )?;
+        }
+    }
+    Ok(Ok(Issued {
+        number,
+        revision,
+        previous,
+        files: files.keys().cloned().collect(),
+        gaps,
+        notes,
+    }))
+}
+
+/// Write a draft report (PDF, HTML, JSON; watermarked, unnumbered, not recorded) of a run into
+/// `reports/RUN/` beside the database; the directory and the number of files written.
+pub fn write_draft(db_path: &Path, run_id: &str, now: f64) -> Result<(PathBuf, usize), AppError> {
+    let db = Database::open_read_only(db_path)?;
+    let meta = ReportMeta {
+        draft: true,
+        ..Default::default()
+    };
+    let report = build(&db, run_id, &format!("DRAFT-{run_id}"), 0, None, now, &meta)?;
+    let formats: Vec<String> = ["pdf", "html", "json"].map(String::from).to_vec();
+    let dir = db_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("reports")
+        .join(run_id);
+    let (files, _) =
+        crate::report::render_all(&report, &formats, true).map_err(AppError::Invalid)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+    for (name, bytes) in &files {
+        write_atomically(&dir.join(name), bytes)?;
+    }
+    Ok((dir, files.len()))
+}

@@ -1,0 +1,223 @@
+//! Pure analysis for scripts: ASTM E1036 extraction, IEC 60891 translation, forward/reverse
+//! hysteresis, the station's GUM budgets, ILAC-G8 decisions, IEC 60891 parameter fits from
+//! natural-sunlight series, and a few statistics. No activity: these are recomputed from the
+//! journaled results on every run, resumed or verified.
+
+use rhai::{Array, Dynamic, Engine, Map};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::args::{curve_arg, floats, from_dyn, gum_value, method, num, series_arg, to_dyn};
+use super::{HostResult, fail};
+use crate::analysis::curve::hysteresis;
+use crate::analysis::extract::extract;
+use crate::analysis::iec60891::{Conditions, translate_and_extract};
+use crate::uncertainty::decision::{Rule, Tolerance, decide};
+use crate::uncertainty::fits::{SeriesPoint, natural_sunlight_parameters};
+use crate::uncertainty::gum::gum;
+use crate::uncertainty::station::{PmaxModel, PmaxSetup, ResistancePoint, Spec, VoltagePoint};
+
+/// `extract`, `translate`, `hysteresis`, `pmax_budget`, `resistance_budget`, `voltage_budget`,
+/// `decide`, `fit_iec60891`, `mean`, `stdev`, `sqrt`, `sig`.
+pub(super) fn register(engine: &mut Engine) {
+    engine.register_fn("extract", |curve: Map| -> HostResult<Dynamic> {
+        let c = curve_arg(&Dynamic::from_map(curve))?;
+        let p = extract(&c.data()).map_err(|e| e.to_string())?;
+        to_dyn(&p)
+    });
+    engine.register_fn(
+        "translate",
+        |curve: Map, irradiance: Dynamic, temperature: Dynamic, m: Map| -> HostResult<Dynamic> {
+            let c = curve_arg(&Dynamic::from_map(curve))?;
+            let from = Conditions {
+                irradiance: num("irradiance", &irradiance)?,
+                temperature: num("temperature", &temperature)?,
+            };
+            let m = method(&Dynamic::from_map(m))?;
+            let (t, p) = translate_and_extract(&c.data(), &m, Some(from), Conditions::STC)
+                .map_err(|e| e.to_string())?;
+            let mut out = serde_json::to_value(&p).unwrap_or_default();
+            out["voltage"] = json!(t.data.voltage);
+            out["current"] = json!(t.data.current);
+            out["warnings"] = serde_json::to_value(&t.warnings).unwrap_or_default();
+            out["from"] = json!(from);
+            to_dyn(&out)
+        },
+    );
+    engine.register_fn("hysteresis", |fwd: Map, rev: Map| -> HostResult<Dynamic> {
+        let f = curve_arg(&Dynamic::from_map(fwd))?;
+        let r = curve_arg(&Dynamic::from_map(rev))?;
+        to_dyn(&hysteresis(&f.data(), &r.data()).map_err(|e| e.to_string())?)
+    });
+    engine.register_fn(
+        "pmax_budget",
+        |curve: Map, conditions: Map, m: Map, inputs: Map| -> HostResult<Dynamic> {
+            let c = curve_arg(&Dynamic::from_map(curve))?;
+            let cond: Value = rhai::serde::from_dynamic(&Dynamic::from_map(conditions))?;
+            let m = method(&Dynamic::from_map(m))?;
+            let i: PmaxInputs = from_dyn("pmax_budget inputs", &Dynamic::from_map(inputs))?;
+            let get = |k: &str| -> HostResult<f64> {
+                cond.get(k)
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| format!("pmax_budget conditions: `{k}` missing").into())
+            };
+            let setup = PmaxSetup {
+                curve: c.data(),
+                to: Conditions::STC,
+                method: m,
+                u_parameters: i.u_parameters,
+                shunt_voltage: get("shunt_voltage")?,
+                dmm: i.dmm,
+                cv: i.cv,
+                u_cv: i.u_cv,
+                r_shunt: i.r_shunt,
+                u_r_shunt: i.u_r_shunt,
+                alpha_ref: i.alpha_ref,
+                u_alpha_ref: i.u_alpha_ref,
+                t_ref: get("cell_temperature")?,
+                u_t_ref: i.u_t_ref,
+                smm: i.smm,
+                u_smm: i.u_smm,
+                irradiance_instability: get("irradiance_instability")?,
+                module_temperature: get("module_temperature")?,
+                u_temperature_sensor: i.u_temperature_sensor,
+                temperature_nonuniformity: get("module_spread")? / 2.0,
+                back_to_cell: i.back_to_cell,
+                back_to_cell_half_width: i.back_to_cell_half_width,
+                tracer_voltage: i.tracer_voltage,
+                tracer_current: i.tracer_current,
+                repeated_p_mp: i.repeated_p_mp,
+            };
+            let model = PmaxModel::new(setup).map_err(|e| e.to_string())?;
+            let r = gum(model.problem(), &|x| model.eval(x)).map_err(|e| e.to_string())?;
+            gum_value(&r)
+        },
+    );
+    engine.register_fn("resistance_budget", |point: Map| -> HostResult<Dynamic> {
+        let p: ResistancePoint = from_dyn("resistance point", &Dynamic::from_map(point))?;
+        let (problem, model) = p.problem().map_err(|e| e.to_string())?;
+        gum_value(&gum(&problem, &*model).map_err(|e| e.to_string())?)
+    });
+    engine.register_fn("voltage_budget", |point: Map| -> HostResult<Dynamic> {
+        let p: VoltagePoint = from_dyn("voltage point", &Dynamic::from_map(point))?;
+        let (problem, model) = p.problem().map_err(|e| e.to_string())?;
+        gum_value(&gum(&problem, &*model).map_err(|e| e.to_string())?)
+    });
+    engine.register_fn(
+        "decide",
+        |y: Dynamic,
+         u: Dynamic,
+         expanded: Dynamic,
+         lower: Dynamic,
+         upper: Dynamic,
+         rule: &str|
+         -> HostResult<Dynamic> {
+            let rule = match rule {
+                "simple" => Rule::SimpleAcceptance,
+                "guarded" => Rule::GuardedAcceptance { w: None },
+                "non_binary" => Rule::NonBinary,
+                r => {
+                    return fail(format!(
+                        "decision rule `{r}`: use simple, guarded or non_binary (ILAC-G8:09/2019)"
+                    ));
+                }
+            };
+            let tol = Tolerance {
+                lower: Some(num("lower", &lower)?),
+                upper: Some(num("upper", &upper)?),
+            };
+            to_dyn(&decide(
+                num("y", &y)?,
+                num("u", &u)?,
+                num("U", &expanded)?,
+                tol,
+                rule,
+            ))
+        },
+    );
+    engine.register_fn(
+        "fit_iec60891",
+        |temperature_series: Array,
+         irradiance_series: Array,
+         reference_irradiance: Dynamic|
+         -> HostResult<Dynamic> {
+            let g_ref = num("reference irradiance", &reference_irradiance)?;
+            let points = |a: &Array| -> HostResult<Vec<SeriesPoint>> {
+                Ok(series_arg(a)?
+                    .into_iter()
+                    .map(|s| SeriesPoint {
+                        data: s.curve.data(),
+                        irradiance: s.irradiance,
+                        temperature: s.temperature,
+                    })
+                    .collect())
+            };
+            let fit = natural_sunlight_parameters(
+                &points(&temperature_series)?,
+                &points(&irradiance_series)?,
+                g_ref,
+            )?;
+            to_dyn(&fit)
+        },
+    );
+    engine.register_fn("mean", |a: Array| -> HostResult<f64> {
+        let x = floats("mean", &a)?;
+        if x.is_empty() {
+            return fail("mean of an empty array");
+        }
+        Ok(x.iter().sum::<f64>() / x.len() as f64)
+    });
+    engine.register_fn("stdev", |a: Array| -> HostResult<f64> {
+        // Experimental standard deviation s (JCGM 100 4.2.2), n − 1 in the denominator.
+        let x = floats("stdev", &a)?;
+        if x.len() < 2 {
+            return fail("stdev needs at least 2 values");
+        }
+        // Identical readings (quantised by the display) have s = 0 exactly, not the
+        // rounding residue of their mean.
+        if x.iter().all(|v| *v == x[0]) {
+            return Ok(0.0);
+        }
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        Ok((x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt())
+    });
+    engine.register_fn("sqrt", |x: f64| x.sqrt());
+    // `sig(x, n)`: x with n significant digits, as text (for logs; results keep full precision).
+    engine.register_fn("sig", |x: Dynamic, n: i64| -> HostResult<String> {
+        let x = num("sig", &x)?;
+        let n = n.clamp(1, 17) as i32;
+        if x == 0.0 || !x.is_finite() {
+            return Ok(format!("{x}"));
+        }
+        let decimals = (n - 1 - x.abs().log10().floor() as i32).max(0) as usize;
+        Ok(format!(
+            "{:.*}",
+            decimals,
+            crate::uncertainty::round_significant(x, n)
+        ))
+    });
+}
+
+/// Inputs of the Pmax budget that are not measured during the run (certificates, instrument
+/// specifications, parameter uncertainties), SI units; see [`PmaxSetup`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PmaxInputs {
+    u_parameters: Vec<f64>,
+    dmm: Spec,
+    cv: f64,
+    u_cv: f64,
+    r_shunt: f64,
+    u_r_shunt: f64,
+    alpha_ref: f64,
+    u_alpha_ref: f64,
+    u_t_ref: f64,
+    smm: f64,
+    u_smm: f64,
+    u_temperature_sensor: f64,
+    back_to_cell: f64,
+    back_to_cell_half_width: f64,
+    tracer_voltage: Spec,
+    tracer_current: Spec,
+    repeated_p_mp: Vec<f64>,
+}

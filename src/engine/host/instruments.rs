@@ -1,0 +1,470 @@
+//! Instruments and conditions: temperature scans and reference-cell irradiance, the stable-sun
+//! gate, I-V sweeps with the irradiance sampled around them (and their retakes), the relay
+//! switch, the calibrator, the tester under calibration, and the reference-cell comparison.
+//! Every one of these is an activity.
+
+use std::collections::BTreeMap;
+
+use rhai::{Dynamic, Engine, Map};
+use serde_json::{Value, json};
+
+use super::args::{from_dyn, num, sweep_settings, to_dyn};
+use super::gate::{ConditionSample, Gate, gate_problem, summarise_window};
+use super::{Host, HostResult, SharedHost, fail, host_fn};
+use crate::analysis::validity::{Observation, ValidityLimits, check};
+use crate::engine::events::{ActivityKind, CurveData, Event, InterruptionKind};
+use crate::engine::journal::Recorder;
+use crate::instruments::bench::Bench;
+use crate::instruments::roles::{SweepSettings, TemperatureReading};
+use crate::instruments::station::ReferenceKind;
+
+impl Host {
+    fn module_sensors(&self) -> Vec<String> {
+        self.station
+            .file
+            .instrument
+            .iter()
+            .flat_map(|i| i.channels.keys())
+            .filter(|k| k.starts_with("module"))
+            .cloned()
+            .collect()
+    }
+
+    fn reference_cell_sensor(&self) -> Option<String> {
+        self.station
+            .file
+            .instrument
+            .iter()
+            .filter_map(|i| i.reference.as_deref())
+            .filter_map(|r| self.station.reference(r))
+            .find_map(|r| r.temperature_sensor.clone())
+    }
+
+    fn read_temperatures(&mut self) -> Result<Vec<TemperatureReading>, String> {
+        let t = self
+            .bench
+            .thermometer
+            .as_mut()
+            .ok_or("the station has no thermometer")?;
+        self.rt
+            .block_on(t.read_temperatures())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Temperatures, then the irradiance corrected with the reference cell's temperature.
+    fn sample(&mut self) -> Result<ConditionSample, String> {
+        let temps = self.read_temperatures()?;
+        let temperatures: BTreeMap<String, f64> = temps
+            .iter()
+            .map(|t| (t.sensor.clone(), t.temperature))
+            .collect();
+        let modules = self.module_sensors();
+        let module_temperatures = temperatures
+            .iter()
+            .filter(|(k, _)| modules.contains(k))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let cell_temperature = match self.reference_cell_sensor() {
+            Some(s) => *temperatures.get(&s).ok_or(format!(
+                "the thermometer has no sensor `{s}` for the reference cell"
+            ))?,
+            None => 25.0,
+        };
+        let meter = self
+            .bench
+            .irradiance_meter
+            .as_mut()
+            .ok_or("the station has no irradiance meter")?;
+        let r = self
+            .rt
+            .block_on(meter.read_irradiance(cell_temperature))
+            .map_err(|e| e.to_string())?;
+        let sample = ConditionSample {
+            time: r.time,
+            irradiance: r.irradiance,
+            shunt_voltage: r.shunt_voltage,
+            cell_temperature,
+            module_temperatures,
+            temperatures,
+        };
+        (self.events)(Event::Conditions {
+            time: sample.time,
+            irradiance: sample.irradiance,
+            module_temperature: (!sample.module_temperatures.is_empty())
+                .then(|| sample.module_mean()),
+        });
+        Ok(sample)
+    }
+
+    /// Live part of `wait_stable`: sample until the gate holds over its window.
+    fn wait_live(&mut self, gate: &Gate) -> Result<(Value, Vec<(String, String)>), String> {
+        let start = self.now();
+        let mut window: Vec<ConditionSample> = Vec::new();
+        let mut last_message = String::new();
+        loop {
+            if self.aborted() {
+                return Err("aborted by the operator".into());
+            }
+            let s = self.sample()?;
+            let t = s.time;
+            window.push(s);
+            // Keep the shortest tail of samples that spans the gate's duration.
+            while window.len() >= 2 && t - window[1].time >= gate.duration {
+                window.remove(0);
+            }
+            // The window restarts whenever the sun breaks the gate's level or band.
+            match gate_problem(gate, &window) {
+                None => {
+                    let w = summarise_window(&window, self.now() - start);
+                    let raw = serde_json::to_string(&window).unwrap_or_default();
+                    return Ok((w, vec![("conditions_window".into(), raw)]));
+                }
+                Some(message) => {
+                    if !message.contains("stable for") {
+                        // Broken: only the newest sample starts the next window.
+                        let keep = window.pop();
+                        window.clear();
+                        window.extend(keep);
+                    }
+                    if message != last_message {
+                        (self.events)(Event::Waiting {
+                            message: message.clone(),
+                            gate: *gate,
+                        });
+                        last_message = message.clone();
+                    }
+                    if self.now() - start > gate.timeout {
+                        return Err(format!(
+                            "the gate did not hold within {:.0} s: {message}",
+                            gate.timeout
+                        ));
+                    }
+                }
+            }
+            self.pause(gate.interval)?;
+        }
+    }
+
+    /// Live part of `sweep`: temperatures, then the sweep with the irradiance sampled
+    /// continuously around it (the sample in flight when the sweep ends is completed, never
+    /// cancelled, so no reply is left on the line).
+    fn sweep_live(
+        &mut self,
+        settings: &SweepSettings,
+    ) -> Result<(Value, Vec<(String, String)>), String> {
+        let before = self.sample()?;
+        let cell_t = before.cell_temperature;
+        let Bench {
+            iv_tracer,
+            irradiance_meter,
+            ..
+        } = &mut self.bench;
+        let tracer = iv_tracer.as_mut().ok_or("the station has no I-V tracer")?;
+        let meter = irradiance_meter
+            .as_mut()
+            .ok_or("the station has no irradiance meter")?;
+        let (curves, samples) = self.rt.block_on(async {
+            let mut sweep = std::pin::pin!(tracer.sweep(settings));
+            let mut done = None;
+            let mut samples = Vec::new();
+            while done.is_none() {
+                let mut read = std::pin::pin!(meter.read_irradiance(cell_t));
+                let r = loop {
+                    tokio::select! {
+                        biased;
+                        r = &mut read => break r,
+                        res = &mut sweep, if done.is_none() => done = Some(res),
+                    }
+                };
+                samples.push(r);
+            }
+            (done, samples)
+        });
+        let curves = curves
+            .ok_or("sweep did not finish")?
+            .map_err(|e| e.to_string())?;
+        let samples: Vec<(f64, f64, f64)> = samples
+            .into_iter()
+            .map(|r| r.map(|r| (r.time, r.irradiance, r.shunt_voltage)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let data: Vec<CurveData> = curves.iter().map(CurveData::from_curve).collect();
+        (self.events)(Event::Sweep {
+            curves: data.clone(),
+        });
+        let raw = vec![
+            (
+                "iv_curves".to_string(),
+                serde_json::to_string(&curves).unwrap_or_default(),
+            ),
+            (
+                "irradiance_during_sweep".to_string(),
+                serde_json::to_string(&samples).unwrap_or_default(),
+            ),
+            (
+                "conditions_before_sweep".to_string(),
+                serde_json::to_string(&before).unwrap_or_default(),
+            ),
+        ];
+        Ok((
+            json!({
+                "curves": data,
+                "irradiance": samples.iter().map(|s| json!([s.0, s.1, s.2])).collect::<Vec<_>>(),
+                "before": before.to_value(),
+                "settings": settings,
+            }),
+            raw,
+        ))
+    }
+
+    /// Live part of `compare_references`: the working cell and every check cell read in
+    /// turn, `n` times, all with the cells' (shared) temperature read once before.
+    fn compare_live(&mut self, n: usize) -> Result<(Value, Vec<(String, String)>), String> {
+        let before = self.sample()?;
+        let tc = before.cell_temperature;
+        let Bench {
+            irradiance_meter,
+            check_irradiance_meters,
+            ..
+        } = &mut self.bench;
+        let working = irradiance_meter
+            .as_mut()
+            .ok_or("the station has no irradiance meter")?;
+        if check_irradiance_meters.is_empty() {
+            return Err("the station has no second irradiance meter with a check reference cell; add one to the station file".into());
+        }
+        let mut w = Vec::with_capacity(n);
+        let mut checks: Vec<Vec<crate::instruments::roles::IrradianceReading>> =
+            vec![Vec::with_capacity(n); check_irradiance_meters.len()];
+        for _ in 0..n {
+            w.push(
+                self.rt
+                    .block_on(working.read_irradiance(tc))
+                    .map_err(|e| e.to_string())?,
+            );
+            for (k, m) in check_irradiance_meters.iter_mut().enumerate() {
+                checks[k].push(
+                    self.rt
+                        .block_on(m.read_irradiance(tc))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+        }
+        let series = |r: &[crate::instruments::roles::IrradianceReading]| {
+            json!({
+                "reference": r.first().map(|x| x.reference.clone()),
+                "irradiance": r.iter().map(|x| x.irradiance).collect::<Vec<_>>(),
+                "shunt_voltage": r.iter().map(|x| x.shunt_voltage).collect::<Vec<_>>(),
+                "time": r.iter().map(|x| x.time).collect::<Vec<_>>(),
+            })
+        };
+        let value = json!({
+            "cell_temperature": tc,
+            "working": series(&w),
+            "checks": checks.iter().map(|c| series(c)).collect::<Vec<_>>(),
+        });
+        let raw = vec![("reference_comparison".to_string(), value.to_string())];
+        Ok((value, raw))
+    }
+
+    /// `stable_sweep`: wait for the gate, sweep with the irradiance sampled around it, judge
+    /// validity; an invalid sweep (conditions broke) or a failed one (instrument fault) is
+    /// recorded as an interruption and retaken after recovery, at most `retries` times.
+    pub(super) fn stable_sweep(
+        &mut self,
+        gate: &Gate,
+        settings: &SweepSettings,
+        retries: i64,
+    ) -> HostResult<Value> {
+        let limits = ValidityLimits {
+            min_irradiance: gate.min_irradiance,
+            max_sweep_variation: gate.max_variation,
+            max_temperature_spread: gate.max_temperature_spread,
+            stability_duration: gate.duration,
+            ..ValidityLimits::default()
+        };
+        let mut interruptions = Vec::new();
+        for attempt in 1..=(retries.max(0) + 1) {
+            let window: Value =
+                self.activity(ActivityKind::WaitStable, json!({"gate": gate}), |h, _| {
+                    h.wait_live(gate)
+                })?;
+            let seq = self.rec.as_ref().map(Recorder::next_seq).unwrap_or(0);
+            let swept: Result<Value, _> = self.try_activity(
+                ActivityKind::Sweep,
+                json!({"settings": settings}),
+                |h, _| h.sweep_live(settings),
+            );
+            let sweep = match swept {
+                Ok(s) => s,
+                Err(e) => {
+                    let details = json!({"attempt": attempt, "error": e});
+                    self.interruption(seq, InterruptionKind::InstrumentFault, details.clone());
+                    interruptions.push(details);
+                    continue;
+                }
+            };
+            let g: Vec<f64> = sweep["irradiance"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s[1].as_f64()).collect())
+                .unwrap_or_default();
+            let modules: Vec<f64> = sweep["before"]["module_temperatures"]
+                .as_object()
+                .map(|m| m.values().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let checks = check(
+                &Observation {
+                    sweep_irradiance: &g,
+                    before: &[],
+                    module_temperatures: &modules,
+                    temperature_age: None,
+                },
+                &limits,
+            );
+            let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
+            if failed.is_empty() {
+                let mut out = sweep;
+                out["window"] = window;
+                out["checks"] = serde_json::to_value(&checks).unwrap_or_default();
+                out["attempts"] = json!(attempt);
+                out["interruptions"] = json!(interruptions);
+                return Ok(out);
+            }
+            let details = json!({
+                "attempt": attempt,
+                "failed_checks": failed,
+            });
+            self.interruption(seq, InterruptionKind::UnstableConditions, details.clone());
+            interruptions.push(details);
+        }
+        fail(format!(
+            "no valid sweep after {} attempts: {}",
+            retries.max(0) + 1,
+            serde_json::to_string(&interruptions).unwrap_or_default()
+        ))
+    }
+}
+
+/// `conditions`, `wait_stable`, `sweep`, `stable_sweep`, `select_channel`, `set_voltage`,
+/// `standby`, `read_tester`, `compare_references`.
+pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
+    host_fn!(
+        engine,
+        shared,
+        "conditions",
+        |host| -> HostResult<Dynamic> {
+            host.use_irradiance_references(false);
+            let v: ConditionSample =
+                host.activity(ActivityKind::Conditions, json!({}), |h, _| {
+                    let s = h.sample()?;
+                    let raw = serde_json::to_string(&s).unwrap_or_default();
+                    Ok((s, vec![("conditions".into(), raw)]))
+                })?;
+            to_dyn(&v.to_value())
+        }
+    );
+    host_fn!(engine, shared, "wait_stable", |host,
+                                             gate: Map|
+     -> HostResult<Dynamic> {
+        let gate: Gate = from_dyn("gate", &Dynamic::from_map(gate))?;
+        host.use_irradiance_references(false);
+        let v: Value = host.activity(ActivityKind::WaitStable, json!({"gate": gate}), |h, _| {
+            h.wait_live(&gate)
+        })?;
+        to_dyn(&v)
+    });
+    host_fn!(engine, shared, "sweep", |host,
+                                       settings: Map|
+     -> HostResult<Dynamic> {
+        let s = sweep_settings(&Dynamic::from_map(settings))?;
+        host.use_irradiance_references(false);
+        let v: Value = host.activity(ActivityKind::Sweep, json!({"settings": s}), |h, _| {
+            h.sweep_live(&s)
+        })?;
+        to_dyn(&v)
+    });
+    host_fn!(engine, shared, "stable_sweep", |host,
+                                              gate: Map,
+                                              settings: Map,
+                                              retries: i64|
+     -> HostResult<Dynamic> {
+        let gate: Gate = from_dyn("gate", &Dynamic::from_map(gate))?;
+        let s = sweep_settings(&Dynamic::from_map(settings))?;
+        host.use_irradiance_references(false);
+        let v = host.stable_sweep(&gate, &s, retries)?;
+        to_dyn(&v)
+    });
+    host_fn!(engine, shared, "select_channel", |host,
+                                                channel: i64|
+     -> HostResult<()> {
+        let standards: Vec<String> = host
+            .station
+            .file
+            .reference
+            .iter()
+            .filter(|r| r.switch_channel.is_some_and(|c| i64::from(c) == channel))
+            .map(|r| r.id.clone())
+            .collect();
+        host.used_references.extend(standards);
+        host.activity(
+            ActivityKind::SelectChannel,
+            json!({"channel": channel}),
+            |h, _| {
+                let sw = h.bench.switch.as_mut().ok_or("the station has no switch")?;
+                let ch = (channel > 0).then_some(channel as u32);
+                h.rt.block_on(sw.select(ch)).map_err(|e| e.to_string())?;
+                Ok(((), vec![]))
+            },
+        )
+    });
+    host_fn!(engine, shared, "set_voltage", |host,
+                                             volts: Dynamic|
+     -> HostResult<()> {
+        let v = num("set_voltage", &volts)?;
+        host.use_references_of_kind(ReferenceKind::Calibrator);
+        host.activity(ActivityKind::SetVoltage, json!({"volts": v}), |h, _| {
+            let s = h.bench.source.as_mut().ok_or("the station has no source")?;
+            h.rt.block_on(s.set_voltage(v)).map_err(|e| e.to_string())?;
+            Ok(((), vec![]))
+        })
+    });
+    host_fn!(engine, shared, "standby", |host| -> HostResult<()> {
+        host.activity(ActivityKind::Standby, json!({}), |h, _| {
+            let s = h.bench.source.as_mut().ok_or("the station has no source")?;
+            h.rt.block_on(s.safe_state()).map_err(|e| e.to_string())?;
+            Ok(((), vec![]))
+        })
+    });
+    host_fn!(
+        engine,
+        shared,
+        "read_tester",
+        |host| -> HostResult<Dynamic> {
+            let v: Value = host.activity(ActivityKind::ReadTester, json!({}), |h, _| {
+                let m = h
+                    .bench
+                    .resistance_meter
+                    .as_mut()
+                    .ok_or("the station has no resistance meter")?;
+                let r = h.rt.block_on(m.read()).map_err(|e| e.to_string())?;
+                let v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+                Ok((v.clone(), vec![("tester_reading".into(), v.to_string())]))
+            })?;
+            to_dyn(&v)
+        }
+    );
+    host_fn!(engine, shared, "compare_references", |host,
+                                                    readings: i64|
+     -> HostResult<
+        Dynamic,
+    > {
+        let n = readings.clamp(1, 10_000);
+        host.use_irradiance_references(true);
+        let v: Value = host.activity(
+            ActivityKind::CompareReferences,
+            json!({"readings": n}),
+            |h, _| h.compare_live(n as usize),
+        )?;
+        to_dyn(&v)
+    });
+}

@@ -1,0 +1,114 @@
+//! Results, the log and the references: what a procedure records (finite numbers only, with
+//! their unit and details), the lines it logs, and the reference devices of the station it
+//! reads (each read marks the reference as used, for traceability and recalls). None of these
+//! is an activity: a resumed run recomputes them from the activities' results.
+
+use rhai::{Dynamic, Engine, Map};
+use serde_json::{Value, json};
+
+use super::args::to_dyn;
+use super::{Host, HostResult, SharedHost, fail, host_fn};
+use crate::engine::events::Event;
+
+/// A recorded value must be made of finite numbers: JSON has no NaN or infinity, and a
+/// result that silently became `null` is a lost measurement. `Err` names the first
+/// non-finite number's place.
+fn finite(value: &Dynamic, at: &str) -> Result<(), String> {
+    if let Ok(x) = value.as_float() {
+        if !x.is_finite() {
+            return Err(format!("{at} is {x}"));
+        }
+    } else if value.is_array() {
+        for (k, item) in value
+            .clone()
+            .into_array()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            finite(item, &format!("{at}[{k}]"))?;
+        }
+    } else if let Some(map) = value.clone().try_cast::<Map>() {
+        for (k, item) in &map {
+            finite(item, &format!("{at}.{k}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `record(name, value, unit[, details])`: `{"value", "unit", …details}` under `name`.
+fn record(host: &mut Host, name: &str, value: Dynamic, unit: &str, extra: Map) -> HostResult<()> {
+    finite(&value, "the value")
+        .and_then(|()| finite(&Dynamic::from_map(extra.clone()), "its details"))
+        .map_err(|e| format!("record(`{name}`): {e}; a result must be a finite number"))?;
+    let v: Value = rhai::serde::from_dynamic(&value)?;
+    let mut entry = json!({"value": v, "unit": unit});
+    let extra: Value = rhai::serde::from_dynamic(&Dynamic::from_map(extra))?;
+    if let (Some(e), Some(obj)) = (extra.as_object(), entry.as_object_mut()) {
+        for (k, v) in e {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    host.results.insert(name.to_string(), entry.clone());
+    (host.events)(Event::Result {
+        name: name.to_string(),
+        value: entry,
+    });
+    Ok(())
+}
+
+/// `log`, `record`, `reference`, `references`.
+pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
+    host_fn!(engine, shared, "log", |host, message: &str| -> () {
+        (host.events)(Event::Log {
+            message: message.to_string(),
+        });
+    });
+    host_fn!(engine, shared, "record", |host,
+                                        name: &str,
+                                        value: Dynamic,
+                                        unit: &str|
+     -> HostResult<()> {
+        record(host, name, value, unit, Map::new())
+    });
+    host_fn!(engine, shared, "record", |host,
+                                        name: &str,
+                                        value: Dynamic,
+                                        unit: &str,
+                                        extra: Map|
+     -> HostResult<()> {
+        record(host, name, value, unit, extra)
+    });
+    host_fn!(engine, shared, "reference", |host,
+                                           id: &str|
+     -> HostResult<Dynamic> {
+        match host.station.reference(id).cloned() {
+            Some(r) => {
+                host.used_references.insert(r.id.clone());
+                to_dyn(&r)
+            }
+            None => fail(format!(
+                "the station has no reference device `{id}`; it has: {}",
+                host.station
+                    .file
+                    .reference
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    });
+    host_fn!(engine, shared, "references", |host,
+                                            kind: &str|
+     -> HostResult<Dynamic> {
+        let list: Vec<_> = host
+            .station
+            .file
+            .reference
+            .iter()
+            .filter(|r| r.kind.as_str() == kind)
+            .collect();
+        to_dyn(&list)
+    });
+}

@@ -1,0 +1,100 @@
+//! The states a run and its records go through, as the database stores them and JSON shows
+//! them (these strings are a contract: `runs list --json`, `run --json`, the run record).
+
+use serde::{Deserialize, Serialize};
+
+/// How a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// The procedure ran to its end.
+    Completed,
+    /// The procedure or an instrument failed.
+    Failed,
+    /// The operator stopped it (Ctrl-C, SIGTERM, the console's abort).
+    Aborted,
+}
+
+/// How a journaled activity ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityStatus {
+    /// It returned a result.
+    Ok,
+    /// It failed (the failure is journaled and replayed too).
+    Error,
+}
+
+/// Why a measurement was interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptionKind {
+    /// The conditions broke during a sweep (the sweep is retaken).
+    UnstableConditions,
+    /// An instrument failed during an activity (it is retaken).
+    InstrumentFault,
+    /// The process stopped before the run did, and the run was resumed.
+    Resumed,
+}
+
+/// The text of each variant, as stored and shown.
+macro_rules! text_forms {
+    ($t:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $t {
+            /// As stored in the database and shown in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(<$t>::$variant => $text),+
+                }
+            }
+
+            /// From its stored text.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(<$t>::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_forms!(RunStatus {
+    Completed => "completed",
+    Failed => "failed",
+    Aborted => "aborted",
+});
+text_forms!(ActivityStatus { Ok => "ok", Error => "error" });
+text_forms!(InterruptionKind {
+    UnstableConditions => "unstable_conditions",
+    InstrumentFault => "instrument_fault",
+    Resumed => "resumed",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_text_is_the_serde_text() {
+        for s in [RunStatus::Completed, RunStatus::Failed, RunStatus::Aborted] {
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+            assert_eq!(RunStatus::parse(s.as_str()), Some(s));
+        }
+        for k in [
+            InterruptionKind::UnstableConditions,
+            InterruptionKind::InstrumentFault,
+            InterruptionKind::Resumed,
+        ] {
+            assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));
+        }
+        assert_eq!(ActivityStatus::parse("error"), Some(ActivityStatus::Error));
+        assert_eq!(RunStatus::parse("running"), None);
+    }
+}
