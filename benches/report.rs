@@ -13,7 +13,8 @@ use pvstation::app::run::{RunRequest, start};
 use pvstation::engine::events::RunStatus;
 use pvstation::engine::procedure::Procedure;
 use pvstation::instruments::station::Station;
-use pvstation::report::model::{ReportMeta, build};
+use pvstation::report::build::build;
+use pvstation::report::model::ReportMeta;
 use pvstation::report::render_all;
 use pvstation::store::db::Database;
 
@@ -57,12 +58,11 @@ fn render(c: &mut Criterion) {
         signatory: Some("Bench".into()),
         ..ReportMeta::default()
     };
-    let formats: Vec<String> = ["pdf", "html", "json", "dcc"].map(String::from).to_vec();
-    let sweeps =
-        build(&db, &run_id, "PVS-BENCH-0001", 0, None, 1.8e9, &meta).expect("model")["curves"]
-            .as_array()
-            .map(Vec::len)
-            .unwrap_or(0);
+    let formats = pvstation::report::Format::ALL;
+    let sweeps = build(&db, &run_id, "PVS-BENCH-0001", 0, None, 1.8e9, &meta)
+        .expect("model")
+        .curves
+        .len();
     println!("report of a run with {sweeps} sweeps");
     c.bench_function("report_model_and_four_formats_20_sweeps", |b| {
         b.iter(|| {

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use super::AppError;
 use crate::model::Date;
-use crate::report::model::{ReportMeta, build, missing};
+use crate::report::Format;
+use crate::report::build::build;
+use crate::report::model::{ReportMeta, missing};
 use crate::store::db::{Database, sha256_hex};
 use crate::store::reports::IssuedReport;
 use crate::store::write_atomically;
@@ -22,7 +24,7 @@ pub struct Issue<'a> {
     /// Output directory.
     pub out: &'a Path,
     /// Formats (pdf, html, json, dcc).
-    pub formats: &'a [String],
+    pub formats: &'a [Format],
     /// Metadata (draft included).
     pub meta: ReportMeta,
     /// Signing key file contents.
@@ -146,7 +148,7 @@ pub fn write_draft(db_path: &Path, run_id: &str, now: f64) -> Result<(PathBuf, u
         ..Default::default()
     };
     let report = build(&db, run_id, &format!("DRAFT-{run_id}"), 0, None, now, &meta)?;
-    let formats: Vec<String> = ["pdf", "html", "json"].map(String::from).to_vec();
+    let formats = [Format::Pdf, Format::Html, Format::Json];
     let dir = db_path
         .parent()
         .unwrap_or(Path::new("."))

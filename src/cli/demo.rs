@@ -207,7 +207,7 @@ fn certify(
         _ => "Hioki BT3562 battery internal-resistance tester (simulated)",
     };
     let started = record["start"]["started_at"].as_f64().unwrap_or(0.0);
-    let formats: Vec<String> = ["pdf", "html", "json", "dcc"].map(String::from).to_vec();
+    let formats = crate::report::Format::ALL;
     let issued = crate::app::reports::issue_report(
         database,
         &crate::app::reports::Issue {

@@ -102,18 +102,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .clone()
         .context("give the run to report: pvstation report RUN --out DIR")?;
     let out = args.out.clone().context("give --out DIR")?;
-    let formats: Vec<String> = args
-        .format
-        .split(',')
-        .map(|f| f.trim().to_ascii_lowercase())
-        .filter(|f| !f.is_empty())
-        .collect();
-    for f in &formats {
-        match f.as_str() {
-            "json" | "html" | "dcc" | "pdf" => {}
-            other => anyhow::bail!("--format {other}: use pdf, html, json, dcc"),
-        }
-    }
+    let formats = crate::report::Format::parse_list(&args.format)
+        .map_err(|e| anyhow::anyhow!("--format {e}"))?;
     let received = args
         .received
         .as_deref()

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::store::db::Database;
+use crate::store::record::RunRecord;
 
 /// Where the database is: `--db`, else `$PVSTATION_DB`, else
 /// `$XDG_DATA_HOME/pvstation/station.db` (or `~/.local/share/pvstation/station.db`).
@@ -134,56 +135,10 @@ pub fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
 
 /// The whole run record as JSON (`runs show --json`; a contract: keys are only ever added).
 pub fn run_record(db: &Database, run: &str) -> anyhow::Result<serde_json::Value> {
-    use serde_json::{Value, json};
-    let start = db.run_start(run)?.with_context(|| {
+    let record = RunRecord::load(db, run)?.with_context(|| {
         format!("no run `{run}` in this database; `pvstation runs list` shows the runs")
     })?;
-    let parse =
-        |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::String(text.to_string()));
-    let activities: Vec<Value> = db
-        .activities(run)?
-        .iter()
-        .map(|a| {
-            json!({"seq": a.seq, "kind": a.kind, "status": a.status, "request": parse(&a.request),
-                   "result": parse(&a.result), "recorded_at": a.recorded_at})
-        })
-        .collect();
-    let interruptions: Vec<Value> = db
-        .interruptions(run)?
-        .iter()
-        .map(|i| json!({"seq": i.seq, "kind": i.kind, "details": parse(&i.details), "recorded_at": i.recorded_at}))
-        .collect();
-    let results: serde_json::Map<String, Value> = db
-        .results(run)?
-        .into_iter()
-        .map(|(k, v)| (k, parse(&v)))
-        .collect();
-    let raw: Vec<Value> = db
-        .raw(run)?
-        .iter()
-        .map(|r| json!({"id": r.id, "activity_seq": r.activity_seq, "kind": r.kind, "sha256": r.sha256, "corrects": r.corrects}))
-        .collect();
-    let stop = db
-        .run_stop(run)?
-        .map(|(status, reason, at)| json!({"status": status, "reason": reason, "stopped_at": at}));
-    Ok(json!({
-        "run_id": start.id,
-        "start": {
-            "procedure": start.procedure,
-            "procedure_hash": start.procedure_hash,
-            "parameters": parse(&start.parameters),
-            "operator": start.operator,
-            "software_version": start.software_version,
-            "station": parse(&start.station),
-            "started_at": start.started_at,
-        },
-        "activities": activities,
-        "interruptions": interruptions,
-        "results": results,
-        "raw": raw,
-        "io_log_entries": db.io_log(run)?.len(),
-        "stop": stop,
-    }))
+    Ok(serde_json::to_value(&record)?)
 }
 
 /// Run `pvstation audit …`.

@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use super::model::{Report, ResultEntry};
+
 /// XML text escape.
 fn x(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -20,6 +22,16 @@ fn s(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
+}
+
+/// Optional text (absent: empty).
+fn o(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+/// A number as JSON writes it (`2.0`, `0.1213`), as the certificate texts always showed it.
+fn j(x: f64) -> String {
+    Value::from(x).to_string()
 }
 
 /// D-SI unit of a unit symbol (BIPM SI brochure 9th ed. as D-SI writes it), if it has one.
@@ -55,14 +67,14 @@ fn text(tag: &str, content: &str) -> String {
 
 /// A result as a D-SI real with its expanded uncertainty, or as text when it is not a number
 /// with a D-SI unit.
-fn quantity(name: &str, r: &Value) -> String {
-    let unit = r["unit"].as_str().unwrap_or("");
-    let value = r["value"].as_f64().and_then(num);
+fn quantity(name: &str, r: &ResultEntry) -> String {
+    let unit = r.unit.as_str();
+    let value = r.value_f64().and_then(num);
     match (value, dsi_unit(unit)) {
         (Some(v), Some(u)) => {
             let unc = match (
-                r["U"].as_f64().and_then(num),
-                r["k"].as_f64().filter(|k| *k >= 1.0).and_then(num),
+                r.number("U").and_then(num),
+                r.number("k").filter(|k| *k >= 1.0).and_then(num),
             ) {
                 (Some(big_u), Some(k)) => format!(
                     "<si:expandedUnc><si:uncertainty>{}</si:uncertainty><si:coverageFactor>{k}</si:coverageFactor><si:coverageProbability>0.95</si:coverageProbability><si:distribution>normal</si:distribution></si:expandedUnc>",
@@ -79,7 +91,7 @@ fn quantity(name: &str, r: &Value) -> String {
         _ => format!(
             "<dcc:quantity>{}<dcc:noQuantity><dcc:content lang=\"en\">{} {}</dcc:content></dcc:noQuantity></dcc:quantity>",
             text("name", name),
-            x(&s(&r["value"])),
+            x(&s(&r.value)),
             x(unit)
         ),
     }
@@ -114,61 +126,57 @@ fn hash(referral: &str, id: &str, value: &str) -> String {
 
 /// Render the model as DCC XML. Fails (naming what to add) when the model lacks what the
 /// schema requires.
-pub fn dcc(report: &Value) -> Result<String, String> {
-    let lab = &report["laboratory"];
-    let country = lab["country"]
-        .as_str()
+pub fn dcc(report: &Report) -> Result<String, String> {
+    let lab = &report.laboratory;
+    let country = lab
+        .country
+        .as_deref()
         .filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
         .ok_or("the DCC needs the laboratory's ISO 3166-1 country code: set [station] country")?;
-    let need = |v: &Value, what: &str| -> Result<String, String> {
-        v.as_str()
+    let need = |v: &Option<String>, what: &str| -> Result<String, String> {
+        v.as_deref()
             .filter(|t| !t.trim().is_empty())
             .map(str::to_string)
             .ok_or_else(|| format!("the DCC needs {what}"))
     };
-    let lab_email = need(
-        &lab["email"],
-        "the laboratory's e-mail: set [station] email",
-    )?;
-    let lab_name = need(
-        &lab["name"],
-        "the laboratory's name: set [station] laboratory",
-    )?;
-    let lab_address = s(&lab["address"]);
-    let dates = &report["dates"];
-    let c = &report["certificate"];
+    let lab_email = need(&lab.email, "the laboratory's e-mail: set [station] email")?;
+    let lab_name = need(&lab.name, "the laboratory's name: set [station] laboratory")?;
+    let lab_address = o(&lab.address);
+    let dates = &report.dates;
+    let c = &report.certificate;
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dcc:digitalCalibrationCertificate xmlns:dcc=\"https://ptb.de/dcc\" xmlns:si=\"https://ptb.de/si\" schemaVersion=\"3.1.2\">\n<dcc:administrativeData>\n",
     );
     out.push_str(&format!(
         "<dcc:dccSoftware><dcc:software>{}<dcc:release>{}</dcc:release></dcc:software></dcc:dccSoftware>\n",
-        text("name", &s(&report["run"]["software"]["name"])),
-        x(&s(&report["run"]["software"]["version"]))
+        text("name", &report.run.software.name),
+        x(&report.run.software.version)
     ));
-    let receipt = dates["receipt"]
-        .as_str()
+    let receipt = dates
+        .receipt
         .map(|d| format!("<dcc:receiptDate>{d}</dcc:receiptDate>"))
         .unwrap_or_default();
-    let previous = c["previous"]
-        .as_str()
+    let previous = c
+        .previous
+        .as_deref()
         .map(|p| {
             format!(
                 "<dcc:previousReport>{}</dcc:previousReport>",
-                hash("previous report", p, &s(&report["previous_report_sha256"]))
+                hash("previous report", p, &o(&report.previous_report_sha256))
             )
         })
         .unwrap_or_default();
     out.push_str(&format!(
         "<dcc:coreData><dcc:countryCodeISO3166_1>{country}</dcc:countryCodeISO3166_1><dcc:usedLangCodeISO639_1>en</dcc:usedLangCodeISO639_1><dcc:mandatoryLangCodeISO639_1>en</dcc:mandatoryLangCodeISO639_1><dcc:uniqueIdentifier>{}</dcc:uniqueIdentifier>{receipt}<dcc:beginPerformanceDate>{}</dcc:beginPerformanceDate><dcc:endPerformanceDate>{}</dcc:endPerformanceDate><dcc:performanceLocation>laboratory</dcc:performanceLocation>{previous}</dcc:coreData>\n",
-        x(&s(&c["number"])),
-        s(&dates["measurement_start"]),
-        s(&dates["measurement_end"])
+        x(&c.number),
+        dates.measurement_start,
+        dates.measurement_end
     ));
     out.push_str(&format!(
         "<dcc:items><dcc:item>{}<dcc:manufacturer>{}</dcc:manufacturer><dcc:identifications><dcc:identification><dcc:issuer>customer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:item></dcc:items>\n",
-        text("name", &s(&report["item"]["identification"])),
+        text("name", &o(&report.item.identification)),
         text("name", "as identified by the customer"),
-        x(&s(&report["item"]["identification"]))
+        x(&o(&report.item.identification))
     ));
     out.push_str(&format!(
         "<dcc:calibrationLaboratory>{}</dcc:calibrationLaboratory>\n",
@@ -176,27 +184,27 @@ pub fn dcc(report: &Value) -> Result<String, String> {
     ));
     out.push_str(&format!(
         "<dcc:respPersons><dcc:respPerson><dcc:person>{}</dcc:person><dcc:role>{}</dcc:role><dcc:mainSigner>true</dcc:mainSigner></dcc:respPerson></dcc:respPersons>\n",
-        text("name", &s(&report["signatory"]["name"])),
-        x(&s(&report["signatory"]["role"]))
+        text("name", &o(&report.signatory.name)),
+        x(&o(&report.signatory.role))
     ));
     out.push_str(&contact(
         "customer",
-        &need(&report["customer"], "the customer: give --customer")?,
+        &need(&report.customer, "the customer: give --customer")?,
         &need(
-            &report["customer_email"],
+            &report.customer_email,
             "the customer's e-mail: give --customer-email",
         )?,
         "as given by the customer",
     ));
     out.push_str("\n<dcc:statements>");
-    for st in report["statements"].as_array().into_iter().flatten() {
+    for st in &report.statements {
         out.push_str(&format!(
             "<dcc:statement>{}</dcc:statement>",
-            text("declaration", &s(st))
+            text("declaration", st)
         ));
     }
-    for cf in report["conformity"].as_array().into_iter().flatten() {
-        let verdict = match s(&cf["verdict"]).as_str() {
+    for cf in &report.conformity {
+        let verdict = match s(&cf.verdict).as_str() {
             v @ ("pass" | "fail" | "conditionalPass" | "conditionalFail") => v.to_string(),
             _ => continue,
         };
@@ -204,13 +212,17 @@ pub fn dcc(report: &Value) -> Result<String, String> {
             "<dcc:statement><dcc:norm>ILAC-G8:09/2019</dcc:norm>{}<dcc:conformity>{verdict}</dcc:conformity></dcc:statement>",
             text(
                 "declaration",
-                &format!("Result `{}`: decision rule {}", s(&cf["result"]), s(&cf["rule"]))
+                &format!(
+                    "Result `{}`: decision rule {}",
+                    cf.result,
+                    s(cf.rule.as_ref().unwrap_or(&Value::Null))
+                )
             )
         ));
     }
     out.push_str("</dcc:statements>\n</dcc:administrativeData>\n<dcc:measurementResults><dcc:measurementResult>\n");
-    out.push_str(&text("name", &s(&report["method"]["procedure"])));
-    let norms = match report["method"]["procedure"].as_str() {
+    out.push_str(&text("name", &report.method.procedure));
+    let norms = match Some(report.method.procedure.as_str()) {
         Some("outdoor-pmax") => vec![
             "IEC 60891:2021",
             "IEC 60904-1:2020",
@@ -228,83 +240,73 @@ pub fn dcc(report: &Value) -> Result<String, String> {
         .collect();
     out.push_str(&format!(
         "\n<dcc:usedMethods><dcc:usedMethod>{}{}{norm_xml}<dcc:reference>{}</dcc:reference></dcc:usedMethod></dcc:usedMethods>\n",
-        text("name", &s(&report["method"]["procedure"])),
+        text("name", &report.method.procedure),
         text(
             "description",
             &format!(
                 "procedure script {} (SHA-256 {})",
-                s(&report["method"]["script"]),
-                s(&report["method"]["script_sha256"])
+                report.method.script, report.method.script_sha256
             )
         ),
-        x(&s(&report["method"]["script_sha256"]))
+        x(&report.method.script_sha256)
     ));
     out.push_str("<dcc:measuringEquipments>");
-    for r in report["traceability"].as_array().into_iter().flatten() {
-        let cert = &r["certificate"];
+    for r in &report.traceability {
+        let cert = &r.certificate;
         out.push_str(&format!(
             "<dcc:measuringEquipment>{}{}<dcc:certificate>{}</dcc:certificate><dcc:identifications><dcc:identification><dcc:issuer>manufacturer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:measuringEquipment>",
-            text("name", &format!("{} {}", s(&r["id"]), s(&r["description"]))),
+            text("name", &format!("{} {}", r.id, r.description)),
             text(
                 "description",
                 &format!(
                     "certificate {} by {}, calibrated {}, due {}: {} {} ± {} (k = {})",
-                    s(&cert["number"]),
-                    s(&cert["laboratory"]),
-                    s(&cert["calibration_date"]),
-                    s(&cert["due_date"]),
-                    s(&cert["value"]),
-                    s(&cert["unit"]),
-                    s(&cert["expanded_uncertainty"]),
-                    s(&cert["coverage_factor"])
+                    cert.number,
+                    cert.laboratory,
+                    cert.calibration_date,
+                    cert.due_date,
+                    j(cert.value),
+                    cert.unit,
+                    j(cert.expanded_uncertainty),
+                    j(cert.coverage_factor)
                 )
             ),
-            hash("calibration certificate", &s(&cert["number"]), &s(&r["record_sha256"])),
-            x(&s(&r["serial_number"]))
+            hash("calibration certificate", &cert.number, &o(&r.record_sha256)),
+            x(&r.serial_number)
         ));
     }
-    for i in report["instruments"].as_array().into_iter().flatten() {
+    for i in &report.instruments {
         out.push_str(&format!(
             "<dcc:measuringEquipment>{}<dcc:model>{}</dcc:model><dcc:identifications><dcc:identification><dcc:issuer>manufacturer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:measuringEquipment>",
-            text("name", &format!("{} ({})", s(&i["name"]), s(&i["role"]))),
-            x(&format!("{} {}", s(&i["manufacturer"]), s(&i["model"]))),
-            x(&s(&i["identity"]))
+            text("name", &format!("{} ({})", i.name, i.role)),
+            x(&format!("{} {}", o(&i.manufacturer), o(&i.model))),
+            x(&i.identity)
         ));
     }
     out.push_str("</dcc:measuringEquipments>\n");
-    let conditions: Vec<&Value> = report["conditions"]["measured"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
+    let conditions = &report.conditions.measured;
     if !conditions.is_empty() {
         out.push_str("<dcc:influenceConditions>");
         for cnd in conditions {
-            let unit = dsi_unit(cnd["unit"].as_str().unwrap_or("")).unwrap_or(r"\one");
-            let (lo, hi) = (
-                cnd["min"].as_f64().unwrap_or(f64::NAN),
-                cnd["max"].as_f64().unwrap_or(f64::NAN),
-            );
+            let unit = dsi_unit(&cnd.unit).unwrap_or(r"\one");
             out.push_str(&format!(
                 "<dcc:influenceCondition>{}<dcc:data>{}</dcc:data></dcc:influenceCondition>",
-                text("name", &s(&cnd["quantity"]).replace('_', " ")),
-                list_quantity("minimum and maximum", &[lo, hi], unit)
+                text("name", &cnd.quantity.replace('_', " ")),
+                list_quantity("minimum and maximum", &[cnd.min, cnd.max], unit)
             ));
         }
         out.push_str("</dcc:influenceConditions>\n");
     }
     out.push_str("<dcc:results>");
-    for (name, r) in report["results"].as_object().into_iter().flatten() {
+    for (name, r) in &report.results {
         out.push_str(&format!(
             "<dcc:result>{}<dcc:data>{}</dcc:data></dcc:result>",
             text("name", name),
             quantity(name, r)
         ));
     }
-    for cv in report["curves"].as_array().into_iter().flatten() {
-        let nums = |k: &str| -> Vec<f64> {
-            cv[k]
-                .as_array()
+    for cv in &report.curves {
+        let nums = |v: &Value| -> Vec<f64> {
+            v.as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_f64)
@@ -316,12 +318,12 @@ pub fn dcc(report: &Value) -> Result<String, String> {
                 "name",
                 &format!(
                     "measured I-V curve, activity {}, {}",
-                    s(&cv["activity"]),
-                    s(&cv["direction"])
+                    cv.activity,
+                    s(&cv.direction)
                 )
             ),
-            list_quantity("voltage", &nums("voltage"), r"\volt"),
-            list_quantity("current", &nums("current"), r"\ampere")
+            list_quantity("voltage", &nums(&cv.voltage), r"\volt"),
+            list_quantity("current", &nums(&cv.current), r"\ampere")
         ));
     }
     out.push_str("</dcc:results>\n</dcc:measurementResult></dcc:measurementResults>\n</dcc:digitalCalibrationCertificate>\n");

@@ -1,17 +1,16 @@
-//! The report model: one structure, built only from stored data (the run record, its raw-data
-//! hashes, results with their budgets, the references it used with their certificates, the
-//! report's own metadata), from which every format is rendered. The completeness check lists
-//! what ISO/IEC 17025:2017 7.8.2.1, 7.8.4.1 and 7.8.6 ask that the model lacks
-//! (standards.md §7.1).
+//! The report model: one typed structure, built only from stored data (`super::build`), from
+//! which every format is rendered. Its JSON serialisation is the JSON report (a contract: the
+//! keys it has always had, sorted). The completeness check lists what ISO/IEC 17025:2017
+//! 7.8.2.1, 7.8.4.1 and 7.8.6 ask that the model lacks (standards.md §7.1).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::model::Date;
+use crate::model::{Date, RunStatus};
 use crate::store::StoreError;
-use crate::store::db::Database;
+use crate::store::record::InterruptionRecord;
 
 /// What the person issuing a report adds to the run (stored with the report).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -50,318 +49,446 @@ pub enum ReportError {
     },
 }
 
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::String(text.to_string()))
+/// The certificate's identity (7.8.2.1 a, d, j).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CertificateInfo {
+    /// `PVS-YYYY-NNNN[-Rn]`, or `DRAFT-RUN`.
+    pub number: String,
+    /// Revision, from 0.
+    pub revision: i64,
+    /// The number of the report this one replaces.
+    pub previous: Option<String>,
+    /// Date of issue.
+    pub issued: Date,
+    /// Time of issue [s since epoch].
+    pub issued_at: f64,
+    /// A draft (watermarked, not a certificate).
+    pub draft: bool,
 }
 
-/// Build the report model of a stopped run.
-pub fn build(
-    db: &Database,
-    run_id: &str,
-    number: &str,
-    revision: i64,
-    previous: Option<&str>,
-    issued_at: f64,
-    meta: &ReportMeta,
-) -> Result<Value, ReportError> {
-    let fail = |problem: String| ReportError::Run {
-        run: run_id.to_string(),
-        problem,
-    };
-    let start = db
-        .run_start(run_id)?
-        .ok_or_else(|| fail("no such run in this database".into()))?;
-    let (status, reason, stopped_at) = db
-        .run_stop(run_id)?
-        .ok_or_else(|| fail("the run has not stopped; only finished runs are reported".into()))?;
-    let station = parse(&start.station);
-    let measured_on = Date::from_unix_seconds(start.started_at);
-    let used = db.run_references(run_id)?;
-    let recorded = db.recorded_certificates()?;
-    let references: Vec<Value> = used
-        .iter()
-        .filter_map(|(id, certificate)| {
-            station["references"]
-                .as_array()?
-                .iter()
-                .find(|r| {
-                    r["id"] == id.as_str() && r["certificate"]["number"] == certificate.as_str()
-                })
-                .cloned()
-        })
-        .map(|r| {
-            let due = r["certificate"]["due_date"]
-                .as_str()
-                .and_then(|d| Date::parse(d).ok());
-            let valid = due.is_some_and(|d| d.days_since_epoch() >= measured_on.days_since_epoch());
-            // The SHA-256 of the certificate record as the registry holds it.
-            let record_sha256 = recorded
-                .iter()
-                .find(|c| {
-                    r["id"] == c.reference_id.as_str()
-                        && r["certificate"]["number"] == c.certificate.as_str()
-                })
-                .map(|c| c.sha256.clone());
-            json!({
-                "id": r["id"], "kind": r["kind"], "description": r["description"],
-                "serial_number": r["serial_number"], "certificate": r["certificate"],
-                "valid_at_measurement": valid, "record_sha256": record_sha256,
-            })
-        })
-        .collect();
-    let results: serde_json::Map<String, Value> = db
-        .results(run_id)?
-        .into_iter()
-        .map(|(k, v)| (k, parse(&v)))
-        .collect();
-    let interruptions: Vec<Value> = db
-        .interruptions(run_id)?
-        .iter()
-        .map(|i| json!({"activity": i.seq, "kind": i.kind, "details": parse(&i.details), "at": i.recorded_at}))
-        .collect();
-    let raw_records = db.raw(run_id)?;
-    let raw: Vec<Value> = raw_records
-        .iter()
-        .map(
-            |r| json!({"id": r.id, "activity": r.activity_seq, "kind": r.kind, "sha256": r.sha256}),
-        )
-        .collect();
-    let (script_file, _) = db.script(&start.procedure_hash)?.unwrap_or_default();
-    // Conditions during the measurement (7.8.4.1 b): ranges over the stability windows and
-    // the samples taken before each sweep, and what the operator reported.
-    let mut ranges: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
-    let mut widen = |key: &'static str, v: Option<f64>| {
-        if let Some(v) = v.filter(|v| v.is_finite()) {
-            let e = ranges.entry(key).or_insert((v, v));
-            e.0 = e.0.min(v);
-            e.1 = e.1.max(v);
-        }
-    };
-    let mut reported = serde_json::Map::new();
-    // The stability windows the gate accepted, and the measured curves of every sweep.
-    let mut windows: Vec<(f64, f64)> = Vec::new();
-    let mut curves = Vec::new();
-    for a in db.activities(run_id)? {
-        if a.status != "ok" {
-            continue;
-        }
-        let r = parse(&a.result);
-        match a.kind.as_str() {
-            "wait_stable" => {
-                if let (Some(from), Some(to)) = (r["from"].as_f64(), r["to"].as_f64()) {
-                    windows.push((from, to));
-                }
-                widen("irradiance", r["irradiance"].as_f64());
-                widen("module_temperature", r["module_temperature"].as_f64());
-                widen("reference_cell_temperature", r["cell_temperature"].as_f64());
-                widen("ambient_temperature", r["temperatures"]["ambient"].as_f64());
-            }
-            "sweep" | "conditions" => {
-                for c in r["curves"].as_array().into_iter().flatten() {
-                    curves.push(json!({"activity": a.seq, "direction": c["direction"],
-                                       "voltage": c["voltage"], "current": c["current"]}));
-                }
-                let b = if a.kind == "sweep" { &r["before"] } else { &r };
-                widen("irradiance", b["irradiance"].as_f64());
-                widen("module_temperature", b["module_temperature"].as_f64());
-                widen("reference_cell_temperature", b["cell_temperature"].as_f64());
-                widen("ambient_temperature", b["temperatures"]["ambient"].as_f64());
-            }
-            "prompt" => {
-                let request = parse(&a.request);
-                if let Some(id) = request["id"].as_str() {
-                    reported.insert(id.to_string(), r.clone());
-                }
-            }
-            _ => {}
-        }
+/// The laboratory (7.8.2.1 b, c).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Laboratory {
+    /// Name.
+    pub name: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+    /// The station's name.
+    pub station: Option<String>,
+    /// Where the activity took place.
+    pub location: String,
+}
+
+/// The item calibrated (7.8.2.1 g).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// Description and identification.
+    pub identification: Option<String>,
+}
+
+/// The dates (7.8.2.1 h, i, j).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dates {
+    /// Receipt of the item.
+    pub receipt: Option<Date>,
+    /// First day of the measurement.
+    pub measurement_start: Date,
+    /// Last day of the measurement.
+    pub measurement_end: Date,
+    /// Issue.
+    pub issue: Date,
+}
+
+/// The method (7.8.2.1 f).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Method {
+    /// Procedure name.
+    pub procedure: String,
+    /// Its script file.
+    pub script: String,
+    /// SHA-256 of the script.
+    pub script_sha256: String,
+    /// The parameters it ran with.
+    pub parameters: Value,
+}
+
+/// Software that made the record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Software {
+    /// `pvstation`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The run reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// Run id.
+    pub id: String,
+    /// How it stopped.
+    pub status: RunStatus,
+    /// Why, when not completed.
+    pub reason: Option<String>,
+    /// Operator.
+    pub operator: String,
+    /// Software.
+    pub software: Software,
+}
+
+/// An instrument of the station, as its snapshot recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstrumentRecord {
+    /// Name in the station file.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Profile.
+    pub profile: String,
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// Resource.
+    pub resource: String,
+    /// `*IDN?` reply.
+    pub identity: String,
+    /// Firmware from the identity.
+    pub firmware: Option<String>,
+    /// Serial number from the identity.
+    pub serial_number: Option<String>,
+}
+
+/// A calibration certificate as the station snapshot recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    /// Number.
+    pub number: String,
+    /// Issuing laboratory.
+    pub laboratory: String,
+    /// Certified value.
+    pub value: f64,
+    /// Unit of the value and U.
+    pub unit: String,
+    /// Expanded uncertainty U.
+    pub expanded_uncertainty: f64,
+    /// Coverage factor k.
+    pub coverage_factor: f64,
+    /// Date of calibration.
+    pub calibration_date: Date,
+    /// Due date.
+    pub due_date: Date,
+}
+
+/// A reference the run used (7.8.4.1 c).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Traceability {
+    /// Reference id.
+    pub id: String,
+    /// Kind (`reference_cell`, `standard_resistor`, …).
+    pub kind: String,
+    /// Description.
+    pub description: String,
+    /// Serial number.
+    pub serial_number: String,
+    /// Its certificate.
+    pub certificate: CertificateRecord,
+    /// The certificate was valid on the day of the measurement.
+    pub valid_at_measurement: bool,
+    /// SHA-256 of the certificate record in the references registry.
+    pub record_sha256: Option<String>,
+}
+
+/// A result: its value and unit, and whatever the procedure recorded with it (u, U, k, the
+/// budget, the decision, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultEntry {
+    /// The value (a number, or a verdict's text).
+    pub value: Value,
+    /// Unit symbol (empty for a verdict).
+    #[serde(default)]
+    pub unit: String,
+    /// Everything else recorded with it.
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, Value>,
+}
+
+/// One line of a result's uncertainty budget.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BudgetLine {
+    /// Input.
+    pub name: String,
+    /// Its estimate.
+    pub estimate: f64,
+    /// Its unit.
+    pub unit: Option<String>,
+    /// u(x).
+    pub u: f64,
+    /// Distribution.
+    pub distribution: String,
+    /// Sensitivity coefficient.
+    pub sensitivity: f64,
+    /// |c|·u.
+    pub contribution: f64,
+    /// Share of the variance [1].
+    pub share: f64,
+}
+
+impl ResultEntry {
+    /// A number recorded with the result (`U`, `k`, `u`, `nominal`, …).
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.details.get(key).and_then(Value::as_f64)
     }
-    // Time series for the conditions plot: every sample the run stored.
-    let mut g_series: Vec<(f64, f64)> = Vec::new();
-    let mut t_series: Vec<(f64, f64)> = Vec::new();
-    let sample = |v: &Value, g: &mut Vec<(f64, f64)>, t: &mut Vec<(f64, f64)>| {
-        if let (Some(time), Some(irr)) = (v["time"].as_f64(), v["irradiance"].as_f64()) {
-            g.push((time, irr));
-            let temps: Vec<f64> = v["module_temperatures"]
-                .as_object()
-                .map(|m| m.values().filter_map(Value::as_f64).collect())
-                .unwrap_or_default();
-            if !temps.is_empty() {
-                t.push((time, temps.iter().sum::<f64>() / temps.len() as f64));
-            }
-        }
-    };
-    for r in &raw_records {
-        let data = parse(&r.data);
-        match r.kind.as_str() {
-            "conditions_window" => {
-                for v in data.as_array().into_iter().flatten() {
-                    sample(v, &mut g_series, &mut t_series);
-                }
-            }
-            "conditions_before_sweep" | "conditions" => sample(&data, &mut g_series, &mut t_series),
-            "irradiance_during_sweep" => {
-                for v in data.as_array().into_iter().flatten() {
-                    if let (Some(time), Some(irr)) = (v[0].as_f64(), v[1].as_f64()) {
-                        g_series.push((time, irr));
-                    }
-                }
-            }
-            _ => {}
-        }
+
+    /// The value as a number.
+    pub fn value_f64(&self) -> Option<f64> {
+        self.value.as_f64()
     }
-    g_series.sort_by(|a, b| a.0.total_cmp(&b.0));
-    t_series.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let units = [
-        ("irradiance", "W/m²"),
-        ("module_temperature", "°C"),
-        ("reference_cell_temperature", "°C"),
-        ("ambient_temperature", "°C"),
-    ];
-    let conditions: Vec<Value> = units
-        .iter()
-        .filter_map(|(k, unit)| {
-            ranges
-                .get(k)
-                .map(|(lo, hi)| json!({"quantity": k, "min": lo, "max": hi, "unit": unit}))
-        })
-        .collect();
-    let conformity: Vec<Value> = results
-        .iter()
-        .filter(|(_, v)| v.get("decision").is_some() || v.get("rule").is_some())
-        .map(|(k, v)| json!({"result": k, "verdict": v.get("verdict").cloned().unwrap_or(v["value"].clone()),
-                               "rule": v.get("rule").cloned().or_else(|| v["decision"].get("rule").cloned())}))
-        .collect();
-    // The report this one replaces, by the SHA-256 of its JSON rendering.
-    let previous_sha256 = match previous {
-        Some(p) => db
-            .reports()?
+
+    /// A recorded detail.
+    pub fn detail(&self, key: &str) -> Option<&Value> {
+        self.details.get(key)
+    }
+
+    /// Its uncertainty budget, if it has one.
+    pub fn budget(&self) -> Option<Vec<BudgetLine>> {
+        self.details
+            .get("budget")
+            .and_then(|b| serde_json::from_value(b.clone()).ok())
+    }
+
+    /// A measurand (a number that is not marked informative) — it needs an uncertainty.
+    pub fn is_measurand(&self) -> bool {
+        self.value.is_number() && self.details.get("informative") != Some(&Value::Bool(true))
+    }
+
+    /// Curves the procedure translated (to STC): (direction, voltage, current).
+    pub fn translated_curves(&self) -> Vec<(String, Vec<f64>, Vec<f64>)> {
+        let nums = |c: &Value, k: &str| -> Option<Vec<f64>> {
+            c[k].as_array()?.iter().map(Value::as_f64).collect()
+        };
+        self.details
+            .get("translated_curves")
+            .and_then(Value::as_array)
             .into_iter()
-            .find(|r| r.number == p)
-            .and_then(|r| {
-                let files: BTreeMap<String, String> = serde_json::from_str(&r.files).ok()?;
-                files
-                    .iter()
-                    .find(|(name, _)| name.ends_with(".json"))
-                    .map(|(_, h)| h.clone())
-            }),
-        None => None,
-    };
-    Ok(json!({
-        "previous_report_sha256": previous_sha256,
-        "title": if meta.draft { "DRAFT — not a calibration certificate" } else { "Calibration certificate" },
-        "certificate": {
-            "number": number, "revision": revision, "previous": previous,
-            "issued": Date::from_unix_seconds(issued_at), "issued_at": issued_at, "draft": meta.draft,
-        },
-        "laboratory": {
-            "name": station["laboratory"],
-            "address": meta.address.clone().map(Value::String).unwrap_or(station["file"]["station"]["address"].clone()),
-            "email": station["file"]["station"]["email"],
-            "country": station["file"]["station"]["country"],
-            "station": station["name"],
-            "location": "the laboratory's outdoor test site and battery-tester bench (station file)",
-        },
-        "customer": meta.customer,
-        "customer_email": meta.customer_email,
-        "item": {"identification": meta.item},
-        "dates": {
-            "receipt": meta.received,
-            "measurement_start": measured_on, "measurement_end": Date::from_unix_seconds(stopped_at),
-            "issue": Date::from_unix_seconds(issued_at),
-        },
-        "method": {
-            "procedure": start.procedure, "script": script_file, "script_sha256": start.procedure_hash,
-            "parameters": parse(&start.parameters),
-        },
-        "run": {"id": run_id, "status": status, "reason": reason, "operator": start.operator,
-                "software": {"name": "pvstation", "version": start.software_version}},
-        "instruments": station["instruments"],
-        "traceability": references,
-        "results": results,
-        "conformity": conformity,
-        "deviations": interruptions,
-        "conditions": {"measured": conditions, "operator_answers": reported,
-                       "series": {"irradiance": g_series, "module_temperature": t_series,
-                                  "stability_windows": windows}},
-        "curves": curves,
-        "statements": [
-            "The results relate only to the item calibrated.",
-            "This certificate shall not be reproduced except in full without the written approval of the laboratory.",
-            "The expanded uncertainties are the standard uncertainties multiplied by the coverage factor k for a coverage probability of about 95 % (JCGM 100:2008).",
-        ],
-        "signatory": {"name": meta.signatory, "role": meta.signatory_role},
-        "raw_data": raw,
-    }))
+            .flatten()
+            .filter_map(|c| {
+                Some((
+                    c["direction"].as_str().unwrap_or("").to_string(),
+                    nums(c, "voltage")?,
+                    nums(c, "current")?,
+                ))
+            })
+            .collect()
+    }
 }
 
-/// What ISO/IEC 17025:2017 7.8 requires that the model lacks (empty: complete).
-pub fn missing(report: &Value) -> Vec<String> {
+/// A statement of conformity (7.8.6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conformity {
+    /// The result it applies to.
+    pub result: String,
+    /// The verdict (`pass`, `fail`, `conditionalPass`, …).
+    pub verdict: Value,
+    /// The decision rule.
+    pub rule: Option<Value>,
+}
+
+/// The range of a condition during the measurement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConditionRange {
+    /// Quantity (`irradiance`, `module_temperature`, …).
+    pub quantity: String,
+    /// Lowest value.
+    pub min: f64,
+    /// Highest value.
+    pub max: f64,
+    /// Unit.
+    pub unit: String,
+}
+
+/// Time series for the conditions figure: (time [s since epoch], value).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    /// Irradiance [W/m²].
+    pub irradiance: Vec<(f64, f64)>,
+    /// Mean module temperature [°C].
+    pub module_temperature: Vec<(f64, f64)>,
+    /// The windows the stability gate accepted (from, to).
+    pub stability_windows: Vec<(f64, f64)>,
+}
+
+/// Conditions during the measurement (7.8.4.1 b).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conditions {
+    /// Ranges.
+    pub measured: Vec<ConditionRange>,
+    /// What the operator reported (prompt id → answer).
+    pub operator_answers: BTreeMap<String, Value>,
+    /// Time series.
+    pub series: Series,
+}
+
+/// A measured curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurveRecord {
+    /// The activity that measured it.
+    pub activity: i64,
+    /// `forward` or `reverse`.
+    pub direction: Value,
+    /// Voltage [V].
+    pub voltage: Value,
+    /// Current [A].
+    pub current: Value,
+}
+
+impl CurveRecord {
+    /// The columns as numbers (None when a column is not all numbers).
+    pub fn columns(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        let nums =
+            |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
+        Some((nums(&self.voltage)?, nums(&self.current)?))
+    }
+}
+
+/// The authorising signatory (7.8.2.1 o).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Signatory {
+    /// Name.
+    pub name: Option<String>,
+    /// Function.
+    pub role: Option<String>,
+}
+
+/// A raw record's identity in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawDataRef {
+    /// Row id.
+    pub id: i64,
+    /// The activity it belongs to.
+    pub activity: Option<i64>,
+    /// Kind.
+    pub kind: String,
+    /// SHA-256 taken when it was recorded.
+    pub sha256: String,
+}
+
+/// The report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// SHA-256 of the JSON rendering of the report this one replaces.
+    pub previous_report_sha256: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Identity.
+    pub certificate: CertificateInfo,
+    /// Laboratory.
+    pub laboratory: Laboratory,
+    /// Customer name.
+    pub customer: Option<String>,
+    /// Customer contact.
+    pub customer_email: Option<String>,
+    /// Item.
+    pub item: Item,
+    /// Dates.
+    pub dates: Dates,
+    /// Method.
+    pub method: Method,
+    /// The run.
+    pub run: RunInfo,
+    /// Instruments of the station.
+    pub instruments: Vec<InstrumentRecord>,
+    /// References used.
+    pub traceability: Vec<Traceability>,
+    /// Results by name.
+    pub results: BTreeMap<String, ResultEntry>,
+    /// Statements of conformity.
+    pub conformity: Vec<Conformity>,
+    /// Deviations and interruptions.
+    pub deviations: Vec<InterruptionRecord>,
+    /// Conditions.
+    pub conditions: Conditions,
+    /// Measured curves.
+    pub curves: Vec<CurveRecord>,
+    /// Fixed statements.
+    pub statements: Vec<String>,
+    /// Signatory.
+    pub signatory: Signatory,
+    /// Raw records.
+    pub raw_data: Vec<RawDataRef>,
+}
+
+impl Report {
+    /// The JSON report: every key, sorted, pretty-printed.
+    pub fn to_json(&self) -> String {
+        serde_json::to_value(self)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_default()
+    }
+}
+
+/// What ISO/IEC 17025:2017 7.8 requires that the report lacks (empty: complete).
+pub fn missing(report: &Report) -> Vec<String> {
     let mut out = Vec::new();
-    let absent = |v: &Value| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
-    if absent(&report["customer"]) {
+    let absent = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if absent(&report.customer) {
         out.push("customer name (7.8.2.1 e): give --customer".into());
     }
-    if absent(&report["customer_email"]) {
+    if absent(&report.customer_email) {
         out.push("customer contact (7.8.2.1 e): give --customer-email".into());
     }
-    if absent(&report["laboratory"]["address"]) {
+    if absent(&report.laboratory.address) {
         out.push(
             "laboratory address (7.8.2.1 b): set [station] address in the station file".into(),
         );
     }
-    if absent(&report["item"]["identification"]) {
+    if absent(&report.item.identification) {
         out.push("identification of the item (7.8.2.1 g): give --item".into());
     }
-    if absent(&report["dates"]["receipt"]) {
+    if report.dates.receipt.is_none() {
         out.push("date of receipt of the item (7.8.2.1 h): give --received YYYY-MM-DD".into());
     }
-    if absent(&report["signatory"]["name"]) {
+    if absent(&report.signatory.name) {
         out.push("authorising signatory (7.8.2.1 o): give --signatory NAME".into());
     }
-    if absent(&report["laboratory"]["name"]) {
+    if absent(&report.laboratory.name) {
         out.push(
             "laboratory name (7.8.2.1 b): set [station] laboratory in the station file".into(),
         );
     }
-    if report["run"]["status"] != "completed" {
+    if report.run.status != RunStatus::Completed {
         out.push(format!(
-            "the run did not complete ({}): a certificate reports completed runs",
-            report["run"]["status"]
+            "the run did not complete (\"{}\"): a certificate reports completed runs",
+            report.run.status
         ));
     }
-    if report["results"].as_object().is_none_or(|r| r.is_empty()) {
+    if report.results.is_empty() {
         out.push("results with units (7.8.2.1 m): the run recorded none".into());
     }
-    for (name, r) in report["results"].as_object().into_iter().flatten() {
+    for (name, r) in &report.results {
         // Informative results (diagnostics such as forward/reverse hysteresis) are not
         // measurands and carry no uncertainty.
-        let measurand = r["value"].is_number() && r["informative"] != true;
-        if measurand && r.get("U").is_none() && r.get("u").is_none() {
+        if r.is_measurand() && r.detail("U").is_none() && r.detail("u").is_none() {
             out.push(format!("result `{name}` has no uncertainty (7.8.4.1 a)"));
         }
     }
-    if report["conformity"]
-        .as_array()
-        .is_none_or(|c| c.iter().any(|x| x["rule"].is_null()))
-    {
+    if report.conformity.iter().any(|c| c.rule.is_none()) {
         out.push("the decision rule of the conformity statement (7.8.6 c)".into());
     }
-    match report["traceability"].as_array() {
-        Some(list) if !list.is_empty() => {
-            for r in list {
-                if r["valid_at_measurement"] != true {
-                    out.push(format!(
-                        "reference {} (certificate {}) was past its due date {} at the measurement: the result is not traceable",
-                        r["id"].as_str().unwrap_or("?"),
-                        r["certificate"]["number"].as_str().unwrap_or("?"),
-                        r["certificate"]["due_date"].as_str().unwrap_or("?")
-                    ));
-                }
-            }
+    if report.traceability.is_empty() {
+        out.push("metrological traceability (7.8.4.1 c): the run used no reference device".into());
+    }
+    for r in &report.traceability {
+        if !r.valid_at_measurement {
+            out.push(format!(
+                "reference {} (certificate {}) was past its due date {} at the measurement: the result is not traceable",
+                r.id, r.certificate.number, r.certificate.due_date
+            ));
         }
-        _ => out
-            .push("metrological traceability (7.8.4.1 c): the run used no reference device".into()),
     }
     out
 }

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use super::content::{curves_svg, figures, number, opt, opt_display, rows};
+use super::model::Report;
 use krilla::Document;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Size, Transform};
@@ -15,9 +17,6 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 use krilla_svg::{SurfaceExt, SvgSettings};
-use serde_json::Value;
-
-use super::render::{curves_svg, figures, rows, show};
 
 const W: f32 = 595.0;
 const H: f32 = 842.0;
@@ -212,58 +211,51 @@ fn kv(l: &mut Layout, rows: &[(&str, String)]) {
     l.table(&["", ""], &[1.0, 3.0], &rows, 8.5);
 }
 
-fn layout(report: &Value) -> Layout {
+fn layout(report: &Report) -> Layout {
     let mut l = Layout::new();
-    let lab = &report["laboratory"];
-    l.text(MARGIN, 17.0, true, &show(&report["title"]));
+    let lab = &report.laboratory;
+    l.text(MARGIN, 17.0, true, &report.title);
     l.y += 24.0;
     kv(
         &mut l,
         &[
-            ("Laboratory", show(&lab["name"])),
-            ("Address", show(&lab["address"])),
-            ("Location of the activity", show(&lab["location"])),
+            ("Laboratory", opt(&lab.name)),
+            ("Address", opt(&lab.address)),
+            ("Location of the activity", lab.location.clone()),
             (
                 "Customer",
                 format!(
                     "{} <{}>",
-                    show(&report["customer"]),
-                    show(&report["customer_email"])
+                    opt(&report.customer),
+                    opt(&report.customer_email)
                 ),
             ),
-            ("Item", show(&report["item"]["identification"])),
-            ("Date of receipt", show(&report["dates"]["receipt"])),
+            ("Item", opt(&report.item.identification)),
+            ("Date of receipt", opt_display(&report.dates.receipt)),
             (
                 "Date(s) of measurement",
                 format!(
                     "{} – {}",
-                    show(&report["dates"]["measurement_start"]),
-                    show(&report["dates"]["measurement_end"])
+                    report.dates.measurement_start, report.dates.measurement_end
                 ),
             ),
-            ("Date of issue", show(&report["dates"]["issue"])),
-            (
-                "Replaces",
-                report["certificate"]["previous"]
-                    .as_str()
-                    .unwrap_or("—")
-                    .to_string(),
-            ),
+            ("Date of issue", report.dates.issue.to_string()),
+            ("Replaces", opt(&report.certificate.previous)),
         ],
     );
-    let m = &report["method"];
+    let m = &report.method;
     l.heading("Method");
     l.para(
         &format!(
             "Procedure {} ({}, SHA-256 {}), run {} by {} with {} {}. Parameters: {}",
-            show(&m["procedure"]),
-            show(&m["script"]),
-            show(&m["script_sha256"]),
-            show(&report["run"]["id"]),
-            show(&report["run"]["operator"]),
-            show(&report["run"]["software"]["name"]),
-            show(&report["run"]["software"]["version"]),
-            m["parameters"]
+            m.procedure,
+            m.script,
+            m.script_sha256,
+            report.run.id,
+            report.run.operator,
+            report.run.software.name,
+            report.run.software.version,
+            m.parameters
         ),
         8.0,
     );
@@ -317,24 +309,23 @@ fn layout(report: &Value) -> Layout {
         "The results are traceable to the SI through the reference standards below, calibrated by the laboratories named.",
         8.5,
     );
-    let refs: Vec<Vec<String>> = report["traceability"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let refs: Vec<Vec<String>> = report
+        .traceability
+        .iter()
         .map(|r| {
-            let c = &r["certificate"];
+            let c = &r.certificate;
             vec![
-                format!("{} ({})", show(&r["id"]), show(&r["serial_number"])),
-                format!("{}, {}", show(&c["number"]), show(&c["laboratory"])),
+                format!("{} ({})", r.id, r.serial_number),
+                format!("{}, {}", c.number, c.laboratory),
                 format!(
                     "{} {} ± {} (k = {})",
-                    show(&c["value"]),
-                    show(&c["unit"]),
-                    show(&c["expanded_uncertainty"]),
-                    show(&c["coverage_factor"])
+                    number(c.value),
+                    c.unit,
+                    number(c.expanded_uncertainty),
+                    number(c.coverage_factor)
                 ),
-                show(&c["calibration_date"]),
-                show(&c["due_date"]),
+                c.calibration_date.to_string(),
+                c.due_date.to_string(),
             ]
         })
         .collect();
@@ -365,24 +356,21 @@ fn layout(report: &Value) -> Layout {
         );
     }
     l.heading("Statements");
-    for s in report["statements"].as_array().into_iter().flatten() {
-        l.para(&show(s), 8.5);
+    for s in &report.statements {
+        l.para(s, 8.5);
     }
     l.heading("Authorisation");
     l.para(
         &format!(
             "{}, {}. {} raw records, each identified by its SHA-256 in the JSON rendering of this certificate.",
-            show(&report["signatory"]["name"]),
-            show(&report["signatory"]["role"]),
-            report["raw_data"].as_array().map(Vec::len).unwrap_or(0)
+            opt(&report.signatory.name),
+            opt(&report.signatory.role),
+            report.raw_data.len()
         ),
         8.5,
     );
     l.para(
-        &format!(
-            "End of certificate {}.",
-            show(&report["certificate"]["number"])
-        ),
+        &format!("End of certificate {}.", report.certificate.number),
         8.5,
     );
     l
@@ -407,7 +395,7 @@ fn fill(gray: u8, opacity: f32) -> Fill {
 }
 
 /// Render the model as PDF bytes.
-pub fn pdf(report: &Value) -> Result<Vec<u8>, String> {
+pub fn pdf(report: &Report) -> Result<Vec<u8>, String> {
     let regular = Font::new(Arc::new(super::fonts::REGULAR.to_vec()).into(), 0)
         .ok_or("the embedded DejaVu Sans font cannot be loaded")?;
     let bold = Font::new(Arc::new(super::fonts::BOLD.to_vec()).into(), 0)
@@ -421,9 +409,9 @@ pub fn pdf(report: &Value) -> Result<Vec<u8>, String> {
         .set_sans_serif_family("DejaVu Sans");
     let l = layout(report);
     let total = l.pages.len();
-    let number = show(&report["certificate"]["number"]);
-    let lab = show(&report["laboratory"]["name"]);
-    let draft = report["certificate"]["draft"] == true;
+    let number = report.certificate.number.clone();
+    let lab = opt(&report.laboratory.name);
+    let draft = report.certificate.draft;
     let mut document = Document::new();
     for (k, ops) in l.pages.iter().enumerate() {
         let settings = PageSettings::from_wh(W, H).ok_or("bad page size")?;

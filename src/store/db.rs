@@ -951,6 +951,18 @@ impl Database {
         tx.commit().map_err(|e| self.fail(e))
     }
 
+    /// How many I/O log entries a run has.
+    pub fn io_log_count(&self, run_id: &str) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM io_log WHERE run_id = ?1",
+                [run_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(|e| self.fail(e))
+    }
+
     /// The I/O log of a run, in order.
     pub fn io_log(&self, run_id: &str) -> Result<Vec<IoEntry>, StoreError> {
         self.query_all("SELECT recorded_at, instrument, resource, direction, bytes FROM io_log WHERE run_id = ?1 ORDER BY id", [run_id], |r| {

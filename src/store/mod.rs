@@ -6,6 +6,7 @@ pub mod curves;
 pub mod db;
 pub mod export;
 pub mod queue;
+pub mod record;
 pub mod refs;
 pub mod reports;
 pub mod table;

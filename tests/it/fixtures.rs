@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use pvstation::report::model::{ReportMeta, build};
+use pvstation::report::build::build;
+use pvstation::report::model::ReportMeta;
 use pvstation::store::db::{APPLICATION_ID, Database, MIGRATIONS};
 
 use crate::cli::{bin, repo, tempdir};
@@ -71,13 +72,10 @@ fn renderers_match_their_golden_files_for_models_built_from_stored_runs() {
             pvstation::report::model::missing(&report).is_empty(),
             "{procedure}: the fixture's report is complete"
         );
-        check(
-            &format!("{name}.json"),
-            &pvstation::report::render::json(&report),
-        );
+        check(&format!("{name}.json"), &report.to_json());
         check(
             &format!("{name}.html"),
-            &pvstation::report::render::html(&report),
+            &pvstation::report::html::html(&report),
         );
         let dcc = pvstation::report::dcc::dcc(&report).expect("dcc");
         check(&format!("{name}.dcc.xml"), &dcc);
