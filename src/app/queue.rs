@@ -15,6 +15,7 @@ use crate::engine::procedure::Procedure;
 use crate::engine::queue::{local_offset, parse_window, until_open};
 use crate::engine::run::RunOutcome;
 use crate::instruments::station::Station;
+use crate::model::QueueStatus;
 use crate::store::db::Database;
 use crate::store::queue::QueueItem;
 
@@ -98,7 +99,7 @@ pub async fn run_queue(options: QueueOptions) -> Result<Vec<Done>, AppError> {
         } else {
             "no earlier runs to estimate the rest from".into()
         };
-        let resuming = item.status == "running" && item.run_id.is_some();
+        let resuming = item.status == QueueStatus::Running && item.run_id.is_some();
         if !resuming && !wait_for_window(&item, offset, &options, &events).await {
             break;
         }
@@ -123,7 +124,7 @@ pub async fn run_queue(options: QueueOptions) -> Result<Vec<Done>, AppError> {
             Ok(o) => (o.status, Some(o.run_id), o.reason),
             Err(e) => (RunStatus::Failed, item.run_id.clone(), Some(e.to_string())),
         };
-        lock(&db).queue_finished(item.id, status.as_str(), finished)?;
+        lock(&db).queue_finished(item.id, status.into(), finished)?;
         let ok = status == RunStatus::Completed;
         done.push(Done {
             item: item.id,

@@ -124,7 +124,9 @@ pub fn printer(json: bool) -> EventSink {
             | Event::Conditions { .. } => return,
             Event::Waiting { message, .. } => format!("  … {message}"),
             Event::Log { message } => format!("  {message}"),
-            Event::Interruption { seq, kind, details } => {
+            Event::Interruption {
+                seq, kind, details, ..
+            } => {
                 format!("  interruption at activity {seq}: {kind} {details}")
             }
             Event::Result { name, value } => format!(

@@ -127,6 +127,9 @@ pub enum Event {
         kind: InterruptionKind,
         /// Details (what broke, the attempt, the failed checks).
         details: Value,
+        /// The instrument that failed (instrument faults, when the failure names one).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instrument: Option<String>,
     },
     /// A result was recorded.
     Result {

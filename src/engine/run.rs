@@ -407,6 +407,7 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             seq: journaled as i64 + 1,
             kind: InterruptionKind::Resumed,
             details,
+            instrument: None,
         });
     }
 

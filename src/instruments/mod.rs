@@ -64,6 +64,21 @@ pub enum InstrumentsError {
     },
 }
 
+impl InstrumentsError {
+    /// The instrument that failed, when the failure belongs to one (the console marks it).
+    pub fn instrument(&self) -> Option<&str> {
+        match self {
+            InstrumentsError::Read { .. }
+            | InstrumentsError::Profile { .. }
+            | InstrumentsError::Station { .. } => None,
+            InstrumentsError::Scpi(e) => e.instrument(),
+            InstrumentsError::Mismatch { instrument, .. }
+            | InstrumentsError::Reading { instrument, .. }
+            | InstrumentsError::Invalid { instrument, .. } => Some(instrument),
+        }
+    }
+}
+
 pub mod bench;
 pub mod drivers;
 pub mod roles;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 mod status;
-pub use status::{ActivityStatus, InterruptionKind, RunStatus};
+pub use status::{ActivityStatus, InterruptionKind, QueueStatus, RunStatus};
 
 /// One point of an I-V curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

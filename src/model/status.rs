@@ -37,6 +37,41 @@ pub enum InterruptionKind {
     Resumed,
 }
 
+/// Where an overnight-queue item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStatus {
+    /// Waiting for its turn (or its window).
+    Pending,
+    /// Its run started (a crashed runner resumes it).
+    Running,
+    /// Its run completed.
+    Completed,
+    /// Its run failed or could not start.
+    Failed,
+    /// Its run was aborted.
+    Aborted,
+    /// The operator removed it before it ran.
+    Removed,
+}
+
+impl QueueStatus {
+    /// Still to be run (by this runner or a resumed one).
+    pub fn is_open(self) -> bool {
+        matches!(self, QueueStatus::Pending | QueueStatus::Running)
+    }
+}
+
+impl From<RunStatus> for QueueStatus {
+    fn from(s: RunStatus) -> QueueStatus {
+        match s {
+            RunStatus::Completed => QueueStatus::Completed,
+            RunStatus::Failed => QueueStatus::Failed,
+            RunStatus::Aborted => QueueStatus::Aborted,
+        }
+    }
+}
+
 /// The text of each variant, as stored and shown.
 macro_rules! text_forms {
     ($t:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -59,7 +94,8 @@ macro_rules! text_forms {
 
         impl std::fmt::Display for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                // `pad`, so that widths in tables (`{:<9}`) hold.
+                f.pad(self.as_str())
             }
         }
     };
@@ -69,6 +105,14 @@ text_forms!(RunStatus {
     Completed => "completed",
     Failed => "failed",
     Aborted => "aborted",
+});
+text_forms!(QueueStatus {
+    Pending => "pending",
+    Running => "running",
+    Completed => "completed",
+    Failed => "failed",
+    Aborted => "aborted",
+    Removed => "removed",
 });
 text_forms!(ActivityStatus { Ok => "ok", Error => "error" });
 text_forms!(InterruptionKind {
@@ -95,6 +139,18 @@ mod tests {
             assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));
         }
         assert_eq!(ActivityStatus::parse("error"), Some(ActivityStatus::Error));
+        for q in [
+            QueueStatus::Pending,
+            QueueStatus::Running,
+            QueueStatus::Completed,
+            QueueStatus::Failed,
+            QueueStatus::Aborted,
+            QueueStatus::Removed,
+        ] {
+            assert_eq!(serde_json::to_value(q).ok(), Some(q.as_str().into()));
+            assert_eq!(QueueStatus::parse(q.as_str()), Some(q));
+        }
+        assert_eq!(format!("[{:<9}]", QueueStatus::Pending), "[pending  ]");
         assert_eq!(RunStatus::parse("running"), None);
     }
 }

@@ -144,6 +144,21 @@ pub enum ScpiError {
 }
 
 impl ScpiError {
+    /// The instrument the failure belongs to (none for a malformed resource string).
+    pub fn instrument(&self) -> Option<&str> {
+        match self {
+            ScpiError::Resource(_) => None,
+            ScpiError::Connect { instrument, .. }
+            | ScpiError::Timeout { instrument, .. }
+            | ScpiError::Io { instrument, .. }
+            | ScpiError::Disconnected { instrument, .. }
+            | ScpiError::Garbled { instrument, .. }
+            | ScpiError::Parse { instrument, .. }
+            | ScpiError::Instrument { instrument, .. }
+            | ScpiError::NoReading { instrument, .. } => Some(instrument),
+        }
+    }
+
     /// A transport failure after which reconnecting may help.
     pub fn is_transport(&self) -> bool {
         matches!(

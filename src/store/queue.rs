@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::db::Database;
+use crate::model::QueueStatus;
 
 /// A queue item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,8 +32,8 @@ pub struct QueueItem {
     pub added_at: f64,
     /// By whom.
     pub added_by: String,
-    /// pending, running, completed, failed, aborted, removed.
-    pub status: String,
+    /// Where it stands.
+    pub status: QueueStatus,
     /// The run, once started.
     pub run_id: Option<String>,
     /// Wall-clock start [s since epoch].
@@ -76,7 +77,16 @@ fn item(r: &rusqlite::Row) -> rusqlite::Result<QueueItem> {
         window: r.get(7)?,
         added_at: r.get(8)?,
         added_by: r.get(9)?,
-        status: r.get(10)?,
+        status: {
+            let text: String = r.get(10)?;
+            QueueStatus::parse(&text).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    10,
+                    rusqlite::types::Type::Text,
+                    format!("unknown queue status `{text}`").into(),
+                )
+            })?
+        },
         run_id: r.get(11)?,
         started_wall: r.get(12)?,
         finished_wall: r.get(13)?,
@@ -131,7 +141,7 @@ impl Database {
                 problem: format!("no queue item {id}; `pvstation queue list` shows them"),
             });
         };
-        if it.status != "pending" {
+        if it.status != QueueStatus::Pending {
             return Err(StoreError::Table {
                 file: self.path().to_string(),
                 problem: format!(
@@ -163,7 +173,7 @@ impl Database {
             return Ok(false);
         };
         let this = &items[k];
-        if this.status != "pending" || other.status != "pending" {
+        if this.status != QueueStatus::Pending || other.status != QueueStatus::Pending {
             return Ok(false);
         }
         let tx = self
@@ -209,11 +219,16 @@ impl Database {
     }
 
     /// The item finished.
-    pub fn queue_finished(&self, id: i64, status: &str, wall: f64) -> Result<(), StoreError> {
+    pub fn queue_finished(
+        &self,
+        id: i64,
+        status: QueueStatus,
+        wall: f64,
+    ) -> Result<(), StoreError> {
         self.connection()
             .execute(
                 "UPDATE queue SET status = ?2, finished_wall = ?3 WHERE id = ?1",
-                params![id, status, wall],
+                params![id, status.as_str(), wall],
             )
             .map_err(|e| self.fail(e))?;
         Ok(())
@@ -260,7 +275,8 @@ mod tests {
         db.queue_run_id(a, "R1").expect("run id");
         let err = db.queue_remove(a, 11.0, "op").expect_err("running");
         assert!(err.to_string().contains("only pending"), "{err}");
-        db.queue_finished(a, "completed", 70.0).expect("finish");
+        db.queue_finished(a, QueueStatus::Completed, 70.0)
+            .expect("finish");
         assert_eq!(
             db.queue_mean_duration("outdoor-pmax").expect("eta"),
             Some(60.0)

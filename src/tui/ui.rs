@@ -12,6 +12,9 @@ use ratatui::widgets::{
 };
 
 use super::app::{App, Confirm, Screen};
+use super::keys;
+use super::state::Use;
+use crate::instruments::station::CertificateStatus;
 
 const ACCENT: Color = Color::Cyan;
 
@@ -21,33 +24,6 @@ fn bold() -> Style {
 
 fn block(title: &str) -> Block<'_> {
     Block::default().borders(Borders::ALL).title(title)
-}
-
-/// Key hints for the status line.
-fn hints(app: &App) -> &'static str {
-    if app.prompt.is_some() {
-        return "type the answer · Enter submit";
-    }
-    if app.confirm.is_some() {
-        return "y confirm · n cancel";
-    }
-    match app.screen {
-        Screen::Procedures if app.editing.is_some() => {
-            "type the value · Enter set · Esc keep the old one"
-        }
-        Screen::Procedures if app.focus_parameters => {
-            "↑↓ parameter · Enter edit · ← procedures · s start · d dry run · ? help"
-        }
-        Screen::Procedures => {
-            "↑↓ select · Enter start · d dry run · + queue · → parameters · ? help · q quit"
-        }
-        Screen::Queue => "↑↓ select · K J move · x remove · S run the queue · ? help · q quit",
-        Screen::Log => "/ filter · i instrument I/O log · Tab screens · ? help · q quit",
-        Screen::Runs if app.run_detail.is_some() => "r draft report · Esc back",
-        Screen::Runs => "↑↓ select · Enter open · r draft report · Tab screens · ? help",
-        _ if app.active_run.is_some() => "a abort · Tab screens · ? help · q quit",
-        _ => "Tab screens · 1-6 jump · ? help · q quit",
-    }
 }
 
 /// Draw the whole console.
@@ -66,7 +42,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Tabs::new(Screen::ALL.iter().map(|s| s.title()))
             .select(selected)
             .highlight_style(bold().fg(ACCENT))
-            .block(block(&format!(" pvstation — {} ", app.station))),
+            .block(block(&format!(" pvstation — {} ", app.station.name))),
         tabs,
     );
     match app.screen {
@@ -78,7 +54,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Log => log(frame, app, body),
     }
     let run = app
-        .active_run
+        .live
+        .run
         .as_deref()
         .map(|r| format!("● {r}  "))
         .unwrap_or_default();
@@ -88,7 +65,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 Span::styled(run, bold().fg(ACCENT)),
                 Span::raw(app.status.clone()),
             ]),
-            Line::from(hints(app)),
+            Line::from(keys::hints(app)),
         ]),
         status,
     );
@@ -135,17 +112,34 @@ fn dialog(frame: &mut Frame, title: &str, text: &str) {
 }
 
 fn help(frame: &mut Frame) {
-    let text = "Tab / Shift-Tab  next / previous screen\n1-6              jump to a screen\n↑ ↓ (j k)        select\nEnter / s        start the selected procedure\n→ ←              parameters / procedures; Enter edits\nd                dry-run it (no instrument touched)\na / Ctrl-C       abort the active run (asks first)\nx  K J  S  +      queue: remove, move up/down, run; + adds a procedure\nEnter / r        runs: open / draft report\n/  i             filter the log / instrument I/O log\n?                this help\nq                quit";
-    let area = centered(frame.area(), 60, 14);
+    let lines = keys::help_lines();
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 2;
+    let area = centered(
+        frame.area(),
+        u16::try_from(width).unwrap_or(u16::MAX),
+        u16::try_from(lines.len() + 2).unwrap_or(u16::MAX),
+    );
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(text).block(block(" Keys ")), area);
+    frame.render_widget(
+        Paragraph::new(lines.join("\n")).block(block(" Keys ")),
+        area,
+    );
+}
+
+/// A certificate's status as the station screen shows it.
+fn certificate_text(status: CertificateStatus) -> String {
+    match status {
+        CertificateStatus::Valid => "valid".into(),
+        CertificateStatus::DueSoon { days_left } => format!("DUE in {days_left} days"),
+        CertificateStatus::Expired { days_ago } => format!("EXPIRED {days_ago} days ago"),
+    }
 }
 
 fn station(frame: &mut Frame, app: &App, area: Rect) {
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
-    let rows = app.instruments.iter().map(|i| {
-        let state = if i.state == "FAULT" {
+    let rows = app.station.instruments.iter().map(|i| {
+        let state = if i.state == Use::Fault {
             bold().fg(Color::Red)
         } else {
             Style::default()
@@ -153,7 +147,7 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
         Row::new(vec![
             Cell::from(i.name.clone()),
             Cell::from(i.role.clone()),
-            Cell::from(i.state.clone()).style(state),
+            Cell::from(i.state.as_str()).style(state),
             Cell::from(i.last.clone()),
             Cell::from(i.identity.clone().unwrap_or_else(|| "—".into())),
         ])
@@ -173,19 +167,17 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
         .block(block(" Instruments ")),
         top,
     );
-    let rows = app.references.iter().map(|r| {
-        let style = if r.status.starts_with("EXPIRED") {
-            bold().fg(Color::Red)
-        } else if r.status.starts_with("DUE") {
-            bold().fg(Color::Yellow)
-        } else {
-            Style::default()
+    let rows = app.station.references.iter().map(|r| {
+        let style = match r.status {
+            CertificateStatus::Expired { .. } => bold().fg(Color::Red),
+            CertificateStatus::DueSoon { .. } => bold().fg(Color::Yellow),
+            CertificateStatus::Valid => Style::default(),
         };
         Row::new(vec![
             Cell::from(r.id.clone()),
             Cell::from(r.certificate.clone()),
             Cell::from(r.due.clone()),
-            Cell::from(r.status.clone()).style(style),
+            Cell::from(certificate_text(r.status)).style(style),
         ])
     });
     frame.render_widget(
@@ -280,18 +272,19 @@ fn strip(
 }
 
 fn live(frame: &mut Frame, app: &App, area: Rect) {
+    let live = &app.live;
     let [info, charts] = Layout::vertical([Constraint::Length(4), Constraint::Min(4)]).areas(area);
     let mut lines = vec![Line::from(vec![
         Span::styled("Now: ", bold()),
-        Span::raw(app.activity.clone()),
+        Span::raw(live.activity.clone()),
     ])];
-    if let Some(w) = &app.waiting {
+    if let Some(w) = &live.waiting {
         lines.push(Line::from(vec![
             Span::styled("Gate: ", bold().fg(Color::Yellow)),
             Span::raw(w.clone()),
         ]));
     }
-    if let Some(p) = app.results.get("p_mp_stc") {
+    if let Some(p) = live.results.get("p_mp_stc") {
         lines.push(Line::from(vec![
             Span::styled("Pmax(STC): ", bold()),
             Span::raw(format!(
@@ -299,7 +292,7 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
                 p["value"].as_f64().unwrap_or(f64::NAN),
                 p["U"].as_f64().unwrap_or(f64::NAN),
                 p["k"].as_f64().unwrap_or(f64::NAN),
-                app.results
+                live.results
                     .get("conformity")
                     .and_then(|c| c["value"].as_str())
                     .unwrap_or("—")
@@ -315,11 +308,12 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
     };
     let [g_area, t_area] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
-    let g: Vec<(f64, f64)> = app.irradiance.iter().copied().collect();
-    let t: Vec<(f64, f64)> = app.temperature.iter().copied().collect();
+    let g: Vec<(f64, f64)> = live.irradiance.iter().copied().collect();
+    let t: Vec<(f64, f64)> = live.temperature.iter().copied().collect();
     // The active gate: its minimum irradiance, and its band (± largest variation) around
     // the mean of the last samples.
-    let band = app.gate.map(|(min, variation)| {
+    let band = live.gate.map(|gate| {
+        let (min, variation) = (gate.min_irradiance, gate.max_variation);
         let recent: Vec<f64> = g.iter().rev().take(10).map(|p| p.1).collect();
         let mean = if recent.is_empty() {
             min
@@ -334,7 +328,7 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn iv(frame: &mut Frame, app: &App, area: Rect) {
-    let Some(c) = &app.curve else {
+    let Some(c) = &app.live.curve else {
         frame.render_widget(
             Paragraph::new("no sweep yet").block(block(" I-V curve ")),
             area,
@@ -364,7 +358,7 @@ fn iv(frame: &mut Frame, app: &App, area: Rect) {
         " I-V ({}) and P-V/50 — {} points —{}",
         c.direction,
         iv.len(),
-        app.curve_parameters
+        app.live.curve_parameters
     );
     frame.render_widget(
         Chart::new(vec![
@@ -397,51 +391,40 @@ fn iv(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn procedures(frame: &mut Frame, app: &App, area: Rect) {
+    let p = &app.procedures;
     let [list, form] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
-    let rows = app
-        .procedures
-        .iter()
-        .enumerate()
-        .map(|(k, (name, description))| {
-            let style = if k == app.selected_procedure {
-                let s = bold().fg(ACCENT);
-                if app.focus_parameters {
-                    s
-                } else {
-                    s.add_modifier(Modifier::REVERSED)
-                }
+    let rows = p.rows.iter().enumerate().map(|(k, row)| {
+        let style = if k == p.selected {
+            let s = bold().fg(ACCENT);
+            if p.focus_parameters {
+                s
             } else {
-                Style::default()
-            };
-            Row::new(vec![
-                Cell::from(name.clone()),
-                Cell::from(description.clone()),
-            ])
-            .style(style)
-        });
+                s.add_modifier(Modifier::REVERSED)
+            }
+        } else {
+            Style::default()
+        };
+        Row::new(vec![
+            Cell::from(row.name.clone()),
+            Cell::from(row.description.clone()),
+        ])
+        .style(style)
+    });
     frame.render_widget(
         Table::new(rows, [Constraint::Length(16), Constraint::Min(10)])
             .header(Row::new(["Procedure", "What it does"]).style(bold()))
             .block(block(" Procedures (Enter start, d dry run, → parameters) ")),
         list,
     );
-    let name = app
-        .procedures
-        .get(app.selected_procedure)
-        .map(|(n, _)| n.clone())
-        .unwrap_or_default();
-    let edits = app.edits.get(&name);
-    let rows = app.current_parameters().iter().enumerate().map(|(k, p)| {
-        let selected = app.focus_parameters && k == app.selected_parameter;
-        let value = match (&app.editing, selected) {
+    let edits = p.current().and_then(|c| p.edits.get(&c.name));
+    let rows = p.parameters().iter().enumerate().map(|(k, param)| {
+        let selected = p.focus_parameters && k == p.selected_parameter;
+        let value = match (&p.editing, selected) {
             (Some(v), true) => format!("{v}▏"),
-            _ => edits
-                .and_then(|e| e.get(&p.name))
-                .cloned()
-                .unwrap_or_else(|| p.default.clone()),
+            _ => p.value(param),
         };
-        let changed = edits.is_some_and(|e| e.contains_key(&p.name));
+        let changed = edits.is_some_and(|e| e.contains_key(&param.name));
         let mut style = if changed {
             bold().fg(ACCENT)
         } else {
@@ -451,10 +434,10 @@ fn procedures(frame: &mut Frame, app: &App, area: Rect) {
             style = style.add_modifier(Modifier::REVERSED);
         }
         Row::new(vec![
-            Cell::from(p.name.clone()),
+            Cell::from(param.name.clone()),
             Cell::from(value),
-            Cell::from(p.unit.clone()),
-            Cell::from(p.limits.clone()),
+            Cell::from(param.unit.clone()),
+            Cell::from(param.limits.clone()),
         ])
         .style(style)
     });
@@ -474,25 +457,25 @@ fn procedures(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
+/// The style of a list row: reversed when selected.
+fn selectable(selected: bool) -> Style {
+    if selected {
+        bold().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+    }
+}
+
 fn queue(frame: &mut Frame, app: &App, area: Rect) {
-    let rows = app
-        .queue
-        .iter()
-        .enumerate()
-        .map(|(k, (id, status, procedure, window))| {
-            let style = if k == app.selected_queue {
-                bold().add_modifier(Modifier::REVERSED)
-            } else {
-                Style::default()
-            };
-            Row::new(vec![
-                Cell::from(id.to_string()),
-                Cell::from(status.clone()),
-                Cell::from(procedure.clone()),
-                Cell::from(window.clone()),
-            ])
-            .style(style)
-        });
+    let rows = app.queue.rows.iter().enumerate().map(|(k, q)| {
+        Row::new(vec![
+            Cell::from(q.id.to_string()),
+            Cell::from(q.status.as_str()),
+            Cell::from(q.procedure.clone()),
+            Cell::from(q.window.clone()),
+        ])
+        .style(selectable(k == app.queue.selected))
+    });
     frame.render_widget(
         Table::new(
             rows,
@@ -512,34 +495,28 @@ fn queue(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn runs(frame: &mut Frame, app: &App, area: Rect) {
-    if let Some((id, lines)) = &app.run_detail {
-        let text: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
+    if let Some(detail) = &app.runs.detail {
+        let text: Vec<Line> = detail.lines.iter().map(|l| Line::from(l.clone())).collect();
         frame.render_widget(
             Paragraph::new(text)
                 .wrap(Wrap { trim: false })
-                .block(block(&format!(" Run {id} (r draft report · Esc back) "))),
+                .block(block(&format!(
+                    " Run {} (r draft report · Esc back) ",
+                    detail.id
+                ))),
             area,
         );
         return;
     }
-    let rows = app
-        .runs
-        .iter()
-        .enumerate()
-        .map(|(k, (id, procedure, status, headline))| {
-            let style = if k == app.selected_run {
-                bold().add_modifier(Modifier::REVERSED)
-            } else {
-                Style::default()
-            };
-            Row::new(vec![
-                Cell::from(id.clone()),
-                Cell::from(procedure.clone()),
-                Cell::from(status.clone()),
-                Cell::from(headline.clone()),
-            ])
-            .style(style)
-        });
+    let rows = app.runs.rows.iter().enumerate().map(|(k, r)| {
+        Row::new(vec![
+            Cell::from(r.id.clone()),
+            Cell::from(r.procedure.clone()),
+            Cell::from(r.status_text()),
+            Cell::from(r.headline.clone()),
+        ])
+        .style(selectable(k == app.runs.selected))
+    });
     frame.render_widget(
         Table::new(
             rows,
@@ -557,28 +534,26 @@ fn runs(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn log(frame: &mut Frame, app: &App, area: Rect) {
+    let log = &app.log;
     let height = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> = app
-        .visible_log()
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .take(height)
-        .rev()
-        .map(|l| Line::from(l.clone()))
+    let visible: Vec<&String> = log.visible().collect();
+    let skip = visible.len().saturating_sub(height);
+    let lines: Vec<Line> = visible[skip..]
+        .iter()
+        .map(|l| Line::from(l.as_str()))
         .collect();
-    let what = if app.show_io {
+    let what = if log.show_io {
         "Instrument I/O log"
     } else {
         "Log"
     };
-    let title = if app.filter.is_empty() && !app.editing_filter {
+    let title = if log.filter.is_empty() && !log.editing_filter {
         format!(" {what} (i switches, / filters) ")
     } else {
         format!(
             " {what} — filter: {}{} ",
-            app.filter,
-            if app.editing_filter { "▏" } else { "" }
+            log.filter,
+            if log.editing_filter { "▏" } else { "" }
         )
     };
     frame.render_widget(Paragraph::new(lines).block(block(&title)), area);

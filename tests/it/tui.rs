@@ -3,7 +3,11 @@
 //! rewrites the snapshots after an intended change; review the diff.
 
 use pvstation::engine::events::{CurveData, Event};
-use pvstation::tui::app::{App, InstrumentRow, ReferenceRow, Screen};
+use pvstation::instruments::station::CertificateStatus;
+use pvstation::tui::app::{App, Outcome, Screen};
+use pvstation::tui::state::{
+    InstrumentRow, ParamRow, ProcedureRow, QueueRow, ReferenceRow, RunRow, Use,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -27,76 +31,85 @@ fn fixture() -> App {
         ),
         ("tester", "resistance_meter", "HIOKI,BT3562,0,V1.07"),
     ] {
-        a.instruments.push(InstrumentRow {
+        a.station.instruments.push(InstrumentRow {
             name: name.into(),
             role: role.into(),
             identity: Some(idn.into()),
-            state: "idle".into(),
+            state: Use::Idle,
             last: String::new(),
         });
     }
     for (id, cert, due, status) in [
-        ("RC-01", "NIM-PV-2026-0311", "2027-03-11", "valid"),
-        ("SR-1m", "PIM-R-2026-1101", "2026-12-20", "DUE in 22 days"),
+        (
+            "RC-01",
+            "NIM-PV-2026-0311",
+            "2027-03-11",
+            CertificateStatus::Valid,
+        ),
+        (
+            "SR-1m",
+            "PIM-R-2026-1101",
+            "2026-12-20",
+            CertificateStatus::DueSoon { days_left: 22 },
+        ),
         (
             "CAL-5522A",
             "PIM-E-2026-0877",
             "2026-11-02",
-            "EXPIRED 26 days ago",
+            CertificateStatus::Expired { days_ago: 26 },
         ),
     ] {
-        a.references.push(ReferenceRow {
+        a.station.references.push(ReferenceRow {
             id: id.into(),
             certificate: cert.into(),
             due: due.into(),
-            status: status.into(),
+            status,
         });
     }
-    a.procedures = vec![
-        (
-            "outdoor-pmax".into(),
-            "Pmax at STC of a PV module measured outdoors".into(),
-        ),
-        (
-            "bit-calibration".into(),
-            "Battery internal-resistance tester calibration".into(),
-        ),
+    a.procedures.rows = vec![
+        ProcedureRow {
+            name: "outdoor-pmax".into(),
+            description: "Pmax at STC of a PV module measured outdoors".into(),
+            parameters: vec![
+                ParamRow {
+                    name: "sweeps".into(),
+                    kind: "int".into(),
+                    unit: "1".into(),
+                    default: "3".into(),
+                    limits: "1 … 50".into(),
+                },
+                ParamRow {
+                    name: "decision_rule".into(),
+                    kind: "string".into(),
+                    unit: String::new(),
+                    default: "guarded".into(),
+                    limits: "simple | guarded | non_binary".into(),
+                },
+            ],
+        },
+        ProcedureRow {
+            name: "bit-calibration".into(),
+            description: "Battery internal-resistance tester calibration".into(),
+            parameters: Vec::new(),
+        },
     ];
-    a.parameters.insert(
-        "outdoor-pmax".into(),
-        vec![
-            pvstation::tui::app::ParamRow {
-                name: "sweeps".into(),
-                kind: "int".into(),
-                unit: "1".into(),
-                default: "3".into(),
-                limits: "1 … 50".into(),
-            },
-            pvstation::tui::app::ParamRow {
-                name: "decision_rule".into(),
-                kind: "string".into(),
-                unit: String::new(),
-                default: "guarded".into(),
-                limits: "simple | guarded | non_binary".into(),
-            },
-        ],
-    );
-    a.edits
+    a.procedures
+        .edits
         .entry("outdoor-pmax".into())
         .or_default()
         .insert("sweeps".into(), "5".into());
-    a.queue = vec![(
-        1,
-        "pending".into(),
-        "outdoor-pmax".into(),
-        "10:30-14:00".into(),
-    )];
-    a.runs = vec![(
-        "R20261128-101502-3fa9".into(),
-        "outdoor-pmax".into(),
-        "completed".into(),
-        "p_mp_stc = 221.02 W".into(),
-    )];
+    a.queue.rows = vec![QueueRow {
+        id: 1,
+        status: pvstation::model::QueueStatus::Pending,
+        procedure: "outdoor-pmax".into(),
+        window: "10:30-14:00".into(),
+    }];
+    a.runs.rows = vec![RunRow {
+        id: "R20261128-101502-3fa9".into(),
+        procedure: "outdoor-pmax".into(),
+        status: Some(pvstation::model::RunStatus::Completed),
+        headline: "p_mp_stc = 221.02 W".into(),
+    }];
     a.apply(&Event::Started {
         run_id: "R20261128-120000-0001".into(),
         procedure: "outdoor-pmax".into(),
@@ -169,7 +182,10 @@ fn every_screen_at_two_sizes() {
         }
         let mut app = fixture();
         app.screen = Screen::Live;
-        app.ask("lab_temperature", "Lab temperature at the standards (°C)?");
+        app.apply_outcome(Outcome::Ask(
+            "lab_temperature".into(),
+            "Lab temperature at the standards (°C)?".into(),
+        ));
         let text = render(&app, w, h);
         assert!(text.contains("Operator prompt: lab_temperature"), "{text}");
         snapshot(&format!("prompt-{w}x{h}"), &text);

@@ -48,7 +48,7 @@ impl Host {
             .ok_or("the station has no thermometer")?;
         self.rt
             .block_on(t.read_temperatures())
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.fault(e))
     }
 
     /// Temperatures, then the irradiance corrected with the reference cell's temperature.
@@ -78,7 +78,7 @@ impl Host {
         let r = self
             .rt
             .block_on(meter.read_irradiance(cell_temperature))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.fault(e))?;
         let sample = ConditionSample {
             time: r.time,
             irradiance: r.irradiance,
@@ -182,12 +182,12 @@ impl Host {
         });
         let curves = curves
             .ok_or("sweep did not finish")?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.fault(e))?;
         let samples: Vec<(f64, f64, f64)> = samples
             .into_iter()
             .map(|r| r.map(|r| (r.time, r.irradiance, r.shunt_voltage)))
             .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.fault(e))?;
         let data: Vec<CurveData> = curves.iter().map(CurveData::from_curve).collect();
         (self.events)(Event::Sweep {
             curves: data.clone(),

@@ -90,6 +90,8 @@ pub struct Host {
     /// Reference devices the run used (ids), for traceability and recalls.
     pub used_references: std::collections::BTreeSet<String>,
     random_state: u64,
+    /// The instrument whose call failed last (an interruption names it).
+    fault: Option<String>,
 }
 
 /// Result of a host function as the script sees it.
@@ -151,6 +153,7 @@ impl Host {
             results: BTreeMap::new(),
             used_references: std::collections::BTreeSet::new(),
             random_state: seed ^ 0x9E37_79B9_7F4A_7C15,
+            fault: None,
         }
     }
 
@@ -275,7 +278,21 @@ impl Host {
         }
     }
 
-    pub(super) fn interruption(&mut self, seq: i64, kind: InterruptionKind, details: Value) {
+    /// An instrument call failed: remember which instrument (the interruption that follows
+    /// names it, and the console marks that row), and give the message.
+    pub(super) fn fault(&mut self, e: crate::instruments::InstrumentsError) -> String {
+        self.fault = e.instrument().map(str::to_string);
+        e.to_string()
+    }
+
+    pub(super) fn interruption(&mut self, seq: i64, kind: InterruptionKind, mut details: Value) {
+        let instrument = match kind {
+            InterruptionKind::InstrumentFault => self.fault.take(),
+            _ => None,
+        };
+        if let (Some(name), Some(map)) = (&instrument, details.as_object_mut()) {
+            map.insert("instrument".into(), Value::String(name.clone()));
+        }
         let at = self.now();
         if let Some(rec) = &self.rec
             && let Err(e) = rec.db().record_interruption(
@@ -290,7 +307,12 @@ impl Host {
                 message: format!("interruption not stored: {e}"),
             });
         }
-        (self.events)(Event::Interruption { seq, kind, details });
+        (self.events)(Event::Interruption {
+            seq,
+            kind,
+            details,
+            instrument,
+        });
     }
 
     /// Sleep `seconds` of station time (simulated time runs `speed` times faster), in slices

@@ -232,4 +232,3 @@ mod tests {
         assert_eq!(db.runs().expect("runs").len(), 1);
     }
 }
-

@@ -205,4 +205,3 @@ END;
 PRAGMA application_id = 1347834708;
 "#,
 ];
-

@@ -332,7 +332,6 @@ impl Database {
     }
 }
 
-
 #[cfg(test)]
 mod journal_tests {
     use super::*;
@@ -395,4 +394,3 @@ mod journal_tests {
         assert_eq!(db.verify_audit().expect("audit"), Ok(2));
     }
 }
-
