@@ -325,10 +325,7 @@ fn tree(
     out: &mut Vec<Named>,
 ) -> usize {
     let line = toks.get(i).map_or(0, |t| t.1);
-    loop {
-        let Some((t, _)) = toks.get(i) else {
-            break;
-        };
+    while let Some((t, _)) = toks.get(i) {
         if t == "{" {
             // A group: each member is a tree under the prefix.
             i += 1;
