@@ -105,7 +105,7 @@ pub enum Flag {
     },
     /// Few points in the maximum-power window.
     FewMppPoints {
-        /// Points.
+        /// Points found in the window (the fit needs more).
         points: usize,
     },
 }

@@ -107,7 +107,7 @@ pub enum Method {
         alpha: f64,
         /// ε per cell [V].
         epsilon: f64,
-        /// Cells in series.
+        /// Cells in series in the module (scales the thermal voltage).
         cells_in_series: u32,
         /// Rs [Ω].
         rs: f64,

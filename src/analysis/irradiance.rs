@@ -90,20 +90,6 @@ pub fn equivalent_cell_temperature(
     Ok(t)
 }
 
-/// Equivalent cell temperature, relative form with the procedure-2 irradiance factor `a`:
-/// `T = T1 + [Voc/Voc1 − 1 − a·ln(G/G1)] / β_rel` (standards.md §3.4 [R]).
-pub fn equivalent_cell_temperature_rel(
-    v_oc: f64,
-    irradiance: f64,
-    v_oc_ref: f64,
-    irradiance_ref: f64,
-    temperature_ref: f64,
-    beta_rel: f64,
-    a: f64,
-) -> f64 {
-    temperature_ref + (v_oc / v_oc_ref - 1.0 - a * (irradiance / irradiance_ref).ln()) / beta_rel
-}
-
 /// A tabulated spectrum or responsivity: wavelength [nm] ascending, value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spectrum {

@@ -148,9 +148,9 @@ fn solve(a: &mut [[f64; 9]; 8], n: usize) -> Option<[f64; 8]> {
 /// e.g. JCGM 100 H.3 / any regression text).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LineFit {
-    /// Intercept.
+    /// Value of the line at x = 0 (unit of y).
     pub intercept: f64,
-    /// Slope.
+    /// Change of y per unit of x.
     pub slope: f64,
     /// Standard uncertainty of the intercept (0 with two points).
     pub u_intercept: f64,

@@ -1,6 +1,6 @@
 //! The metrology core: I-V curves, ASTM E1036 parameter extraction, IEC 60891 translation and
-//! parameter determination, irradiance, equivalent cell temperature, spectral mismatch, the
-//! IEC 61853-1 power matrix and validity checks of natural-sunlight measurements.
+//! parameter determination, irradiance, equivalent cell temperature, spectral mismatch and
+//! validity checks of natural-sunlight measurements.
 //!
 //! Pure numerics: no I/O, no logging, no clock, no async. Every formula names its source and
 //! the confidence tag of `../shared/reference/standards.md` ([V] verified, [X] two public
@@ -11,7 +11,6 @@ pub mod extract;
 pub mod iec60891;
 pub mod irradiance;
 pub mod linalg;
-pub mod matrix;
 pub mod module;
 pub mod params;
 pub mod validity;
@@ -43,7 +42,7 @@ pub enum AnalysisError {
     /// A non-finite value.
     #[error("point {index}: `{column}` is not a finite number")]
     NotFinite {
-        /// Column.
+        /// The column holding the value (`voltage`, `current`, …).
         column: &'static str,
         /// 0-based point index.
         index: usize,

@@ -73,7 +73,7 @@ fn default_epsilon() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Module {
-    /// Name.
+    /// Module type as the manufacturer names it (report and DCC item).
     pub name: String,
     /// Cells in series Ns.
     pub cells_in_series: u32,

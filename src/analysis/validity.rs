@@ -43,11 +43,11 @@ pub struct Check {
     pub name: &'static str,
     /// Measured value.
     pub value: f64,
-    /// Limit.
+    /// The limit the value is compared with.
     pub limit: f64,
     /// Unit of value and limit.
     pub unit: &'static str,
-    /// Passed.
+    /// Whether the measured value is within the limit.
     pub passed: bool,
     /// Confidence of the limit: `R` (paywalled standard, unverified) or `V-vendor`.
     pub confidence: &'static str,

@@ -36,7 +36,7 @@ pub struct QueueOptions {
     pub on_failure: OnFailure,
     /// Clock acceleration of simulated stations.
     pub speed: Option<f64>,
-    /// Operator.
+    /// Who started the queue runner (audit trail and run records).
     pub operator: String,
     /// Engine events (and queue progress as `log` events).
     pub events: EventSink,
@@ -49,9 +49,9 @@ pub struct QueueOptions {
 pub struct Done {
     /// Queue item.
     pub item: i64,
-    /// Procedure.
+    /// The item's procedure name or script path.
     pub procedure: String,
-    /// Run id.
+    /// The run the item started (None when it could not start).
     pub run_id: Option<String>,
     /// How its run stopped (failed: also when it could not start).
     pub status: RunStatus,

@@ -39,7 +39,7 @@ pub struct Issue<'a> {
 pub struct Issued {
     /// Certificate number.
     pub number: String,
-    /// Revision.
+    /// 0 for the first issue of a certificate, n for its n-th revision.
     pub revision: i64,
     /// Replaced report.
     pub previous: Option<String>,

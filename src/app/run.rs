@@ -35,7 +35,7 @@ pub struct RunRequest {
     pub answers: BTreeMap<String, String>,
     /// Interactive prompt answers (None: headless).
     pub prompter: Option<Prompter>,
-    /// Operator.
+    /// Who runs it (audit trail, run record, certificate).
     pub operator: String,
     /// Seed of the simulated world and of `random()` (default: the station's, else 1).
     pub seed: Option<u64>,
@@ -47,7 +47,7 @@ pub struct RunRequest {
     pub sim_start: Option<f64>,
     /// Resume this run.
     pub resume: Option<String>,
-    /// Events.
+    /// Where the engine's events go (console, command line, JSON lines).
     pub events: EventSink,
     /// Set to abort.
     pub abort: Arc<AtomicBool>,

@@ -147,7 +147,7 @@ pub struct PlotArgs {
 }
 
 /// Parse `G,T` [W/m², °C].
-pub fn parse_conditions(text: &str) -> Result<Conditions, String> {
+fn parse_conditions(text: &str) -> Result<Conditions, String> {
     let (g, t) = text
         .split_once(',')
         .ok_or_else(|| format!("`{text}`: write irradiance,temperature, e.g. 1000,25"))?;

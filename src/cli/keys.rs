@@ -25,7 +25,7 @@ pub enum Command {
 }
 
 /// The public-key file next to a secret-key file.
-pub fn public_path(secret: &Path) -> PathBuf {
+fn public_path(secret: &Path) -> PathBuf {
     let mut p = secret.as_os_str().to_owned();
     p.push(".pub");
     PathBuf::from(p)

@@ -80,7 +80,7 @@ impl std::fmt::Display for ActivityKind {
 pub enum Event {
     /// The run started or resumed.
     Started {
-        /// Run id.
+        /// The run's id (also when resumed).
         run_id: String,
         /// Procedure name.
         procedure: String,
@@ -133,7 +133,7 @@ pub enum Event {
     },
     /// A result was recorded.
     Result {
-        /// Name.
+        /// Result name as the procedure recorded it (`p_mp_stc`, …).
         name: String,
         /// Value, unit and details.
         value: Value,
@@ -159,7 +159,7 @@ pub enum Event {
     },
     /// The run stopped.
     Finished {
-        /// Run id.
+        /// The run's id.
         run_id: String,
         /// How it stopped.
         status: RunStatus,

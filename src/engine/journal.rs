@@ -120,12 +120,6 @@ impl Recorder {
         self.journal.len()
     }
 
-    /// Time of the last journaled activity [s since epoch] (where a resumed simulated
-    /// world's clock continues).
-    pub fn last_recorded_at(&self) -> Option<f64> {
-        self.journal.last().map(|a| a.recorded_at)
-    }
-
     /// Now, by the run's clock [s since epoch].
     pub fn now(&self) -> f64 {
         self.clock.now()

@@ -53,7 +53,7 @@ pub enum EngineError {
     ActivityFailed {
         /// Activity number.
         seq: i64,
-        /// Kind.
+        /// The activity kind (`sweep`, `read_temperatures`, …).
         kind: String,
         /// The failure as journaled.
         message: String,

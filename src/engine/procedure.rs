@@ -15,7 +15,7 @@
 //! stops with an error instead of hanging an overnight queue.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Scope};
 use serde::{Deserialize, Serialize};
@@ -128,9 +128,9 @@ pub struct Parameter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Declaration {
-    /// Name.
+    /// Procedure name (`pvstation run NAME`; unique among the shipped ones).
     pub name: String,
-    /// Version.
+    /// Procedure version (semantic; recorded with every run and report).
     pub version: String,
     /// Description, with every assumption stated.
     pub description: String,
@@ -355,7 +355,7 @@ pub enum ProcedureLookupError {
     /// The file cannot be read.
     #[error("cannot read {path}: {problem}")]
     Unreadable {
-        /// Path.
+        /// The script's path as given.
         path: String,
         /// Why.
         problem: String,
@@ -443,13 +443,6 @@ pub fn missing_roles(
         .filter(|r| !available.contains_key(*r))
         .cloned()
         .collect()
-}
-
-/// Is `path` a script file (rather than a shipped name)?
-pub fn is_script_path(name_or_path: &str) -> bool {
-    Path::new(name_or_path)
-        .extension()
-        .is_some_and(|e| e == "rhai")
 }
 
 #[cfg(test)]

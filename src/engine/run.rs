@@ -42,7 +42,7 @@ pub struct RunOptions {
     pub answers: BTreeMap<String, String>,
     /// Interactive prompt answers (None: headless).
     pub prompter: Option<Prompter>,
-    /// Operator.
+    /// Who runs it (audit trail, run record, certificate).
     pub operator: String,
     /// Seed of `random()` (a resumed run uses its stored one).
     pub seed: u64,
@@ -50,7 +50,7 @@ pub struct RunOptions {
     pub speed: f64,
     /// Resume this run.
     pub resume: Option<String>,
-    /// Events.
+    /// Where the engine's events go.
     pub events: EventSink,
     /// Set to abort.
     pub abort: Arc<AtomicBool>,
@@ -61,13 +61,13 @@ pub struct RunOptions {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
-    /// Run id.
+    /// The run's id (new, or the resumed one).
     pub run_id: String,
     /// How it stopped.
     pub status: RunStatus,
     /// Why, when not completed.
     pub reason: Option<String>,
-    /// Results.
+    /// Results by name as recorded (value, unit, uncertainty, verdict).
     pub results: BTreeMap<String, Value>,
 }
 
@@ -111,7 +111,7 @@ fn cannot(run: &str, problem: impl Into<String>) -> EngineError {
 
 /// A new run id: UTC date and time of the start plus 16 random bits, e.g.
 /// `R20261128-101502-3fa9`.
-pub fn new_run_id() -> String {
+fn new_run_id() -> String {
     let now = crate::instruments::roles::system_now();
     let date = Date::from_unix_seconds(now);
     let secs = now.rem_euclid(86_400.0) as u64;

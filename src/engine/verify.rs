@@ -38,7 +38,7 @@ pub struct Difference {
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verification {
-    /// Run id.
+    /// The verified run.
     pub run_id: String,
     /// Activities replayed.
     pub activities: usize,

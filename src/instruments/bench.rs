@@ -23,13 +23,13 @@ pub type Resources = BTreeMap<String, String>;
 /// The station's instruments by role.
 #[derive(Default)]
 pub struct Bench {
-    /// I-V tracer.
+    /// Sweeps the module's I-V curve (SMU or electronic load).
     pub iv_tracer: Option<Box<dyn IvTracer>>,
-    /// Irradiance meter.
+    /// Reads the working reference cell (a DMM on its shunt).
     pub irradiance_meter: Option<Box<dyn IrradianceMeter>>,
     /// Further irradiance meters (check reference cells), in station-file order.
     pub check_irradiance_meters: Vec<Box<dyn IrradianceMeter>>,
-    /// Thermometer.
+    /// Reads the PT100 sensors (module back sheet, reference cell).
     pub thermometer: Option<Box<dyn Thermometer>>,
     /// Battery internal-resistance tester under calibration.
     pub resistance_meter: Option<Box<dyn ResistanceMeter>>,
@@ -172,13 +172,13 @@ impl Bench {
 /// What `instruments probe` reports per instrument.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
-    /// Name.
+    /// Instrument name in the station file.
     pub name: String,
-    /// Role.
+    /// Its role (`iv_tracer`, `irradiance_meter`, …).
     pub role: &'static str,
     /// Profile id.
     pub profile: String,
-    /// Model.
+    /// The profile's model name.
     pub model: String,
     /// Resource used.
     pub resource: String,
@@ -199,7 +199,7 @@ pub struct CertificateReport {
     pub reference: String,
     /// Certificate number.
     pub certificate: String,
-    /// Due date.
+    /// Recalibration due date.
     pub due_date: Date,
     /// Status today.
     #[serde(flatten)]

@@ -20,7 +20,7 @@ pub enum InstrumentsError {
     Profile {
         /// Path.
         file: String,
-        /// Key.
+        /// The offending key, dotted (`ranges.voltage`), empty for the whole file.
         key: String,
         /// What to fix.
         problem: String,
@@ -30,7 +30,7 @@ pub enum InstrumentsError {
     Station {
         /// Path.
         file: String,
-        /// Key.
+        /// The offending key, dotted (`instrument[2].resource`), empty for the whole file.
         key: String,
         /// What to fix.
         problem: String,

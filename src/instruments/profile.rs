@@ -71,7 +71,7 @@ pub enum Interface {
     Tcp,
     /// RS-232.
     Serial,
-    /// USBTMC.
+    /// USB Test & Measurement Class (`/dev/usbtmcN`).
     Usbtmc,
 }
 
@@ -81,9 +81,9 @@ pub enum Interface {
 pub struct Profile {
     /// Profile identifier referenced by station files.
     pub id: String,
-    /// Manufacturer.
+    /// Manufacturer as `*IDN?` reports it.
     pub manufacturer: String,
-    /// Model.
+    /// Model as `*IDN?` reports it.
     pub model: String,
     /// Regular expression the `*IDN?` reply must match.
     pub identity: String,

@@ -139,7 +139,7 @@ pub trait IrradianceMeter: Instrument {
 pub struct TemperatureReading {
     /// Sensor name from the station file.
     pub sensor: String,
-    /// Channel.
+    /// Scanner channel the sensor is wired to (e.g. 101).
     pub channel: u32,
     /// Temperature [°C].
     pub temperature: f64,

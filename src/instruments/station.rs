@@ -136,11 +136,6 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// Standard uncertainty U/k.
-    pub fn standard_uncertainty(&self) -> f64 {
-        self.expanded_uncertainty / self.coverage_factor
-    }
-
     /// Certificate status on `today`.
     pub fn status(&self, today: Date) -> CertificateStatus {
         let days = self.due_date.days_since_epoch() - today.days_since_epoch();
@@ -178,14 +173,14 @@ pub enum CertificateStatus {
 pub struct ReferenceDevice {
     /// Unique id.
     pub id: String,
-    /// Kind.
+    /// What kind of standard it is (reference cell, standard resistor, …).
     pub kind: ReferenceKind,
-    /// Description.
+    /// What it is, as the certificate states it.
     pub description: String,
     /// Manufacturer.
     #[serde(default)]
     pub manufacturer: Option<String>,
-    /// Serial number.
+    /// Serial number as on the device and its certificate.
     pub serial_number: String,
     /// Relay channel that connects it (standard resistors).
     #[serde(default)]

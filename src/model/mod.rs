@@ -88,7 +88,7 @@ pub type SharedClock = std::sync::Arc<dyn Clock>;
 /// A calendar date (proleptic Gregorian), as written in certificates: `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date {
-    /// Year.
+    /// Year (Gregorian, proleptic).
     pub year: i32,
     /// Month 1–12.
     pub month: u32,

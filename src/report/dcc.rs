@@ -35,7 +35,7 @@ fn j(x: f64) -> String {
 }
 
 /// D-SI unit of a unit symbol (BIPM SI brochure 9th ed. as D-SI writes it), if it has one.
-pub fn dsi_unit(unit: &str) -> Option<&'static str> {
+fn dsi_unit(unit: &str) -> Option<&'static str> {
     Some(match unit {
         "W" => r"\watt",
         "V" => r"\volt",

@@ -69,9 +69,9 @@ pub struct CertificateInfo {
 /// The laboratory (7.8.2.1 b, c).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Laboratory {
-    /// Name.
+    /// Laboratory name as accredited.
     pub name: Option<String>,
-    /// Address.
+    /// Postal address.
     pub address: Option<String>,
     /// Contact e-mail.
     pub email: Option<String>,
@@ -99,7 +99,7 @@ pub struct Dates {
     pub measurement_start: Date,
     /// Last day of the measurement.
     pub measurement_end: Date,
-    /// Issue.
+    /// Date of issue of the certificate.
     pub issue: Date,
 }
 
@@ -134,9 +134,9 @@ pub struct RunInfo {
     pub status: RunStatus,
     /// Why, when not completed.
     pub reason: Option<String>,
-    /// Operator.
+    /// Who ran the measurement.
     pub operator: String,
-    /// Software.
+    /// The software that measured and evaluated (name, version).
     pub software: Software,
 }
 
@@ -145,15 +145,15 @@ pub struct RunInfo {
 pub struct InstrumentRecord {
     /// Name in the station file.
     pub name: String,
-    /// Role.
+    /// The instrument's role in the measurement.
     pub role: String,
-    /// Profile.
+    /// Its instrument profile (model file).
     pub profile: String,
-    /// Manufacturer.
+    /// Manufacturer from `*IDN?` (None if not recorded).
     pub manufacturer: Option<String>,
-    /// Model.
+    /// Model from `*IDN?` (None if not recorded).
     pub model: Option<String>,
-    /// Resource.
+    /// VISA-style resource string it was reached at.
     pub resource: String,
     /// `*IDN?` reply.
     pub identity: String,
@@ -166,7 +166,7 @@ pub struct InstrumentRecord {
 /// A calibration certificate as the station snapshot recorded it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertificateRecord {
-    /// Number.
+    /// Certificate number.
     pub number: String,
     /// Issuing laboratory.
     pub laboratory: String,
@@ -180,7 +180,7 @@ pub struct CertificateRecord {
     pub coverage_factor: f64,
     /// Date of calibration.
     pub calibration_date: Date,
-    /// Due date.
+    /// Recalibration due date.
     pub due_date: Date,
 }
 
@@ -191,9 +191,9 @@ pub struct Traceability {
     pub id: String,
     /// Kind (`reference_cell`, `standard_resistor`, …).
     pub kind: String,
-    /// Description.
+    /// What the standard is, as its certificate states it.
     pub description: String,
-    /// Serial number.
+    /// Serial number of the standard.
     pub serial_number: String,
     /// Its certificate.
     pub certificate: CertificateRecord,
@@ -228,7 +228,7 @@ pub struct BudgetLine {
     pub unit: Option<String>,
     /// u(x).
     pub u: f64,
-    /// Distribution.
+    /// Probability distribution assigned to the input (normal, rectangular, …).
     pub distribution: String,
     /// Sensitivity coefficient.
     pub sensitivity: f64,
@@ -262,7 +262,7 @@ impl ResultEntry {
     }
 
     /// A measurand (a number that is not marked informative) — it needs an uncertainty.
-    pub fn is_measurand(&self) -> bool {
+    fn is_measurand(&self) -> bool {
         self.value.is_number() && self.details.get("informative") != Some(&Value::Bool(true))
     }
 
@@ -307,7 +307,7 @@ pub struct ConditionRange {
     pub min: f64,
     /// Highest value.
     pub max: f64,
-    /// Unit.
+    /// Unit symbol of min and max.
     pub unit: String,
 }
 
@@ -358,7 +358,7 @@ impl CurveRecord {
 /// The authorising signatory (7.8.2.1 o).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Signatory {
-    /// Name.
+    /// Name of the person who authorises the certificate (None: unsigned draft).
     pub name: Option<String>,
     /// Function.
     pub role: Option<String>,
@@ -371,7 +371,7 @@ pub struct RawDataRef {
     pub id: i64,
     /// The activity it belongs to.
     pub activity: Option<i64>,
-    /// Kind.
+    /// What the record holds (`iv_curves`, `conditions`, …).
     pub kind: String,
     /// SHA-256 taken when it was recorded.
     pub sha256: String,
@@ -382,21 +382,21 @@ pub struct RawDataRef {
 pub struct Report {
     /// SHA-256 of the JSON rendering of the report this one replaces.
     pub previous_report_sha256: Option<String>,
-    /// Title.
+    /// Certificate title (`Calibration certificate`, …).
     pub title: String,
     /// Identity.
     pub certificate: CertificateInfo,
-    /// Laboratory.
+    /// The issuing laboratory.
     pub laboratory: Laboratory,
     /// Customer name.
     pub customer: Option<String>,
     /// Customer contact.
     pub customer_email: Option<String>,
-    /// Item.
+    /// The item calibrated or measured.
     pub item: Item,
-    /// Dates.
+    /// Dates of measurement and issue.
     pub dates: Dates,
-    /// Method.
+    /// The method and the procedure that applied it.
     pub method: Method,
     /// The run.
     pub run: RunInfo,
@@ -410,13 +410,13 @@ pub struct Report {
     pub conformity: Vec<Conformity>,
     /// Deviations and interruptions.
     pub deviations: Vec<InterruptionRecord>,
-    /// Conditions.
+    /// Environmental and measurement conditions during the run.
     pub conditions: Conditions,
     /// Measured curves.
     pub curves: Vec<CurveRecord>,
     /// Fixed statements.
     pub statements: Vec<String>,
-    /// Signatory.
+    /// Who authorises the certificate.
     pub signatory: Signatory,
     /// Raw records.
     pub raw_data: Vec<RawDataRef>,

@@ -14,7 +14,7 @@ use crate::analysis::curve::IvData;
 pub struct Trace<'a> {
     /// Legend label.
     pub label: String,
-    /// Data.
+    /// The curve to draw.
     pub data: &'a IvData,
     /// Dashed (e.g. translated curves) or solid (measured).
     pub dashed: bool,
@@ -23,7 +23,7 @@ pub struct Trace<'a> {
 static FONT: Once = Once::new();
 
 /// Register the embedded font under "sans-serif" (once per process).
-pub fn register_font() {
+fn register_font() {
     FONT.call_once(|| {
         // Failure only means text falls back to nothing; plotting then reports the error.
         let _ =

@@ -29,7 +29,7 @@ pub struct IoRecord {
     pub instrument: String,
     /// Resource string.
     pub resource: String,
-    /// Direction.
+    /// Sent to or received from the instrument.
     pub direction: Direction,
     /// Bytes exactly as sent or received (terminators included).
     #[serde(serialize_with = "escaped")]

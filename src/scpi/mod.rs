@@ -60,7 +60,7 @@ pub enum ScpiError {
         instrument: String,
         /// Resource string.
         resource: String,
-        /// Command.
+        /// The command that got no reply.
         command: String,
         /// Time waited.
         after: Duration,
@@ -72,7 +72,7 @@ pub enum ScpiError {
         instrument: String,
         /// Resource string.
         resource: String,
-        /// Command.
+        /// The command being sent or answered when the transport failed.
         command: String,
         /// Cause.
         source: std::io::Error,
@@ -86,7 +86,7 @@ pub enum ScpiError {
         instrument: String,
         /// Resource string.
         resource: String,
-        /// Command.
+        /// The command that could not be sent.
         command: String,
     },
     /// The reply cannot be framed (malformed block, not text).
@@ -96,7 +96,7 @@ pub enum ScpiError {
         instrument: String,
         /// Resource string.
         resource: String,
-        /// Command.
+        /// The command whose reply is garbled.
         command: String,
         /// What is wrong.
         why: String,
@@ -108,7 +108,7 @@ pub enum ScpiError {
         instrument: String,
         /// Resource string.
         resource: String,
-        /// Command.
+        /// The command whose reply is unexpected.
         command: String,
         /// The reply (first 80 characters).
         reply: String,
@@ -136,7 +136,7 @@ pub enum ScpiError {
     NoReading {
         /// Instrument name.
         instrument: String,
-        /// Command.
+        /// The command that returned the sentinel.
         command: String,
         /// The sentinel.
         value: ScpiNumber,

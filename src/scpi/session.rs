@@ -431,11 +431,6 @@ impl Session {
         self.query("*IDN?").await
     }
 
-    /// `*RST`.
-    pub async fn rst(&mut self) -> Result<(), ScpiError> {
-        self.write("*RST").await
-    }
-
     /// `*CLS`.
     pub async fn cls(&mut self) -> Result<(), ScpiError> {
         self.write("*CLS").await

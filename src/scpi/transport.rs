@@ -50,11 +50,11 @@ pub struct SerialSettings {
     pub baud: u32,
     /// Data bits (5–8).
     pub data_bits: u8,
-    /// Parity.
+    /// Parity bit (none, odd, even).
     pub parity: Parity,
     /// Stop bits (1 or 2).
     pub stop_bits: u8,
-    /// Flow control.
+    /// Flow control (none, RTS/CTS, XON/XOFF).
     pub flow_control: FlowControl,
 }
 

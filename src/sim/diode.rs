@@ -19,7 +19,7 @@ const K_EV: f64 = 8.617_333_262e-5;
 /// Reference parameters of a single-diode model (De Soto form).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SingleDiode {
-    /// Cells in series.
+    /// Cells in series (scales the thermal voltage).
     pub cells_in_series: u32,
     /// Temperature coefficient of Isc as the record states it [A/K].
     pub alpha_sc: f64,

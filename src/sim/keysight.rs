@@ -29,7 +29,7 @@ const LINE_FREQUENCY: f64 = 50.0;
 
 /// IEC 60751 Callendar–Van Dusen resistance of a PT100 at `t` [°C] → [Ω]
 /// (standards.md §3.5 [X]: A = 3.9083e-3, B = −5.775e-7, C = −4.183e-12, R0 = 100 Ω).
-pub fn pt100_resistance(t: f64) -> f64 {
+fn pt100_resistance(t: f64) -> f64 {
     const A: f64 = 3.9083e-3;
     const B: f64 = -5.775e-7;
     const C: f64 = -4.183e-12;

@@ -46,11 +46,11 @@ pub struct SimOptions {
 /// One served instrument, as `pvstation sim` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Served {
-    /// Name.
+    /// Instrument name in the station file.
     pub name: String,
-    /// Role.
+    /// Its role.
     pub role: &'static str,
-    /// Model.
+    /// The simulated model (profile name).
     pub model: String,
     /// Resource string to reach it.
     pub resource: String,
@@ -84,7 +84,7 @@ impl Clock for World {
 
 /// Parse `reference_shunt`, `check_shunt` or `pt100:N` (N = 0–3 module back, 4 reference
 /// cell, 5 ambient).
-pub fn parse_sim_input(text: &str) -> Option<DmmInput> {
+fn parse_sim_input(text: &str) -> Option<DmmInput> {
     match text {
         "reference_shunt" => Some(DmmInput::ReferenceShunt),
         "check_shunt" => Some(DmmInput::CheckShunt),

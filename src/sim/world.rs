@@ -290,13 +290,13 @@ impl World {
     }
 
     /// Local solar time of day at `t` [h].
-    pub fn solar_hour(&self, t: f64) -> f64 {
+    fn solar_hour(&self, t: f64) -> f64 {
         ((t / 3600.0 + self.config.utc_offset_hours) % 24.0 + 24.0) % 24.0
     }
 
     /// Sine of the solar elevation at `t` (simple declination/hour-angle model; good to a
     /// degree or so, which is all a simulated sky needs).
-    pub fn sin_elevation(&self, t: f64) -> f64 {
+    fn sin_elevation(&self, t: f64) -> f64 {
         let day = (t / 86_400.0).floor();
         let day_of_year = (day + 4.0 * 365.25 - 10.0) % 365.25; // ~days since 1 Jan
         let declination =
@@ -308,7 +308,7 @@ impl World {
 
     /// Clear-sky in-plane irradiance on a two-axis tracker at `t` [W/m²]: Meinel-type
     /// beam attenuation with pressure-corrected air mass plus a diffuse share.
-    pub fn clear_sky_irradiance(&self, t: f64) -> f64 {
+    fn clear_sky_irradiance(&self, t: f64) -> f64 {
         let s = self.sin_elevation(t);
         if s <= 0.01 {
             return 0.0;
@@ -323,7 +323,7 @@ impl World {
 
     /// Transmission of the passing clouds at `t` [1], with cloud enhancement (up to ~+15 %)
     /// at their edges, which is how plateau sites reach ~1300 W/m².
-    pub fn cloud_factor(&self, t: f64) -> f64 {
+    fn cloud_factor(&self, t: f64) -> f64 {
         let mut factor = 1.0;
         for c in &self.clouds {
             let x = (t - c.centre) / c.half_width;
@@ -420,7 +420,7 @@ impl World {
     }
 
     /// Reference-cell short-circuit current at `t` [A].
-    pub fn reference_cell_isc(&self, t: f64) -> f64 {
+    fn reference_cell_isc(&self, t: f64) -> f64 {
         let g = self.irradiance(t);
         let tc = self.reference_cell_temperature(t);
         let years = (t - self.reference_cell_calibrated) / (365.25 * 86_400.0);

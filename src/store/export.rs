@@ -12,7 +12,7 @@ use super::db::Database;
 /// One exported point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointRow {
-    /// Run id.
+    /// The run the point belongs to.
     pub run_id: String,
     /// Activity that measured the curve.
     pub activity_seq: i64,

@@ -129,7 +129,7 @@ impl Drop for AtomicFile {
 
 /// The regular file an output path designates: symbolic links followed (at most 40, as the
 /// kernel does), anything but a regular file or a free name refused.
-pub fn output_target(path: &Path) -> Result<std::path::PathBuf, StoreError> {
+fn output_target(path: &Path) -> Result<std::path::PathBuf, StoreError> {
     let refuse = |what: &str| StoreError::Write {
         file: path.display().to_string(),
         source: std::io::Error::other(format!(

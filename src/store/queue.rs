@@ -12,7 +12,7 @@ use crate::model::QueueStatus;
 /// A queue item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueueItem {
-    /// Id.
+    /// Item id (`pvstation queue remove ID`).
     pub id: i64,
     /// Order.
     pub position: i64,

@@ -24,9 +24,9 @@ pub struct StartRecord {
     pub procedure: String,
     /// SHA-256 of its script.
     pub procedure_hash: String,
-    /// Parameters.
+    /// The run's parameters as validated (name → value).
     pub parameters: Value,
-    /// Operator.
+    /// Who ran it.
     pub operator: String,
     /// pvstation version.
     pub software_version: String,
@@ -110,7 +110,7 @@ pub struct StopRecord {
 /// The whole record of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
-    /// Run id.
+    /// The run's id.
     pub run_id: String,
     /// Its start.
     pub start: StartRecord,

@@ -26,9 +26,9 @@ pub struct RecordedCertificate {
 /// A run that used a reference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunUse {
-    /// Run id.
+    /// The run that used the reference.
     pub run_id: String,
-    /// Procedure.
+    /// Its procedure.
     pub procedure: String,
     /// Start [s since epoch].
     pub started_at: f64,

@@ -140,7 +140,7 @@ mod imp {
     /// Split a long table into curves (by `curve_id` in order of first appearance; one curve
     /// when there is no `curve_id` column). Rows of one curve need not be contiguous, but
     /// contiguous runs (the usual layout) are copied as whole slices.
-    pub fn table_curves(df: &DataFrame, path: &Path) -> Result<Vec<NamedCurve>, StoreError> {
+    fn table_curves(df: &DataFrame, path: &Path) -> Result<Vec<NamedCurve>, StoreError> {
         let missing = |c: &str| {
             table_error(
                 path,
@@ -302,7 +302,7 @@ mod imp {
 
 #[cfg(feature = "parquet")]
 pub use imp::{
-    read_batch_parquet, read_parquet_curves, read_table, table_curves, write_batch_parquet,
+    read_batch_parquet, read_parquet_curves, read_table, write_batch_parquet,
     write_point_table,
 };
 

@@ -25,7 +25,7 @@ pub enum Key {
     Left,
     Right,
     Backspace,
-    /// Ctrl-C.
+    /// Ctrl-C (abort a run, or quit).
     CtrlC,
 }
 
@@ -551,7 +551,7 @@ fn screen_view(app: &App) -> View {
 }
 
 /// The view keys go to: the topmost dialog, else the screen.
-pub fn view(app: &App) -> View {
+fn view(app: &App) -> View {
     if app.prompt.is_some() {
         Prompt
     } else if app.confirm.is_some() {

@@ -227,7 +227,7 @@ pub fn draft_report(db_path: &Path, run_id: &str) -> String {
 
 /// The queue as the database holds it, each item with its window and the estimated time
 /// until it is done (mean duration of earlier completed runs of each procedure ahead of it).
-pub fn queue_rows(db: &Database) -> Vec<QueueRow> {
+fn queue_rows(db: &Database) -> Vec<QueueRow> {
     let mut ahead = Some(0.0);
     db.queue_items(false)
         .unwrap_or_default()

@@ -45,7 +45,7 @@ pub enum Distribution {
 /// An input quantity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Input {
-    /// Name.
+    /// Input quantity name as the budget lists it.
     pub name: String,
     /// Estimate x.
     pub value: f64,

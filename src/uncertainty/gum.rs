@@ -28,7 +28,7 @@ pub struct BudgetLine {
     pub u: f64,
     /// Unit of x_i.
     pub unit: Option<String>,
-    /// Distribution.
+    /// Probability distribution of the input (normal, rectangular, …).
     pub distribution: &'static str,
     /// Degrees of freedom ν_i (None = ∞).
     pub dof: Option<f64>,

@@ -25,7 +25,7 @@ pub struct McmOptions {
     pub trials: usize,
     /// Adaptive procedure with this many significant digits (JCGM 101 §7.9).
     pub adaptive: Option<u32>,
-    /// Seed.
+    /// Seed of the pseudo-random generator (same seed, same result).
     pub seed: u64,
     /// Upper bound on the trials of the adaptive procedure.
     pub max_trials: usize,

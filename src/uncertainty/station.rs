@@ -77,7 +77,7 @@ pub struct PmaxSetup {
     pub u_t_ref: f64,
     /// Spectral mismatch factor and its standard uncertainty (SMM = 1 still has one).
     pub smm: f64,
-    /// u(SMM).
+    /// Standard uncertainty of the spectral mismatch factor [1].
     pub u_smm: f64,
     /// Irradiance instability during the sweep: relative half-width [1].
     pub irradiance_instability: f64,

@@ -47,7 +47,7 @@ pub struct HostParts {
     pub recorder: Option<Recorder>,
     /// The instruments.
     pub bench: Bench,
-    /// Results.
+    /// Results by name as recorded.
     pub results: BTreeMap<String, Value>,
     /// References used (ids).
     pub used_references: std::collections::BTreeSet<String>,
@@ -59,7 +59,7 @@ pub struct Host {
     rec: Option<Recorder>,
     /// The run's clock.
     clock: SharedClock,
-    /// Run id.
+    /// The run's id (journal, raw records, I/O log).
     pub run_id: String,
     /// Instruments by role.
     pub bench: Bench,

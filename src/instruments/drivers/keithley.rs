@@ -22,7 +22,7 @@ use crate::scpi::block::{ByteOrder, block_payload, decode_real64};
 const SENSE_CURRENT: &str = ":SENS:FUNC \"CURR\"";
 /// Current autorange on.
 const CURRENT_AUTORANGE: &str = ":SENS:CURR:RANG:AUTO ON";
-/// Source voltage.
+/// Source voltage, measure current (a sweep in voltage).
 const SOURCE_VOLTAGE: &str = ":SOUR:FUNC VOLT";
 /// Measured (not programmed) source values in the buffer.
 const READBACK: &str = ":SOUR:VOLT:READ:BACK ON";
@@ -34,7 +34,7 @@ const CLEAR_STATUS: &str = "*CLS";
 const INITIATE: &str = ":INIT";
 /// Number of readings in the buffer.
 const ACTUAL: &str = ":TRAC:ACT?";
-/// Output off.
+/// Output relay open: the module is disconnected.
 const OUTPUT_OFF: &str = ":OUTP OFF";
 
 /// Keithley 2460/2461 driver.

@@ -22,7 +22,7 @@ use crate::scpi::{IoLog, Resource, Session, SessionConfig};
 pub struct Base {
     /// Instrument name.
     pub name: String,
-    /// Session.
+    /// The SCPI session to the instrument.
     pub session: Session,
     /// Model profile.
     pub profile: Profile,

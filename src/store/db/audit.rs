@@ -102,7 +102,7 @@ impl Database {
     }
 
     /// All audit entries in order.
-    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
         self.query_all("SELECT id, recorded_at, actor, action, details, prev_hash, hash FROM audit ORDER BY id", [], |r| {
             Ok(AuditEntry { id: r.get(0)?, recorded_at: r.get(1)?, actor: r.get(2)?, action: r.get(3)?, details: r.get(4)?, prev_hash: r.get(5)?, hash: r.get(6)? })
         })

@@ -14,9 +14,9 @@ use crate::store::StoreError;
 pub struct RunSummary {
     /// Run id.
     pub id: String,
-    /// Procedure.
+    /// Procedure name or script path.
     pub procedure: String,
-    /// Operator.
+    /// Who ran it.
     pub operator: String,
     /// Start [s since epoch].
     pub started_at: f64,
@@ -65,9 +65,9 @@ pub struct RunStart {
     pub procedure_hash: String,
     /// Parameters (JSON).
     pub parameters: String,
-    /// Operator.
+    /// Who ran it.
     pub operator: String,
-    /// Software version.
+    /// `pvstation` version that ran it.
     pub software_version: String,
     /// Station snapshot (JSON): instruments with identity and profile, reference devices with
     /// their certificates.
@@ -210,18 +210,6 @@ impl Database {
         self.query_all("SELECT seq, kind, request, result, status, recorded_at FROM activities WHERE run_id = ?1 ORDER BY seq", [run_id], |r| {
             Ok(Activity { seq: r.get(0)?, kind: r.get(1)?, request: r.get(2)?, result: r.get(3)?, status: r.get(4)?, recorded_at: r.get(5)? })
         })
-    }
-
-    /// Record how a run stopped.
-    pub fn stop_run(
-        &self,
-        run_id: &str,
-        status: RunStatus,
-        reason: Option<&str>,
-        stopped_at: f64,
-        actor: &str,
-    ) -> Result<(), StoreError> {
-        self.finish_run(run_id, status, reason, stopped_at, actor, &[])
     }
 
     /// Record a run's results and how it stopped, in one transaction. Results are derived
@@ -385,7 +373,7 @@ mod journal_tests {
             replay.iter().map(|a| a.seq).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
-        db.stop_run("run-1", RunStatus::Completed, None, 10.0, "li.wei")
+        db.finish_run("run-1", RunStatus::Completed, None, 10.0, "li.wei", &[])
             .expect("stop");
         assert_eq!(
             db.runs().expect("runs")[0].status,
