@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 
 use pvstation::engine::journal::Recorder;
-use pvstation::instruments::roles::{Clock, SharedClock};
+use pvstation::model::{Clock, SharedClock};
 use pvstation::store::db::{Database, RunStart, sha256_hex};
 
 struct Counter(std::sync::atomic::AtomicU64);

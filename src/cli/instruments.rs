@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::instruments::bench::{Resources, certificates, probe};
-use crate::instruments::roles::{SharedClock, SystemClock};
+use crate::instruments::roles::SystemClock;
 use crate::instruments::station::CertificateStatus;
 use crate::model::Date;
+use crate::model::SharedClock;
 use crate::scpi::IoLog;
 use crate::sim::station::{SimOptions, SimulatedStation};
 

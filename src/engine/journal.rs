@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::EngineError;
-use crate::instruments::roles::SharedClock;
+use crate::model::SharedClock;
 use crate::store::db::{Activity, Database, RunStart};
 
 /// Records (live) or replays (resumed) the activities of one run.
@@ -246,7 +246,7 @@ mod tests {
     use crate::store::db::sha256_hex;
 
     struct Fixed;
-    impl crate::instruments::roles::Clock for Fixed {
+    impl crate::model::Clock for Fixed {
         fn now(&self) -> f64 {
             1.0
         }

@@ -19,8 +19,8 @@ use super::procedure::Procedure;
 use super::run::execute;
 use crate::instruments::bench::Bench;
 use crate::instruments::profile::Profiles;
-use crate::instruments::roles::{Clock, SharedClock};
 use crate::instruments::station::{Station, StationFile};
+use crate::model::{Clock, SharedClock};
 use crate::scpi::IoLog;
 use crate::store::db::{Database, sha256_hex};
 

@@ -9,11 +9,11 @@ use super::InstrumentsError;
 use super::drivers::{Base, fluke, hioki, keithley, keysight, open_session, switch};
 use super::profile::{Dialect, Role};
 use super::roles::{
-    Instrument, IrradianceMeter, IvTracer, ResistanceMeter, Result, SharedClock, Source, Switch,
-    Thermometer,
+    Instrument, IrradianceMeter, IvTracer, ResistanceMeter, Result, Source, Switch, Thermometer,
 };
 use super::station::{CertificateStatus, InstrumentEntry, Station};
 use crate::model::Date;
+use crate::model::SharedClock;
 use crate::scpi::IoLog;
 
 /// Resolved resource of each instrument (station resources, with `sim` replaced by the

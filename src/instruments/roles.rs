@@ -17,7 +17,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Result of the instruments layer.
 pub type Result<T> = std::result::Result<T, InstrumentsError>;
 
-pub use crate::model::{Clock, SharedClock};
+use crate::model::Clock;
 
 /// The system clock: what real instruments run on.
 #[derive(Debug, Clone, Copy, Default)]

@@ -22,8 +22,8 @@ use super::world::{World, WorldConfig};
 use crate::instruments::InstrumentsError;
 use crate::instruments::bench::Resources;
 use crate::instruments::profile::{Dialect, Role};
-use crate::instruments::roles::Clock;
 use crate::instruments::station::{InstrumentEntry, Station};
+use crate::model::Clock;
 use crate::scpi::Resource;
 
 /// How to start the simulation.

@@ -302,8 +302,7 @@ mod imp {
 
 #[cfg(feature = "parquet")]
 pub use imp::{
-    read_batch_parquet, read_parquet_curves, read_table, write_batch_parquet,
-    write_point_table,
+    read_batch_parquet, read_parquet_curves, read_table, write_batch_parquet, write_point_table,
 };
 
 #[cfg(not(feature = "parquet"))]

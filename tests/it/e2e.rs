@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use pvstation::instruments::bench::Bench;
 use pvstation::instruments::profile::Profiles;
-use pvstation::instruments::roles::{SharedClock, SweepMode, SweepSettings};
+use pvstation::instruments::roles::{SweepMode, SweepSettings};
 use pvstation::instruments::station::{DEMO_SIM_STATION, Station};
+use pvstation::model::SharedClock;
 use pvstation::model::SweepDirection;
 use pvstation::scpi::IoLog;
 use pvstation::sim::station::{SimOptions, SimulatedStation};

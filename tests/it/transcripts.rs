@@ -10,10 +10,11 @@ use pvstation::instruments::drivers::{
 };
 use pvstation::instruments::profile::{Profile, Profiles};
 use pvstation::instruments::roles::{
-    Instrument, IrradianceMeter, IvTracer, ResistanceMeter, SharedClock, Source, SweepMode,
-    SweepSettings, Switch, SystemClock, Thermometer,
+    Instrument, IrradianceMeter, IvTracer, ResistanceMeter, Source, SweepMode, SweepSettings,
+    Switch, SystemClock, Thermometer,
 };
 use pvstation::instruments::station::{DEMO_SIM_STATION, InstrumentEntry, Station};
+use pvstation::model::SharedClock;
 use pvstation::model::SweepDirection;
 use pvstation::scpi::block::{ByteOrder, encode_real64_block};
 use pvstation::scpi::transcript::{TranscriptHandle, transcript, transcript_bytes};

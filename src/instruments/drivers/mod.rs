@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use super::InstrumentsError;
 use super::profile::Profile;
-use super::roles::{Result, SharedClock};
+use super::roles::Result;
 use super::station::InstrumentEntry;
+use crate::model::SharedClock;
 use crate::scpi::{IoLog, Resource, Session, SessionConfig};
 
 /// What every driver holds.
