@@ -26,6 +26,19 @@ pub struct SeriesPoint {
     pub temperature: f64,
 }
 
+impl SeriesPoint {
+    /// The curve at its measured conditions, as the IEC 60891 fits take it.
+    fn as_curve(&self) -> SeriesCurve<'_> {
+        SeriesCurve {
+            data: &self.data,
+            conditions: Conditions {
+                irradiance: self.irradiance,
+                temperature: self.temperature,
+            },
+        }
+    }
+}
+
 /// A fitted parameter with its standard uncertainty.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Fitted {
@@ -115,16 +128,7 @@ pub fn natural_sunlight_parameters(
             },
         })
         .collect();
-    let g_series: Vec<SeriesCurve> = irradiance
-        .iter()
-        .map(|s| SeriesCurve {
-            data: &s.data,
-            conditions: Conditions {
-                irradiance: s.irradiance,
-                temperature: s.temperature,
-            },
-        })
-        .collect();
+    let g_series: Vec<SeriesCurve> = irradiance.iter().map(SeriesPoint::as_curve).collect();
     let tc = temperature_coefficients(&t_series).map_err(|e| format!("temperature series: {e}"))?;
     let (alpha, beta) = (tc.alpha_isc.value, tc.beta_voc.value);
     let (g_min, g_max) = g_series.iter().fold((f64::INFINITY, 0.0f64), |(a, b), c| {
@@ -241,16 +245,7 @@ mod tests {
             .collect();
         let f = natural_sunlight_parameters(&temperature, &irradiance, 1000.0).expect("fit");
         assert!((f.rs.value - 1.290).abs() <= 5e-4, "{:?}", f.rs);
-        let t_series: Vec<SeriesCurve> = temperature
-            .iter()
-            .map(|p| SeriesCurve {
-                data: &p.data,
-                conditions: Conditions {
-                    irradiance: p.irradiance,
-                    temperature: p.temperature,
-                },
-            })
-            .collect();
+        let t_series: Vec<SeriesCurve> = temperature.iter().map(SeriesPoint::as_curve).collect();
         let direct =
             fit_p1_kappa(&t_series, f.alpha.value, f.beta.value, f.rs.value, None).expect("kappa");
         assert_eq!(f.kappa.value, direct.value);

@@ -427,6 +427,16 @@ fn a_connection_dropped_mid_sweep_and_a_reboot_are_recorded_and_the_sweep_retake
             .filter(|i| i["kind"] == "instrument_fault")
             .collect();
         assert!(!faults.is_empty(), "{fault}: {}", record["interruptions"]);
+        // The fault names the instrument that failed (the console marks that row).
+        for f in &faults {
+            assert_eq!(f["details"]["instrument"], "smu", "{fault}: {f}");
+        }
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "interruption" && e["instrument"] == "smu"),
+            "{fault}: {events:?}"
+        );
         let failed_sweeps = record["activities"]
             .as_array()
             .unwrap()
