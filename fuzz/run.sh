@@ -10,14 +10,15 @@ seconds=${1:-60}
 export RUSTC_BOOTSTRAP=1
 for target in scpi_reply ieee_block curve_csv station_toml module_toml model_toml procedure; do
   mkdir -p "corpus/$target" "target/corpus/$target"
-  log=$(mktemp)
+  log="target/fuzz-$target.log"
   # New inputs go to a scratch corpus under target/; the committed seeds are only read.
   if cargo fuzz run "$target" "target/corpus/$target" "corpus/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 >"$log" 2>&1; then
     runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo "?")
     echo "$target: $runs executions in ${seconds} s, no crash"
   else
-    echo "$target: FAILED — see the end of the log:"; tail -n 30 "$log"; rm -f "$log"; exit 1
+    echo "$target: FAILED — the whole log is $PWD/$log; the failure:"
+    grep -E -A12 'panicked|ERROR: libFuzzer|SUMMARY|==ERROR' "$log" | head -n 40
+    exit 1
   fi
-  rm -f "$log"
 done

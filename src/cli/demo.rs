@@ -12,8 +12,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::run::{Args as RunArgs, abort_on_signals, printer, run_procedure};
-use crate::engine::events::{Event, EventSink};
+use crate::engine::events::{Event, EventSink, RunStatus};
 use crate::store::db::Database;
+use crate::store::record::RunRecord;
 
 /// Arguments of `pvstation demo`.
 #[derive(Debug, clap::Args)]
@@ -102,10 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let database = Database::open(&db)?;
         for run_id in completed {
             let record = super::store::run_record(&database, &run_id)?;
-            let procedure = record["start"]["procedure"]
-                .as_str()
-                .unwrap_or("run")
-                .to_string();
+            let procedure = record.start.procedure.clone();
             println!("{procedure} {run_id}:");
             certify(&database, &record, &reports_dir.join(&procedure), &|l| {
                 println!("{l}")
@@ -150,7 +148,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             dry_run: false,
         };
         let outcome = run_procedure(&run_args, events.clone(), abort.clone()).await?;
-        all_ok &= outcome.status == crate::engine::events::RunStatus::Completed;
+        all_ok &= outcome.status == RunStatus::Completed;
         let database = Database::open(&db)?;
         let record = super::store::run_record(&database, &outcome.run_id)?;
         if !args.json {
@@ -164,9 +162,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "status": outcome.status,
             "reason": outcome.reason,
             "results": outcome.results,
-            "instruments": record["start"]["station"]["instruments"],
-            "activities": record["activities"].as_array().map(Vec::len),
-            "interruptions": record["interruptions"],
+            "instruments": record.start.station["instruments"],
+            "activities": record.activities.len(),
+            "interruptions": record.interruptions,
             "reports": report_files.iter().map(|f| out.join(f).display().to_string()).collect::<Vec<_>>(),
         }));
     }
@@ -197,16 +195,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// customer, item and signatory: it is the demo); the files written.
 fn certify(
     database: &Database,
-    record: &Value,
+    record: &RunRecord,
     out: &std::path::Path,
     say: &dyn Fn(&str),
 ) -> anyhow::Result<Vec<String>> {
-    let run_id = record["run_id"].as_str().unwrap_or_default();
-    let item = match record["start"]["procedure"].as_str() {
-        Some("outdoor-pmax") => "Canadian Solar CS5P-220M PV module (simulated)",
+    let run_id = record.run_id.as_str();
+    let item = match record.start.procedure.as_str() {
+        "outdoor-pmax" => "Canadian Solar CS5P-220M PV module (simulated)",
         _ => "Hioki BT3562 battery internal-resistance tester (simulated)",
     };
-    let started = record["start"]["started_at"].as_f64().unwrap_or(0.0);
+    let started = record.start.started_at;
     let formats = crate::report::Format::ALL;
     let issued = crate::app::reports::issue_report(
         database,
@@ -222,7 +220,7 @@ fn certify(
                 signatory: Some("Demo signatory".into()),
                 signatory_role: Some("Technical manager (demo)".into()),
                 address: None,
-                draft: record["stop"]["status"] != "completed",
+                draft: record.stop.as_ref().map(|s| s.status) != Some(RunStatus::Completed),
             },
             key: None,
             meaning: "approval",
@@ -249,12 +247,12 @@ fn certify(
     })
 }
 
-fn summarise(procedure: &str, record: &Value) {
-    let results = &record["results"];
-    let n = record["activities"].as_array().map(Vec::len).unwrap_or(0);
+fn summarise(procedure: &str, record: &RunRecord) {
+    let results = &record.results;
+    let n = record.activities.len();
     println!("{procedure}: {n} activities journaled");
     if procedure == "outdoor-pmax"
-        && let Some(list) = record["start"]["station"]["instruments"].as_array()
+        && let Some(list) = record.start.station["instruments"].as_array()
     {
         for i in list {
             println!(
@@ -267,8 +265,8 @@ fn summarise(procedure: &str, record: &Value) {
     }
     match procedure {
         "outdoor-pmax" => {
-            let p = &results["p_mp_stc"];
-            let c = &results["conformity"];
+            let p = results.get("p_mp_stc").unwrap_or(&Value::Null);
+            let c = results.get("conformity").unwrap_or(&Value::Null);
             println!(
                 "  Pmax at STC = {:.2} W ± {:.2} W (U, k = {:.2}, 95 %), {} curves, {} retaken",
                 p["value"].as_f64().unwrap_or(f64::NAN),
@@ -292,9 +290,7 @@ fn summarise(procedure: &str, record: &Value) {
             );
             // In measurement order: resistances, then voltages, each by nominal value.
             let mut points: Vec<(&String, &Value)> = results
-                .as_object()
-                .into_iter()
-                .flatten()
+                .iter()
                 .filter(|(name, _)| *name != "conformity")
                 .collect();
             points.sort_by(|a, b| {
@@ -322,7 +318,10 @@ fn summarise(procedure: &str, record: &Value) {
             }
             println!(
                 "  overall: {}",
-                results["conformity"]["value"].as_str().unwrap_or("?")
+                results
+                    .get("conformity")
+                    .and_then(|c| c["value"].as_str())
+                    .unwrap_or("?")
             );
         }
     }

@@ -197,7 +197,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                         u.reference_id,
                         Date::from_unix_seconds(u.started_at),
                         u.started_at,
-                        u.status.as_deref().unwrap_or("running/interrupted")
+                        u.status.map_or("running/interrupted", |s| s.as_str())
                     );
                     println!(
                         "{:<24} reports: {}",

@@ -134,11 +134,10 @@ pub fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The whole run record as JSON (`runs show --json`; a contract: keys are only ever added).
-pub fn run_record(db: &Database, run: &str) -> anyhow::Result<serde_json::Value> {
-    let record = RunRecord::load(db, run)?.with_context(|| {
+pub fn run_record(db: &Database, run: &str) -> anyhow::Result<RunRecord> {
+    RunRecord::load(db, run)?.with_context(|| {
         format!("no run `{run}` in this database; `pvstation runs list` shows the runs")
-    })?;
-    Ok(serde_json::to_value(&record)?)
+    })
 }
 
 /// Run `pvstation audit …`.
@@ -204,7 +203,7 @@ pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
         }
         RunsCommand::Show { run, db, json } => {
             let (_, db) = read_database(db)?;
-            let record = run_record(&db, &run)?;
+            let record = serde_json::to_value(run_record(&db, &run)?)?;
             if json {
                 println!("{record}");
             } else {

@@ -20,7 +20,7 @@ use super::run::execute;
 use crate::instruments::bench::Bench;
 use crate::instruments::profile::Profiles;
 use crate::instruments::station::{Station, StationFile};
-use crate::model::{Clock, SharedClock};
+use crate::model::{Clock, RunStatus, SharedClock};
 use crate::scpi::IoLog;
 use crate::store::db::{Database, sha256_hex};
 
@@ -71,7 +71,7 @@ pub async fn verify_run(db_path: &Path, run_id: &str) -> Result<Verification, En
     let start = db
         .run_start(run_id)?
         .ok_or_else(|| problem(run_id, format!("no such run in {}", db_path.display())))?;
-    let (stop_status, stop_reason, stopped_at) = db
+    let stop = db
         .run_stop(run_id)?
         .ok_or_else(|| problem(run_id, "the run has not stopped: resume it first"))?;
     let mut differences = Vec::new();
@@ -123,7 +123,7 @@ pub async fn verify_run(db_path: &Path, run_id: &str) -> Result<Verification, En
     let parameters: serde_json::Map<String, Value> = serde_json::from_str(&start.parameters)
         .map_err(|e| problem(run_id, format!("parameters unreadable: {e}")))?;
     let stored: BTreeMap<String, String> = db.results(run_id)?.into_iter().collect();
-    let clock: SharedClock = Arc::new(Frozen(stopped_at));
+    let clock: SharedClock = Arc::new(Frozen(stop.stopped_at));
     let rec = Recorder::verify(Database::open_read_only(db_path)?, run_id, clock.clone())?;
     let activities = rec.journaled();
     let quiet: EventSink = Arc::new(|_| {});
@@ -142,10 +142,10 @@ pub async fn verify_run(db_path: &Path, run_id: &str) -> Result<Verification, En
     let (outcome, host) = execute(&procedure, host, parameters).await?;
     let recomputed = host.into_parts().results;
     let completed = outcome.is_ok();
-    if completed != (stop_status == "completed") {
+    if completed != (stop.status == RunStatus::Completed) {
         differences.push(Difference {
             what: "outcome".into(),
-            stored: serde_json::json!({"status": stop_status, "reason": stop_reason}),
+            stored: serde_json::json!({"status": stop.status, "reason": stop.reason}),
             recomputed: serde_json::json!({"completed": completed, "error": outcome.err()}),
         });
     }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::StoreError;
+pub use super::db::StopRecord;
 use super::db::{Database, RawRecord};
-use crate::model::RunStatus;
 
 /// Stored JSON text as a value (text that is not JSON stays a string).
 pub fn parse_json(text: &str) -> Value {
@@ -96,17 +96,6 @@ pub struct RawRef {
     pub corrects: Option<i64>,
 }
 
-/// How a run stopped.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StopRecord {
-    /// Completed, failed or aborted.
-    pub status: RunStatus,
-    /// Why, when not completed.
-    pub reason: Option<String>,
-    /// When [s since epoch].
-    pub stopped_at: f64,
-}
-
 /// The whole record of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
@@ -175,15 +164,7 @@ impl RunRecord {
                 corrects: r.corrects,
             })
             .collect();
-        let stop = db
-            .run_stop(run_id)?
-            .and_then(|(status, reason, stopped_at)| {
-                RunStatus::parse(&status).map(|status| StopRecord {
-                    status,
-                    reason,
-                    stopped_at,
-                })
-            });
+        let stop = db.run_stop(run_id)?;
         Ok(Some(RunRecord {
             run_id: start.id.clone(),
             start: StartRecord {

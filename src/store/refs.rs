@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::db::{Database, sha256_hex};
+use crate::model::RunStatus;
 
 /// A recorded certificate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,7 +34,7 @@ pub struct RunUse {
     /// Start [s since epoch].
     pub started_at: f64,
     /// How it stopped (None: running or interrupted).
-    pub status: Option<String>,
+    pub status: Option<RunStatus>,
     /// The reference id.
     pub reference_id: String,
 }
@@ -101,7 +102,10 @@ impl Database {
                     run_id: r.get(0)?,
                     procedure: r.get(1)?,
                     started_at: r.get(2)?,
-                    status: r.get(3)?,
+                    status: r
+                        .get::<_, Option<String>>(3)?
+                        .as_deref()
+                        .and_then(RunStatus::parse),
                     reference_id: r.get(4)?,
                 })
             },
@@ -115,5 +119,60 @@ impl Database {
             [run_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::{scratch, scratch_run};
+
+    #[test]
+    fn certificates_are_kept_as_first_seen_and_runs_that_used_them_are_found() {
+        let db = scratch("refs");
+        let cell = |record: &str| {
+            (
+                "RC-01".to_string(),
+                "NIM-PV-2026-0311".to_string(),
+                record.to_string(),
+            )
+        };
+        db.record_certificates(&[cell("{\"isc\":0.1402}")], 10.0)
+            .expect("record");
+        // The same certificate number seen again later keeps its first record.
+        db.record_certificates(&[cell("{\"isc\":0.1402}")], 20.0)
+            .expect("again");
+        let recorded = db.recorded_certificates().expect("list");
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].first_seen, 10.0);
+        assert_eq!(recorded[0].sha256, sha256_hex(b"{\"isc\":0.1402}"));
+        scratch_run(&db, "run-2", 200.0);
+        scratch_run(&db, "run-1", 100.0);
+        for run in ["run-1", "run-2"] {
+            db.link_run_references(run, &[("RC-01".into(), "NIM-PV-2026-0311".into())])
+                .expect("link");
+        }
+        db.finish_run(
+            "run-1",
+            RunStatus::Failed,
+            Some("cloud"),
+            150.0,
+            "li.wei",
+            &[],
+        )
+        .expect("stop");
+        let uses = db.runs_using("NIM-PV-2026-0311").expect("uses");
+        let seen: Vec<(&str, Option<RunStatus>)> =
+            uses.iter().map(|u| (u.run_id.as_str(), u.status)).collect();
+        assert_eq!(
+            seen,
+            [("run-1", Some(RunStatus::Failed)), ("run-2", None)],
+            "oldest first"
+        );
+        assert!(db.runs_using("OTHER").expect("none").is_empty());
+        assert_eq!(
+            db.run_references("run-2").expect("refs"),
+            [("RC-01".to_string(), "NIM-PV-2026-0311".to_string())]
+        );
     }
 }

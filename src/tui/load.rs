@@ -160,9 +160,10 @@ pub fn run_detail(db_path: &Path, run_id: &str) -> Vec<String> {
         ));
     }
     match db.run_stop(run_id) {
-        Ok(Some((status, reason, _))) => out.push(format!(
-            "stopped: {status}{}",
-            reason.map(|r| format!(" — {r}")).unwrap_or_default()
+        Ok(Some(stop)) => out.push(format!(
+            "stopped: {}{}",
+            stop.status,
+            stop.reason.map(|r| format!(" — {r}")).unwrap_or_default()
         )),
         _ => out.push(
             "not stopped: running or interrupted (resume with pvstation run … --resume)".into(),

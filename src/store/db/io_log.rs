@@ -67,3 +67,40 @@ impl Database {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::{scratch, scratch_run};
+
+    #[test]
+    fn exchanges_come_back_byte_for_byte_in_order_and_stay() {
+        let db = scratch("io-log");
+        scratch_run(&db, "run-1", 1.0);
+        let entry = |t: f64, direction: &str, bytes: &[u8]| IoEntry {
+            recorded_at: t,
+            instrument: "smu".into(),
+            resource: "TCPIP::127.0.0.1::5025::SOCKET".into(),
+            direction: direction.into(),
+            bytes: bytes.to_vec(),
+        };
+        let first = vec![
+            entry(1.5, "write", b":READ?\n"),
+            entry(1.25, "read", b"#15\xff\x00\r\n\x80\n"),
+        ];
+        db.append_io_log("run-1", &first).expect("append");
+        db.append_io_log("run-1", &[entry(0.5, "event", b"reconnect")])
+            .expect("append");
+        let log = db.io_log("run-1").expect("read");
+        // Stored order, not time order: the log is what happened on the line, as it happened.
+        assert_eq!(log[..2], first[..]);
+        assert_eq!(log[2].bytes, b"reconnect");
+        assert_eq!(db.io_log_count("run-1").expect("count"), 3);
+        assert_eq!(db.io_log_count("run-2").expect("count"), 0);
+        let err = db
+            .connection()
+            .execute("UPDATE io_log SET bytes = x'00'", [])
+            .expect_err("append-only");
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+}

@@ -9,7 +9,7 @@ pub const APPLICATION_ID: i64 = 0x5056_5354;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-pub const MIGRATIONS: [&str; 8] = [
+pub const MIGRATIONS: [&str; 9] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -204,4 +204,85 @@ END;
     r#"
 PRAGMA application_id = 1347834708;
 "#,
+    // A run's start (parameters, station snapshot) and its stop are records like the raw data:
+    // `runs verify` recomputes from them, so they must not change after the fact either.
+    r#"
+CREATE TRIGGER runs_no_update BEFORE UPDATE ON runs BEGIN
+    SELECT RAISE(ABORT, 'run records are immutable');
+END;
+CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs BEGIN
+    SELECT RAISE(ABORT, 'run records are immutable');
+END;
+CREATE TRIGGER run_stops_no_update BEFORE UPDATE ON run_stops BEGIN
+    SELECT RAISE(ABORT, 'run records are immutable');
+END;
+CREATE TRIGGER run_stops_no_delete BEFORE DELETE ON run_stops BEGIN
+    SELECT RAISE(ABORT, 'run records are immutable');
+END;
+"#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::{Database, scratch, scratch_run};
+
+    #[test]
+    fn migrations_run_once_and_newer_schemas_are_refused() {
+        let dir = std::env::temp_dir().join(format!("pvstation-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("m.db");
+        {
+            let db = Database::open(&path).expect("creates");
+            let v: i64 = db
+                .connection()
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .expect("version");
+            assert_eq!(v, MIGRATIONS.len() as i64);
+        }
+        // Reopening applies nothing twice.
+        Database::open(&path).expect("reopens");
+        {
+            let db = Database::open(&path).expect("opens");
+            db.connection()
+                .pragma_update(None, "user_version", 99i64)
+                .expect("set");
+        }
+        let err = Database::open(&path).expect_err("newer").to_string();
+        assert!(
+            err.contains("schema version 99") && err.contains("update pvstation"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn recorded_rows_can_be_neither_changed_nor_deleted() {
+        let db = scratch("append-only");
+        scratch_run(&db, "run-1", 1.0);
+        db.finish_run(
+            "run-1",
+            crate::model::RunStatus::Completed,
+            None,
+            2.0,
+            "li.wei",
+            &[("p_mp_stc".into(), "{\"value\":220.0}".into())],
+        )
+        .expect("finish");
+        for (table, change) in [
+            ("results", "UPDATE results SET value = '{}'"),
+            ("results", "DELETE FROM results"),
+            ("run_stops", "UPDATE run_stops SET status = 'completed'"),
+            ("run_stops", "DELETE FROM run_stops"),
+            ("runs", "UPDATE runs SET parameters = '{\"sweeps\":1}'"),
+            ("runs", "DELETE FROM runs"),
+        ] {
+            let err = db
+                .connection()
+                .execute(change, [])
+                .expect_err(table)
+                .to_string();
+            assert!(err.contains("immutable"), "{table}: {err}");
+        }
+    }
+}

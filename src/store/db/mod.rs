@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 pub use audit::{AuditEntry, BrokenLink, GENESIS, audit_hash};
 pub use io_log::IoEntry;
 pub use migrations::{APPLICATION_ID, MIGRATIONS};
-pub use runs::{Activity, Interruption, RawRecord, RunStart, RunSummary};
+pub use runs::{Activity, Interruption, RawRecord, RunStart, RunSummary, StopRecord};
 
 use super::StoreError;
 
@@ -283,36 +283,27 @@ impl Database {
     }
 }
 
+/// A fresh database in its own temporary folder, for the tests of each table family.
 #[cfg(test)]
-mod migration_tests {
-    use super::*;
+pub(crate) fn scratch(name: &str) -> Database {
+    let dir = std::env::temp_dir().join(format!("pvstation-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    Database::open(&dir.join("s.db")).expect("scratch database")
+}
 
-    #[test]
-    fn migrations_run_once_and_newer_schemas_are_refused() {
-        let dir = std::env::temp_dir().join(format!("pvstation-migrate-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("m.db");
-        {
-            let db = Database::open(&path).expect("creates");
-            let v: i64 = db
-                .connection()
-                .pragma_query_value(None, "user_version", |r| r.get(0))
-                .expect("version");
-            assert_eq!(v, MIGRATIONS.len() as i64);
-        }
-        // Reopening applies nothing twice.
-        Database::open(&path).expect("reopens");
-        {
-            let db = Database::open(&path).expect("opens");
-            db.connection()
-                .pragma_update(None, "user_version", 99i64)
-                .expect("set");
-        }
-        let err = Database::open(&path).expect_err("newer").to_string();
-        assert!(
-            err.contains("schema version 99") && err.contains("update pvstation"),
-            "{err}"
-        );
-    }
+/// A run started in `db` (the row the other tables refer to).
+#[cfg(test)]
+pub(crate) fn scratch_run(db: &Database, id: &str, started_at: f64) {
+    db.start_run(&RunStart {
+        id: id.into(),
+        procedure: "outdoor-pmax".into(),
+        procedure_hash: sha256_hex(b"script"),
+        parameters: "{}".into(),
+        operator: "li.wei".into(),
+        software_version: "0.1.0".into(),
+        station: "{}".into(),
+        started_at,
+    })
+    .expect("start");
 }

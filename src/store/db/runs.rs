@@ -94,6 +94,28 @@ pub struct Activity {
     pub recorded_at: f64,
 }
 
+/// How a run stopped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StopRecord {
+    /// Completed, failed or aborted.
+    pub status: RunStatus,
+    /// Why, when not completed.
+    pub reason: Option<String>,
+    /// When [s since epoch].
+    pub stopped_at: f64,
+}
+
+/// A stored run status; text the schema does not know is an error, not a silent None.
+fn run_status(text: String) -> rusqlite::Result<RunStatus> {
+    RunStatus::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown run status `{text}`").into(),
+        )
+    })
+}
+
 impl Database {
     /// Record the start of a run (and an audit entry).
     pub fn start_run(&self, run: &RunStart) -> Result<(), StoreError> {
@@ -246,16 +268,19 @@ impl Database {
         Ok(())
     }
 
-    /// How a run stopped: (status, reason, time), or None while it has not.
-    pub fn run_stop(
-        &self,
-        run_id: &str,
-    ) -> Result<Option<(String, Option<String>, f64)>, StoreError> {
+    /// How a run stopped, or None while it has not.
+    pub fn run_stop(&self, run_id: &str) -> Result<Option<StopRecord>, StoreError> {
         Ok(self
             .query_all(
                 "SELECT status, reason, stopped_at FROM run_stops WHERE run_id = ?1",
                 [run_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| {
+                    Ok(StopRecord {
+                        status: run_status(r.get(0)?)?,
+                        reason: r.get(1)?,
+                        stopped_at: r.get(2)?,
+                    })
+                },
             )?
             .into_iter()
             .next())
@@ -315,7 +340,7 @@ impl Database {
         self.query_all(
             "SELECT r.id, r.procedure, r.operator, r.started_at, s.status FROM runs r LEFT JOIN run_stops s ON s.run_id = r.id ORDER BY r.started_at DESC",
             [],
-            |r| Ok(RunSummary { id: r.get(0)?, procedure: r.get(1)?, operator: r.get(2)?, started_at: r.get(3)?, status: r.get::<_, Option<String>>(4)?.as_deref().and_then(RunStatus::parse) }),
+            |r| Ok(RunSummary { id: r.get(0)?, procedure: r.get(1)?, operator: r.get(2)?, started_at: r.get(3)?, status: r.get::<_, Option<String>>(4)?.map(run_status).transpose()? }),
         )
     }
 }
