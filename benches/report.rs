@@ -68,7 +68,7 @@ fn render(c: &mut Criterion) {
         b.iter(|| {
             let report =
                 build(&db, &run_id, "PVS-BENCH-0001", 0, None, 1.8e9, &meta).expect("model");
-            let (files, _) = render_all(&report, &formats, false).expect("render");
+            let (files, _) = render_all(&report, &formats, false, None).expect("render");
             assert_eq!(files.len(), 4);
             files
         })

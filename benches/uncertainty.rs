@@ -61,7 +61,8 @@ fn setup() -> PmaxSetup {
             range: 200e-6,
             full_scale: 7.0,
         },
-        repeated_p_mp: vec![219.7, 219.9, 219.8, 220.1, 219.6],
+        quantity: StcQuantity::PMp,
+        repeated: vec![219.7, 219.9, 219.8, 220.1, 219.6],
     }
 }
 

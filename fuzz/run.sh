@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every fuzz target for SECONDS (default 60) each and print the executions it made.
+# Run every fuzz target (or the TARGETs named) for SECONDS (default 60) each and print the
+# executions it made: ./run.sh [SECONDS [TARGET...]]
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); the stable toolchain is asked for its
 # nightly-only sanitizer flags with RUSTC_BOOTSTRAP=1. A crash leaves its input under
 # fuzz/artifacts/TARGET/: fix the cause, then copy the input into fuzz/corpus/TARGET/ so that
@@ -7,8 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(scpi_reply ieee_block curve_csv station_toml module_toml model_toml procedure)
 export RUSTC_BOOTSTRAP=1
-for target in scpi_reply ieee_block curve_csv station_toml module_toml model_toml procedure; do
+for target in "${targets[@]}"; do
   mkdir -p "corpus/$target" "target/corpus/$target"
   log="target/fuzz-$target.log"
   # New inputs go to a scratch corpus under target/; the committed seeds are only read.

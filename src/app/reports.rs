@@ -12,7 +12,7 @@ use super::AppError;
 use crate::model::Date;
 use crate::report::Format;
 use crate::report::build::build;
-use crate::report::model::{ReportMeta, missing};
+use crate::report::model::{ProcedureFacts, ReportMeta, missing};
 use crate::store::db::{Database, sha256_hex};
 use crate::store::reports::IssuedReport;
 use crate::store::write_atomically;
@@ -33,6 +33,8 @@ pub struct Issue<'a> {
     pub meaning: &'a str,
     /// Issue time [s since epoch].
     pub issued_at: f64,
+    /// The laboratory's document-signing key for the PDF, and whether it is a demo key.
+    pub lab_key: Option<(crate::report::pades::LabKey, bool)>,
 }
 
 /// What was issued.
@@ -61,6 +63,7 @@ pub fn issue_report(db: &Database, issue: &Issue) -> Result<Result<Issued, Vec<S
     } else {
         db.next_report_number(run_id, Date::from_unix_seconds(issue.issued_at).year)?
     };
+    let meta = with_procedure(db, run_id, issue.meta.clone())?;
     let report = build(
         db,
         run_id,
@@ -68,7 +71,7 @@ pub fn issue_report(db: &Database, issue: &Issue) -> Result<Result<Issued, Vec<S
         revision,
         previous.as_deref(),
         issue.issued_at,
-        &issue.meta,
+        &meta,
     )?;
     let gaps = missing(&report);
     if !gaps.is_empty() && !draft {
@@ -76,8 +79,16 @@ pub fn issue_report(db: &Database, issue: &Issue) -> Result<Result<Issued, Vec<S
     }
     std::fs::create_dir_all(issue.out)
         .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", issue.out.display())))?;
-    let (rendered, notes) =
-        crate::report::render_all(&report, issue.formats, draft).map_err(AppError::Invalid)?;
+    let signing = issue
+        .lab_key
+        .as_ref()
+        .map(|(key, demo)| crate::report::LabSigning {
+            key,
+            demo: *demo,
+            at: issue.issued_at,
+        });
+    let (rendered, notes) = crate::report::render_all(&report, issue.formats, draft, signing.as_ref())
+        .map_err(AppError::Invalid)?;
     let mut files = BTreeMap::new();
     for (name, bytes) in rendered {
         let path = issue.out.join(&name);
@@ -147,6 +158,7 @@ pub fn write_draft(db_path: &Path, run_id: &str, now: f64) -> Result<(PathBuf, u
         draft: true,
         ..Default::default()
     };
+    let meta = with_procedure(&db, run_id, meta)?;
     let report = build(&db, run_id, &format!("DRAFT-{run_id}"), 0, None, now, &meta)?;
     let formats = [Format::Pdf, Format::Html, Format::Json];
     let dir = db_path
@@ -155,11 +167,37 @@ pub fn write_draft(db_path: &Path, run_id: &str, now: f64) -> Result<(PathBuf, u
         .join("reports")
         .join(run_id);
     let (files, _) =
-        crate::report::render_all(&report, &formats, true).map_err(AppError::Invalid)?;
+        crate::report::render_all(&report, &formats, true, None).map_err(AppError::Invalid)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
     for (name, bytes) in &files {
         write_atomically(&dir.join(name), bytes)?;
     }
     Ok((dir, files.len()))
+}
+
+/// The metadata with the procedure's declared version and roles, read from the script the run
+/// executed (stored with the run, or a shipped or archived release with the same SHA-256).
+pub fn with_procedure(
+    db: &Database,
+    run_id: &str,
+    mut meta: ReportMeta,
+) -> Result<ReportMeta, AppError> {
+    let Some(start) = db.run_start(run_id)? else {
+        return Ok(meta);
+    };
+    let source = match db.script(&start.procedure_hash)? {
+        Some((file, source)) => Some((file, source)),
+        None => crate::engine::procedure::shipped_by_hash(&start.procedure_hash)
+            .map(|(file, source)| (file, source.to_string())),
+    };
+    if let Some((file, source)) = source
+        && let Ok(p) = crate::engine::procedure::Procedure::load(&file, &source)
+    {
+        meta.procedure = Some(ProcedureFacts {
+            version: p.declaration.version,
+            roles: p.declaration.roles,
+        });
+    }
+    Ok(meta)
 }

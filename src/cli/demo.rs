@@ -73,7 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let jobs: [(&str, &[&str]); 2] = [
         ("outdoor-pmax", &[]),
-        ("bit-calibration", &["lab_temperature=23.0", "connect=ok"]),
+        ("bit-calibration", &["lab_temperature=23.0", "lab_humidity=45", "connect=ok"]),
     ];
     // In a terminal the demo runs in the console (both procedures started one after the
     // other, live); `--headless` or `--json` keep the plain output.
@@ -105,7 +105,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let record = super::store::run_record(&database, &run_id)?;
             let procedure = record.start.procedure.clone();
             println!("{procedure} {run_id}:");
-            certify(&database, &record, &reports_dir.join(&procedure), &|l| {
+            certify(&database, &db, &record, &reports_dir.join(&procedure), &|l| {
                 println!("{l}")
             })?;
         }
@@ -155,7 +155,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             summarise(procedure, &record);
         }
         let out = reports_dir.join(procedure);
-        let report_files = certify(&database, &record, &out, &say)?;
+        let report_files = certify(&database, &db, &record, &out, &say)?;
         runs.push(json!({
             "run_id": outcome.run_id,
             "procedure": procedure,
@@ -191,18 +191,52 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The demo laboratory's document-signing key, beside the database (made on first use,
+/// readable by its owner only): a self-signed P-256 key the certificates name as a demo key.
+fn demo_lab_key(db: &std::path::Path) -> anyhow::Result<crate::report::pades::LabKey> {
+    use crate::report::pades::{LabKey, Subject};
+    let path = db.with_file_name("demo-lab-signing-key.pem");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return LabKey::from_pem(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e} (delete it to make a new demo key)", path.display()));
+    }
+    let key = LabKey::generate(
+        &Subject {
+            common_name: "pvstation DEMO laboratory document signing (not for real certificates)",
+            organisation: "pvstation demo laboratory",
+            country: "CN",
+        },
+        crate::model::Date::from_unix_seconds(crate::instruments::roles::system_now()),
+        5,
+    )
+    .map_err(anyhow::Error::msg)?;
+    super::keys::write_secret(&path, key.to_pem().map_err(anyhow::Error::msg)?.as_bytes())?;
+    Ok(key)
+}
+
 /// Issue a demo run's certificate in all four formats from what was stored (placeholder
 /// customer, item and signatory: it is the demo); the files written.
 fn certify(
     database: &Database,
+    db_path: &std::path::Path,
     record: &RunRecord,
     out: &std::path::Path,
     say: &dyn Fn(&str),
 ) -> anyhow::Result<Vec<String>> {
     let run_id = record.run_id.as_str();
-    let item = match record.start.procedure.as_str() {
-        "outdoor-pmax" => "Canadian Solar CS5P-220M PV module (simulated)",
-        _ => "Hioki BT3562 battery internal-resistance tester (simulated)",
+    let (item, model, manufacturer, serial) = match record.start.procedure.as_str() {
+        "outdoor-pmax" => (
+            "PV module (simulated)",
+            "CS5P-220M, 220 W",
+            "Canadian Solar",
+            "DEMO-CS5P-0001",
+        ),
+        _ => (
+            "Battery internal-resistance tester (simulated)",
+            "BT3562",
+            "Hioki",
+            "DEMO-BT-0001",
+        ),
     };
     let started = record.start.started_at;
     let formats = crate::report::Format::ALL;
@@ -217,14 +251,22 @@ fn certify(
                 customer_email: Some("demo@example.org".into()),
                 item: Some(item.into()),
                 received: Some(crate::model::Date::from_unix_seconds(started)),
-                signatory: Some("Demo signatory".into()),
+                signatory: Some("Demo approver 演示批准人".into()),
                 signatory_role: Some("Technical manager (demo)".into()),
                 address: None,
                 draft: record.stop.as_ref().map(|s| s.status) != Some(RunStatus::Completed),
+                calibrated_by: None,
+                checked_by: Some("Demo checker 演示核验员".into()),
+                item_model: Some(model.into()),
+                item_serial: Some(serial.into()),
+                item_manufacturer: Some(manufacturer.into()),
+                language: None,
+                procedure: None,
             },
             key: None,
             meaning: "approval",
             issued_at: crate::instruments::roles::system_now(),
+            lab_key: Some((demo_lab_key(db_path)?, true)),
         },
     )?;
     Ok(match issued {

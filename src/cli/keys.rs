@@ -22,6 +22,100 @@ pub enum Command {
         #[arg(long, default_value = "Authorised signatory")]
         role: String,
     },
+    /// Create the laboratory's document-signing key (ECDSA P-256) with a self-signed X.509
+    /// certificate, for signing PDF certificates (`report --lab-key FILE`).
+    LabNew {
+        /// Key file to create (PEM: private key and certificate; readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+        /// The certificate's common name ("… document signing").
+        #[arg(long)]
+        name: String,
+        /// The laboratory (organisation).
+        #[arg(long)]
+        organisation: String,
+        /// ISO 3166-1 country code.
+        #[arg(long, default_value = "CN")]
+        country: String,
+        /// Validity in years.
+        #[arg(long, default_value_t = 3)]
+        years: i32,
+    },
+    /// Import a P-256 key and the certificate a CA issued for it (PEM files) as a laboratory
+    /// key file.
+    LabImport {
+        /// The private key (PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY").
+        #[arg(long)]
+        key: PathBuf,
+        /// Its certificate ("CERTIFICATE").
+        #[arg(long)]
+        cert: PathBuf,
+        /// Key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Create `path` with `bytes`, readable by its owner only; an existing file is never
+/// overwritten.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {} (a key is never overwritten)", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn lab(command: Command) -> anyhow::Result<ExitCode> {
+    use crate::report::pades::{LabKey, Subject};
+    let (key, out) = match command {
+        Command::LabNew {
+            out,
+            name,
+            organisation,
+            country,
+            years,
+        } => {
+            if !(1..=30).contains(&years) {
+                anyhow::bail!("--years {years}: give 1 to 30");
+            }
+            let today = crate::model::Date::from_unix_seconds(crate::instruments::roles::system_now());
+            let key = LabKey::generate(
+                &Subject {
+                    common_name: &name,
+                    organisation: &organisation,
+                    country: &country,
+                },
+                today,
+                years,
+            )
+            .map_err(anyhow::Error::msg)?;
+            (key, out)
+        }
+        Command::LabImport { key, cert, out } => {
+            let read = |p: &Path| {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+            };
+            let text = format!("{}\n{}", read(&key)?, read(&cert)?);
+            let key = LabKey::from_pem(&text).map_err(anyhow::Error::msg)?;
+            (key, out)
+        }
+        Command::New { .. } => unreachable!("handled by run"),
+    };
+    write_secret(&out, key.to_pem().map_err(anyhow::Error::msg)?.as_bytes())?;
+    println!(
+        "laboratory document-signing key \"{}\" (ECDSA P-256) in {} (keep it private); sign PDF certificates with: pvstation report RUN --lab-key {}",
+        key.signer(),
+        out.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The public-key file next to a secret-key file.
@@ -45,7 +139,9 @@ pub fn read_key(path: &Path) -> anyhow::Result<Value> {
 
 /// Run `pvstation keys …`.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let Command::New { out, name, role } = command;
+    let Command::New { out, name, role } = command else {
+        return lab(command);
+    };
     if out.exists() {
         anyhow::bail!("{} exists: a key is never overwritten", out.display());
     }

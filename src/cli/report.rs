@@ -47,6 +47,27 @@ pub struct Args {
     /// The signatory's role.
     #[arg(long)]
     role: Option<String>,
+    /// Who calibrated (校准员); default: the run's operator.
+    #[arg(long)]
+    calibrated_by: Option<String>,
+    /// Who checked the calibration (核验员); a final certificate needs one.
+    #[arg(long)]
+    checked_by: Option<String>,
+    /// Who approves (批准人); the same as --signatory.
+    #[arg(long, conflicts_with = "signatory")]
+    approved_by: Option<String>,
+    /// Model / specification of the item.
+    #[arg(long)]
+    item_model: Option<String>,
+    /// Serial number of the item.
+    #[arg(long)]
+    item_serial: Option<String>,
+    /// Manufacturer of the item.
+    #[arg(long)]
+    item_manufacturer: Option<String>,
+    /// Language of the certificate: en, zh or zh-en (default: the station file's `language`).
+    #[arg(long)]
+    lang: Option<String>,
     /// Laboratory address.
     #[arg(long)]
     address: Option<String>,
@@ -54,6 +75,10 @@ pub struct Args {
     /// audit trail.
     #[arg(long, value_name = "KEYFILE")]
     sign: Option<PathBuf>,
+    /// Sign the PDF with the laboratory's document-signing key (`pvstation keys lab-new` or
+    /// `keys lab-import`): a PDF signature any reader checks.
+    #[arg(long, value_name = "PEMFILE")]
+    lab_key: Option<PathBuf>,
     /// What the signature means: approval or review.
     #[arg(long, default_value = "approval")]
     meaning: String,
@@ -65,9 +90,13 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Check an issued report: file hashes against the database, its results against the
-    /// stored ones, and the run re-executed from its raw data; exit 1 on any difference.
+    /// stored ones, and the run re-executed from its raw data; or a lone received file — a
+    /// PDF (its signature, the JSON certificate it embeds, the verification code, the stated
+    /// results), a JSON or DCC certificate (with --db: its hash registered at issue); exit 1
+    /// on any difference.
     Verify {
-        /// The report's manifest (`NUMBER.manifest.json`) or the directory holding it.
+        /// The report's manifest (`NUMBER.manifest.json`), the directory holding it, or a lone
+        /// `.pdf`, `.json` or `.dcc.xml` certificate.
         path: PathBuf,
         /// Database file.
         #[arg(long)]
@@ -110,7 +139,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|d| Date::parse(d).map_err(|e| anyhow::anyhow!("--received {d}: {e}")))
         .transpose()?;
     // The signatory is the key's holder unless named.
-    let signatory = args.signatory.clone().or_else(|| {
+    if let Some(lang) = &args.lang {
+        crate::report::text::Lang::parse(lang).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
+    }
+    let signatory = args.signatory.clone().or(args.approved_by.clone()).or_else(|| {
         key.as_ref()
             .and_then(|k| k["name"].as_str().map(String::from))
     });
@@ -127,6 +159,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         signatory_role: role.clone(),
         address: args.address.clone(),
         draft: args.draft,
+        calibrated_by: args.calibrated_by.clone(),
+        checked_by: args.checked_by.clone(),
+        item_model: args.item_model.clone(),
+        item_serial: args.item_serial.clone(),
+        item_manufacturer: args.item_manufacturer.clone(),
+        language: args.lang.clone(),
+        procedure: None,
+    };
+    let lab_key = match &args.lab_key {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            Some((
+                crate::report::pades::LabKey::from_pem(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                false,
+            ))
+        }
+        None => None,
     };
     let db = Database::open(&super::store::database_path(args.db.clone())?)?;
     let issue = Issue {
@@ -137,6 +188,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         key,
         meaning: &args.meaning,
         issued_at: crate::instruments::roles::system_now(),
+        lab_key,
     };
     match issue_report(&db, &issue)? {
         Err(gaps) => {
@@ -202,11 +254,139 @@ fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The stated form a JSON certificate's result should carry, recomputed from its numbers.
+fn restated(result: &Value) -> Option<Value> {
+    use crate::model::stated::{Prefix, Stated};
+    let (value, expanded, k) = (
+        result["value"].as_f64()?,
+        result["U"].as_f64()?,
+        result["k"].as_f64()?,
+    );
+    let unit = result["unit"].as_str().unwrap_or_default();
+    let magnitude = result["nominal"].as_f64().unwrap_or(value);
+    let s = Stated::scaled(value, expanded, k, unit, Prefix::for_magnitude(unit, magnitude))?;
+    serde_json::to_value(s).ok()
+}
+
+/// Problems of a JSON certificate on its own: every stated result follows from its numbers.
+fn check_json(json: &[u8], problems: &mut Vec<String>) -> Option<Value> {
+    let Ok(report) = serde_json::from_slice::<Value>(json) else {
+        problems.push("the JSON certificate does not parse".into());
+        return None;
+    };
+    for (name, r) in report["results"].as_object().into_iter().flatten() {
+        if let Some(expected) = restated(r)
+            && r.get("reported") != Some(&expected)
+        {
+            problems.push(format!(
+                "result `{name}`: the stated form {} does not follow from its value, U and k ({})",
+                r["reported"], expected
+            ));
+        }
+    }
+    Some(report)
+}
+
+/// Check a lone certificate file as a customer received it.
+fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    let mut problems = Vec::new();
+    let mut facts = Vec::new();
+    let json: Vec<u8> = if name.ends_with(".pdf") {
+        match crate::report::pades::verify_pdf(&bytes) {
+            Ok(sig) => {
+                facts.push(format!("PDF signature by \"{}\" valid", sig.signer));
+                if !sig.covers_whole_file {
+                    problems.push("the signature does not cover the whole file: bytes were added after signing".into());
+                }
+            }
+            Err(e) => problems.push(format!("PDF signature: {e}")),
+        }
+        match crate::report::pades::embedded_file(&bytes) {
+            Some(j) => j.to_vec(),
+            None => {
+                problems.push("the PDF embeds no JSON certificate".into());
+                Vec::new()
+            }
+        }
+    } else {
+        bytes.clone()
+    };
+    let code = crate::report::verification_code(&json);
+    let mut number = String::new();
+    if name.ends_with(".pdf") && !json.is_empty() {
+        if let Some(report) = check_json(&json, &mut problems) {
+            number = report["certificate"]["number"].as_str().unwrap_or_default().to_string();
+            let qr = crate::report::pdf::qr_text(&number, &code);
+            if bytes.windows(qr.len()).any(|w| w == qr.as_bytes()) {
+                facts.push(format!("verification code {code} matches the embedded JSON"));
+            } else {
+                problems.push(format!(
+                    "the verification code on the pages is not the embedded JSON's ({code})"
+                ));
+            }
+        }
+    } else if name.ends_with(".json") {
+        if let Some(report) = check_json(&json, &mut problems) {
+            number = report["certificate"]["number"].as_str().unwrap_or_default().to_string();
+        }
+    } else if !name.ends_with(".xml") {
+        anyhow::bail!(
+            "{}: give a .pdf, .json or .dcc.xml certificate, or the report's manifest",
+            path.display()
+        );
+    }
+    match db {
+        Some(db) => {
+            let (db_path, database) = super::store::read_database(Some(db))?;
+            let hash = sha256_hex(&json);
+            let found = database.reports()?.into_iter().find(|r| {
+                serde_json::from_str::<BTreeMap<String, String>>(&r.files)
+                    .is_ok_and(|f| f.values().any(|h| *h == hash))
+            });
+            match found {
+                Some(r) => {
+                    number = r.number.clone();
+                    facts.push(format!("registered at issue in {}", db_path.display()));
+                }
+                None => problems.push(format!(
+                    "no report issued in {} has this {} (SHA-256 {hash})",
+                    db_path.display(),
+                    if name.ends_with(".pdf") { "embedded JSON" } else { "file" }
+                )),
+            }
+        }
+        None if !name.ends_with(".pdf") => problems.push(
+            "a lone JSON or DCC file is checked against the issuing laboratory's record: give --db".into(),
+        ),
+        None => {}
+    }
+    if problems.is_empty() {
+        println!(
+            "certificate {number} verified ({}): {}",
+            path.display(),
+            facts.join("; ")
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} does NOT verify:", path.display());
+        for p in &problems {
+            println!("  - {p}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
 async fn verify(
     path: &Path,
     db: Option<PathBuf>,
     key: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    if path.is_file() && !lower.ends_with(".manifest.json") {
+        return verify_lone(path, db);
+    }
     let manifest_path = manifest_path(path)?;
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
     let manifest: Value = serde_json::from_slice(
@@ -292,7 +472,15 @@ async fn verify(
     {
         for (name, value) in database.results(&run_id)? {
             let stored: Value = serde_json::from_str(&value).unwrap_or(Value::Null);
-            if report["results"][&name] != stored {
+            // The report adds the stated form; it must follow from the stored numbers.
+            let mut shown = report["results"][&name].clone();
+            let reported = shown.as_object_mut().and_then(|o| o.remove("reported"));
+            if reported.is_some() && reported != restated(&stored) {
+                problems.push(format!(
+                    "result `{name}`: the stated form in the report does not follow from the stored result"
+                ));
+            }
+            if shown != stored {
                 problems.push(format!(
                     "result `{name}` in the report differs from the database"
                 ));

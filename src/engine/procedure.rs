@@ -46,7 +46,16 @@ pub const SHIPPED: &[(&str, &str)] = &[
 /// text moves here (`procedures/archive/NAME-VERSION.rhai`) so that every run it made stays
 /// re-executable by `runs verify`, including runs in databases from before scripts were kept
 /// with their runs (schema version 5 and older).
-pub const ARCHIVED: &[(&str, &str)] = &[];
+pub const ARCHIVED: &[(&str, &str)] = &[
+    (
+        "outdoor-pmax-1.0.0.rhai",
+        include_str!("../../procedures/archive/outdoor-pmax-1.0.0.rhai"),
+    ),
+    (
+        "bit-calibration-1.0.0.rhai",
+        include_str!("../../procedures/archive/bit-calibration-1.0.0.rhai"),
+    ),
+];
 
 /// The text of a shipped procedure (current or archived) whose SHA-256 is `hash`: (file, source).
 pub fn shipped_by_hash(hash: &str) -> Option<(String, &'static str)> {

@@ -41,6 +41,21 @@ pub struct StationInfo {
     /// Acceleration of the simulated clock.
     #[serde(default)]
     pub speed: Option<f64>,
+    /// Language of the certificates: `en`, `zh` or `zh-en` (default `en`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The laboratory's name in Chinese (zh certificates).
+    #[serde(default)]
+    pub laboratory_zh: Option<String>,
+    /// The laboratory's postal address in Chinese (zh certificates).
+    #[serde(default)]
+    pub address_zh: Option<String>,
+    /// Accreditation body (e.g. "CNAS"), when the laboratory is accredited.
+    #[serde(default)]
+    pub accreditation_body: Option<String>,
+    /// Accreditation number (e.g. "CNAS L0000").
+    #[serde(default)]
+    pub accreditation_number: Option<String>,
 }
 
 /// `[[instrument]]`.
@@ -58,6 +73,12 @@ pub struct InstrumentEntry {
     /// Serial number (also the simulated instrument's).
     #[serde(default)]
     pub serial_number: Option<String>,
+    /// Its calibrations (`[[instrument.calibration]]`): the instrument itself and any sensor
+    /// read through it (PT100 probes on a DAQ). Every instrument whose specification enters
+    /// an uncertainty budget needs one, valid on the day of the measurement, for a final
+    /// certificate (ISO/IEC 17025:2017 6.5, 7.8.4.1 c).
+    #[serde(default)]
+    pub calibration: Vec<CalibrationRecord>,
     /// Serial line settings (override the profile's).
     #[serde(default)]
     pub serial: Option<SerialSettings>,
@@ -167,6 +188,23 @@ pub enum CertificateStatus {
     },
 }
 
+/// A calibration of an instrument or of a part of it, as its certificate states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationRecord {
+    /// What was calibrated, when not the whole instrument ("PT100 probes module_back_1…4").
+    #[serde(default)]
+    pub item: Option<String>,
+    /// Certificate number.
+    pub number: String,
+    /// Issuing laboratory.
+    pub laboratory: String,
+    /// Date of calibration.
+    pub date: Date,
+    /// Date the next calibration is due.
+    pub due_date: Date,
+}
+
 /// `[[reference]]`: a reference device or standard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +229,9 @@ pub struct ReferenceDevice {
     /// Further parameters (reference cells: `alpha_rel` [1/K], `shunt_resistance` [Ω]).
     #[serde(default)]
     pub parameters: BTreeMap<String, f64>,
+    /// Calibrations of its parts that have their own certificate (a reference cell's shunt).
+    #[serde(default)]
+    pub calibration: Vec<CalibrationRecord>,
     /// Its certificate.
     pub certificate: Certificate,
 }
@@ -291,6 +332,14 @@ impl Station {
             return Err(self.fail(
                 "station.speed".into(),
                 "must be a positive number (1 = real time)".into(),
+            ));
+        }
+        if let Some(lang) = &f.station.language
+            && !matches!(lang.as_str(), "en" | "zh" | "zh-en")
+        {
+            return Err(self.fail(
+                "station.language".into(),
+                format!("`{lang}`: use en, zh or zh-en (Chinese with English)"),
             ));
         }
         let mut names = std::collections::BTreeSet::new();

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::model::{
-    CertificateInfo, CertificateRecord, ConditionRange, Conditions, Conformity, CurveRecord, Dates,
-    InstrumentRecord, Item, Laboratory, Method, RawDataRef, Report, ReportError, ReportMeta,
-    ResultEntry, RunInfo, Series, Signatory, Software, Traceability,
+    Accreditation, CertificateInfo, CertificateRecord, ConditionRange, Conditions, Conformity,
+    CurveRecord, Dates, InstrumentCalibration, InstrumentRecord, Item, Laboratory, Method,
+    RawDataRef, Report, ReportError, ReportMeta, ResultEntry, RunInfo, Series, Signatory,
+    SignatoryEntry, Software, Traceability,
 };
 use crate::model::Date;
+use crate::model::stated::{Prefix, Stated};
 use crate::store::db::Database;
 use crate::store::record::{RunRecord, parse_json};
 
@@ -59,7 +61,7 @@ pub fn build(
                 unit: String::new(),
                 details: serde_json::Map::new(),
             });
-            (k.clone(), entry)
+            (k.clone(), with_reported(entry))
         })
         .collect();
     let (conditions, curves) = conditions_and_curves(&record);
@@ -67,14 +69,7 @@ pub fn build(
         .results
         .iter()
         .filter(|(_, v)| v.get("decision").is_some() || v.get("rule").is_some())
-        .map(|(k, v)| Conformity {
-            result: k.clone(),
-            verdict: v.get("verdict").cloned().unwrap_or(v["value"].clone()),
-            rule: v
-                .get("rule")
-                .cloned()
-                .or_else(|| v["decision"].get("rule").cloned()),
-        })
+        .map(|(k, v)| conformity(k, v, &results))
         .collect();
     // The report this one replaces, by the SHA-256 of its JSON rendering.
     let previous_sha256 = match previous {
@@ -94,6 +89,35 @@ pub fn build(
     let (script_file, _) = db.script(&record.start.procedure_hash)?.unwrap_or_default();
     let instruments: Vec<InstrumentRecord> =
         serde_json::from_value(station["instruments"].clone()).unwrap_or_default();
+    let (instrument_calibrations, uncalibrated) =
+        instrument_calibrations(station, meta, &traceability, measured_on);
+    let file = &station["file"]["station"];
+    let language = meta
+        .language
+        .clone()
+        .or_else(|| text(&file["language"]))
+        .unwrap_or_else(|| "en".into());
+    let issued_on = Date::from_unix_seconds(issued_at);
+    let signatories = vec![
+        SignatoryEntry {
+            function: "calibrated_by".into(),
+            name: meta
+                .calibrated_by
+                .clone()
+                .or_else(|| Some(record.start.operator.clone())),
+            date: Date::from_unix_seconds(stop.stopped_at),
+        },
+        SignatoryEntry {
+            function: "checked_by".into(),
+            name: meta.checked_by.clone(),
+            date: issued_on,
+        },
+        SignatoryEntry {
+            function: "approved_by".into(),
+            name: meta.signatory.clone(),
+            date: issued_on,
+        },
+    ];
     Ok(Report {
         previous_report_sha256: previous_sha256,
         title: if meta.draft {
@@ -119,13 +143,26 @@ pub fn build(
             email: text(&station["file"]["station"]["email"]),
             country: text(&station["file"]["station"]["country"]),
             station: text(&station["name"]),
-            location: "the laboratory's outdoor test site and battery-tester bench (station file)"
-                .into(),
+            location: if record.start.procedure == "bit-calibration" {
+                "the laboratory's battery-tester calibration bench"
+            } else {
+                "the laboratory's outdoor PV test site"
+            }
+            .into(),
+            name_zh: text(&file["laboratory_zh"]),
+            address_zh: text(&file["address_zh"]),
+            accreditation: match (text(&file["accreditation_body"]), text(&file["accreditation_number"])) {
+                (Some(body), Some(number)) => Some(Accreditation { body, number }),
+                _ => None,
+            },
         },
         customer: meta.customer.clone(),
         customer_email: meta.customer_email.clone(),
         item: Item {
             identification: meta.item.clone(),
+            model: meta.item_model.clone(),
+            serial_number: meta.item_serial.clone(),
+            manufacturer: meta.item_manufacturer.clone(),
         },
         dates: Dates {
             receipt: meta.received,
@@ -138,6 +175,8 @@ pub fn build(
             script: script_file,
             script_sha256: record.start.procedure_hash.clone(),
             parameters: record.start.parameters.clone(),
+            version: meta.procedure.as_ref().map(|p| p.version.clone()),
+            standards: standards(&record.start.procedure, &record.start.parameters),
         },
         run: RunInfo {
             id: run_id.into(),
@@ -161,6 +200,10 @@ pub fn build(
             name: meta.signatory.clone(),
             role: meta.signatory_role.clone(),
         },
+        signatories,
+        instrument_calibrations,
+        language,
+        uncalibrated,
         raw_data: record
             .raw
             .iter()
@@ -172,6 +215,190 @@ pub fn build(
             })
             .collect(),
     })
+}
+
+/// Roles whose instrument specifications enter the uncertainty budgets (the resistance meter is
+/// the item calibrated on the battery-tester bench; the switch adds no term).
+const BUDGET_ROLES: [&str; 4] = ["iv_tracer", "irradiance_meter", "thermometer", "source"];
+
+/// The documents a procedure applies, with edition (method, 7.8.2.1 f).
+pub fn standards(procedure: &str, parameters: &Value) -> Vec<String> {
+    let mut out: Vec<String> = match procedure {
+        "outdoor-pmax" => vec![
+            "IEC 60904-1:2020".into(),
+            format!(
+                "IEC 60891:2021 procedure {}",
+                parameters["correction"].as_i64().unwrap_or(1)
+            ),
+            "IEC 60904-3:2019".into(),
+            "IEC 60904-7:2019".into(),
+            "ASTM E1036-15".into(),
+        ],
+        "iec60891-params" => vec!["IEC 60891:2021".into(), "IEC 60904-10:2020".into()],
+        "bit-calibration" => vec!["JJF 1620-2017 (structure)".into()],
+        "reference-check" => vec!["ISO/IEC 17025:2017 7.7.1".into()],
+        _ => vec![],
+    };
+    out.extend([
+        "JJF 1059.1-2012".into(),
+        "JCGM 100:2008 (GUM)".into(),
+        "ILAC-G8:09/2019".into(),
+    ]);
+    if procedure == "outdoor-pmax" {
+        out.insert(out.len() - 1, "JCGM 101:2008 (MCM, validation)".into());
+    }
+    out
+}
+
+/// The result with its stated form (`reported`: value, U, unit, k as printed) when it has an
+/// expanded uncertainty. Values of Ω, V and A are stated with the SI prefix of their nominal
+/// value (a 1 mΩ point in mΩ).
+fn with_reported(mut entry: ResultEntry) -> ResultEntry {
+    if let (Some(value), Some(expanded), Some(k)) =
+        (entry.value_f64(), entry.number("U"), entry.number("k"))
+    {
+        let magnitude = entry.number("nominal").unwrap_or(value);
+        let prefix = Prefix::for_magnitude(&entry.unit, magnitude);
+        if let Some(stated) = Stated::scaled(value, expanded, k, &entry.unit, prefix)
+            && let Ok(v) = serde_json::to_value(stated)
+        {
+            entry.details.insert("reported".into(), v);
+        }
+    }
+    entry
+}
+
+/// A statement of conformity from a recorded result: the decision the procedure made, with the
+/// specification it was made against.
+fn conformity(name: &str, v: &Value, results: &BTreeMap<String, ResultEntry>) -> Conformity {
+    let decision = &v["decision"];
+    let pair = |x: &Value| Some((x["lower"].as_f64()?, x["upper"].as_f64()?));
+    // A summary over points names its rule; a point's decision holds it.
+    let rule_name = v["rule"].as_str().map(str::to_string).or_else(|| {
+        decision["rule"]["rule"].as_str().map(|r| {
+            match r {
+                "simple_acceptance" => "simple",
+                "guarded_acceptance" => "guarded",
+                other => other,
+            }
+            .to_string()
+        })
+    });
+    // For the Pmax summary the decision is recorded with the statement; its limits are the
+    // nameplate ± tolerance, its unit the measured result's.
+    let unit = if v.get("nominal").is_some() && v.get("tolerance").is_some() {
+        results.get("p_mp_stc").map(|r| r.unit.clone()).unwrap_or_default()
+    } else {
+        v["unit"].as_str().unwrap_or_default().to_string()
+    };
+    Conformity {
+        result: name.to_string(),
+        verdict: v.get("verdict").cloned().unwrap_or(v["value"].clone()),
+        rule: v
+            .get("rule")
+            .cloned()
+            .or_else(|| decision.get("rule").cloned()),
+        rule_name,
+        limits: pair(v).or_else(|| {
+            let mpe = v["mpe"].as_f64()?;
+            Some((-mpe, mpe))
+        }),
+        nominal: v["nominal"]
+            .as_f64()
+            .zip(v["tolerance"].as_f64())
+            .filter(|_| v.get("lower").is_some()),
+        acceptance: pair(&decision["acceptance"]),
+        probability_wrong_decision: decision["probability_wrong_decision"].as_f64(),
+        unit,
+    }
+}
+
+/// The calibrations of the instruments the run used, and the instruments whose specification
+/// enters a budget that have none. Used: the instruments in a role the procedure declares (all
+/// of the station's when its declaration is not at hand), plus the parts of the references it
+/// used that carry their own certificate (a reference cell's shunt).
+fn instrument_calibrations(
+    station: &Value,
+    meta: &ReportMeta,
+    traceability: &[Traceability],
+    measured_on: Date,
+) -> (Vec<InstrumentCalibration>, Vec<(String, String)>) {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    let file = &station["file"];
+    let used_role = |role: &str| {
+        BUDGET_ROLES.contains(&role)
+            && meta
+                .procedure
+                .as_ref()
+                .is_none_or(|p| p.roles.iter().any(|r| r == role))
+    };
+    let mut push = |instrument: &str, role: &str, default_item: String, c: &Value| {
+        let date = |k: &str| c[k].as_str().and_then(|d| Date::parse(d).ok());
+        let (Some(date), Some(due_date)) = (date("date"), date("due_date")) else {
+            return;
+        };
+        out.push(InstrumentCalibration {
+            instrument: instrument.to_string(),
+            role: role.to_string(),
+            item: c["item"].as_str().map(str::to_string).unwrap_or(default_item),
+            number: c["number"].as_str().unwrap_or_default().to_string(),
+            laboratory: c["laboratory"].as_str().unwrap_or_default().to_string(),
+            date,
+            due_date,
+            valid_at_measurement: due_date.days_since_epoch() >= measured_on.days_since_epoch(),
+        });
+    };
+    for inst in file["instrument"].as_array().into_iter().flatten() {
+        let (Some(name), Some(role)) = (inst["name"].as_str(), inst["role"].as_str()) else {
+            continue;
+        };
+        if !used_role(role) {
+            continue;
+        }
+        let identified = station["instruments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["name"] == name);
+        let default_item = identified
+            .map(|i| {
+                format!(
+                    "{} {} {}",
+                    i["manufacturer"].as_str().unwrap_or_default(),
+                    i["model"].as_str().unwrap_or_default(),
+                    i["serial_number"].as_str().unwrap_or_default()
+                )
+                .trim()
+                .to_string()
+            })
+            .unwrap_or_else(|| name.to_string());
+        let calibrations = inst["calibration"].as_array().cloned().unwrap_or_default();
+        if calibrations.is_empty() {
+            missing.push((name.to_string(), role.to_string()));
+        }
+        for c in &calibrations {
+            push(name, role, default_item.clone(), c);
+        }
+    }
+    for t in traceability {
+        let Some(reference) = file["reference"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["id"] == t.id.as_str())
+        else {
+            continue;
+        };
+        let calibrations = reference["calibration"].as_array().cloned().unwrap_or_default();
+        if calibrations.is_empty() && reference["parameters"].get("shunt_resistance").is_some() {
+            missing.push((t.id.clone(), "reference cell shunt".into()));
+        }
+        for c in &calibrations {
+            push(&t.id, &t.kind, format!("{} part", t.id), c);
+        }
+    }
+    (out, missing)
 }
 
 /// The references the run used, each with its certificate as the station snapshot holds it,

@@ -1,11 +1,12 @@
-//! What the HTML and the PDF renderings both show, built once from the report model: numbers
-//! and texts as printed, the table rows, and the figures (I-V/P-V curves, conditions over
-//! time, uncertainty contributions, battery-tester errors).
+//! The figures the HTML and the PDF renderings both show, drawn once from the report model:
+//! I-V/P-V curves (measured solid, STC-translated dashed, legends a person reads: "sweep 1,
+//! forward"), conditions over time, uncertainty contributions, battery-tester errors.
 
 use serde_json::Value;
 
 use super::model::Report;
 use super::plot::{Trace, conditions_svg, contributions_svg, errors_svg, plot_iv_svg};
+use super::text::{Text, g, gf};
 use crate::analysis::curve::IvData;
 
 /// A JSON value as display text (absent: an em dash).
@@ -50,13 +51,21 @@ pub fn number(x: f64) -> String {
 /// The measured I-V curves and the procedure's STC translations (dashed) as an inline SVG
 /// (none: empty).
 pub fn curves_svg(report: &Report) -> String {
+    // Sweeps are numbered in the order they were measured; a dual sweep gives a forward and
+    // a reverse curve under one number.
+    let mut sweep = 0;
+    let mut last_activity = None;
     let mut data: Vec<(String, IvData, bool)> = report
         .curves
         .iter()
         .filter_map(|c| {
             let (v, i) = c.columns()?;
+            if last_activity != Some(c.activity) {
+                sweep += 1;
+                last_activity = Some(c.activity);
+            }
             Some((
-                format!("{} (activity {})", show(&c.direction), c.activity),
+                format!("sweep {sweep}, {}, measured", show(&c.direction)),
                 IvData::new(v, i),
                 false,
             ))
@@ -65,7 +74,7 @@ pub fn curves_svg(report: &Report) -> String {
     for r in report.results.values() {
         for (k, (direction, v, i)) in r.translated_curves().into_iter().enumerate() {
             data.push((
-                format!("STC, {} {}", direction, k / 2 + 1),
+                format!("sweep {}, {direction}, at STC", k / 2 + 1),
                 IvData::new(v, i),
                 true,
             ));
@@ -85,7 +94,7 @@ pub fn curves_svg(report: &Report) -> String {
 /// The figures after the I-V curves: (title, SVG). Conditions over time with the stability
 /// windows; each budget's contributions; the battery-tester errors against the standard
 /// values with U and the MPE band.
-pub fn figures(report: &Report) -> Vec<(String, String)> {
+pub fn figures(report: &Report) -> Vec<(Text, String)> {
     let mut out = Vec::new();
     let series = &report.conditions.series;
     if let Ok(svg) = conditions_svg(
@@ -93,10 +102,7 @@ pub fn figures(report: &Report) -> Vec<(String, String)> {
         &series.module_temperature,
         &series.stability_windows,
     ) {
-        out.push((
-            "Irradiance and module temperature (shaded: stability windows)".to_string(),
-            svg,
-        ));
+        out.push((g("figure_conditions"), svg));
     }
     for (name, r) in &report.results {
         let Some(budget) = r.budget() else {
@@ -110,12 +116,24 @@ pub fn figures(report: &Report) -> Vec<(String, String)> {
         if items.len() > 6
             && let Ok(svg) = contributions_svg(&items, &r.unit)
         {
-            out.push((format!("Uncertainty contributions: {name}"), svg));
+            let title = g(name);
+            let title = if title.en.starts_with('⟦') {
+                Text::plain(name.clone())
+            } else {
+                title
+            };
+            out.push((
+                Text {
+                    zh: gf("figure_contributions", &[("name", &title.zh)]).zh,
+                    en: gf("figure_contributions", &[("name", &title.en)]).en,
+                },
+                svg,
+            ));
         }
     }
-    for (prefix, quantity, unit) in [
-        ("resistance ", "resistance (1 kHz)", "Ω"),
-        ("voltage ", "DC voltage", "V"),
+    for (prefix, quantity, unit, title) in [
+        ("resistance ", "resistance (1 kHz)", "Ω", "function_resistance"),
+        ("voltage ", "DC voltage", "V", "function_voltage"),
     ] {
         let points: Vec<(f64, f64, f64, f64)> = report
             .results
@@ -131,119 +149,8 @@ pub fn figures(report: &Report) -> Vec<(String, String)> {
             })
             .collect();
         if let Ok(svg) = errors_svg(&points, quantity, unit) {
-            out.push((format!("Error of indication: {quantity}"), svg));
+            out.push((g(title), svg));
         }
     }
     out
-}
-
-/// The table rows both the HTML and the PDF rendering show.
-pub mod rows {
-    use serde_json::Value;
-
-    use super::{number, opt, show};
-    use crate::report::model::Report;
-
-    /// Conditions: quantity, range, unit; then the operator's answers.
-    pub fn conditions(report: &Report) -> Vec<Vec<String>> {
-        let mut out: Vec<Vec<String>> = report
-            .conditions
-            .measured
-            .iter()
-            .map(|c| {
-                vec![
-                    c.quantity.replace('_', " "),
-                    format!("{} – {}", number(c.min), number(c.max)),
-                    c.unit.clone(),
-                ]
-            })
-            .collect();
-        for (id, answer) in &report.conditions.operator_answers {
-            out.push(vec![format!("operator: {id}"), show(answer), String::new()]);
-        }
-        out
-    }
-
-    /// Results: quantity, value, unit, U, k, verdict.
-    pub fn results(report: &Report) -> Vec<Vec<String>> {
-        report
-            .results
-            .iter()
-            .map(|(name, r)| {
-                let get = |k: &str| show(r.detail(k).unwrap_or(&Value::Null));
-                vec![
-                    name.clone(),
-                    show(&r.value),
-                    r.unit.clone(),
-                    get("U"),
-                    get("k"),
-                    get("verdict"),
-                ]
-            })
-            .collect()
-    }
-
-    /// The budgets of the results that have one: (result name, rows of input, estimate,
-    /// unit, u(x), distribution, c, |c|·u, share).
-    pub fn budgets(report: &Report) -> Vec<(String, Vec<Vec<String>>)> {
-        report
-            .results
-            .iter()
-            .filter_map(|(name, r)| {
-                let rows = r
-                    .budget()?
-                    .iter()
-                    .map(|b| {
-                        vec![
-                            b.name.clone(),
-                            number(b.estimate),
-                            opt(&b.unit),
-                            number(b.u),
-                            b.distribution.clone(),
-                            number(b.sensitivity),
-                            number(b.contribution),
-                            format!("{:.1} %", b.share * 100.0),
-                        ]
-                    })
-                    .collect();
-                Some((name.clone(), rows))
-            })
-            .collect()
-    }
-
-    /// Conformity: result, verdict, decision rule.
-    pub fn conformity(report: &Report) -> Vec<Vec<String>> {
-        report
-            .conformity
-            .iter()
-            .map(|c| {
-                vec![
-                    c.result.clone(),
-                    show(&c.verdict),
-                    c.rule.clone().unwrap_or(Value::Null).to_string(),
-                ]
-            })
-            .collect()
-    }
-
-    /// Deviations: activity, kind, details.
-    pub fn deviations(report: &Report) -> Vec<Vec<String>> {
-        report
-            .deviations
-            .iter()
-            .map(|d| vec![d.seq.to_string(), d.kind.clone(), d.details.to_string()])
-            .collect()
-    }
-
-    /// Budget table header.
-    pub const BUDGET_HEAD: [&str; 8] = [
-        "Input",
-        "Estimate",
-        "Unit",
-        "u(x)",
-        "Distribution",
-        "c",
-        "|c|·u",
-        "Share",
-    ];
 }

@@ -6,7 +6,9 @@
 
 use serde_json::Value;
 
+use super::document::{lang_of, stated};
 use super::model::{Report, ResultEntry};
+use super::text::{Lang, Text, g};
 
 /// XML text escape.
 fn x(text: &str) -> String {
@@ -63,6 +65,19 @@ fn text(tag: &str, content: &str) -> String {
         "<dcc:{tag}><dcc:content lang=\"en\">{}</dcc:content></dcc:{tag}>",
         x(content)
     )
+}
+
+/// A text element with one `<dcc:content lang=…>` per language of the certificate.
+fn text_in(tag: &str, content: &Text, lang: Lang) -> String {
+    let parts: String = lang
+        .iso639()
+        .iter()
+        .map(|code| {
+            let t = if *code == "zh" { &content.zh } else { &content.en };
+            format!("<dcc:content lang=\"{code}\">{}</dcc:content>", x(t))
+        })
+        .collect();
+    format!("<dcc:{tag}>{parts}</dcc:{tag}>")
 }
 
 /// A result as a D-SI real with its expanded uncertainty, or as text when it is not a number
@@ -144,6 +159,13 @@ pub fn dcc(report: &Report) -> Result<String, String> {
     let lab_address = o(&lab.address);
     let dates = &report.dates;
     let c = &report.certificate;
+    let lang = lang_of(report);
+    let used: String = lang
+        .iso639()
+        .iter()
+        .map(|code| format!("<dcc:usedLangCodeISO639_1>{code}</dcc:usedLangCodeISO639_1>"))
+        .collect();
+    let mandatory = lang.iso639()[0];
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dcc:digitalCalibrationCertificate xmlns:dcc=\"https://ptb.de/dcc\" xmlns:si=\"https://ptb.de/si\" schemaVersion=\"3.1.2\">\n<dcc:administrativeData>\n",
     );
@@ -167,7 +189,7 @@ pub fn dcc(report: &Report) -> Result<String, String> {
         })
         .unwrap_or_default();
     out.push_str(&format!(
-        "<dcc:coreData><dcc:countryCodeISO3166_1>{country}</dcc:countryCodeISO3166_1><dcc:usedLangCodeISO639_1>en</dcc:usedLangCodeISO639_1><dcc:mandatoryLangCodeISO639_1>en</dcc:mandatoryLangCodeISO639_1><dcc:uniqueIdentifier>{}</dcc:uniqueIdentifier>{receipt}<dcc:beginPerformanceDate>{}</dcc:beginPerformanceDate><dcc:endPerformanceDate>{}</dcc:endPerformanceDate><dcc:performanceLocation>laboratory</dcc:performanceLocation>{previous}</dcc:coreData>\n",
+        "<dcc:coreData><dcc:countryCodeISO3166_1>{country}</dcc:countryCodeISO3166_1>{used}<dcc:mandatoryLangCodeISO639_1>{mandatory}</dcc:mandatoryLangCodeISO639_1><dcc:uniqueIdentifier>{}</dcc:uniqueIdentifier>{receipt}<dcc:beginPerformanceDate>{}</dcc:beginPerformanceDate><dcc:endPerformanceDate>{}</dcc:endPerformanceDate><dcc:performanceLocation>laboratory</dcc:performanceLocation>{previous}</dcc:coreData>\n",
         x(&c.number),
         dates.measurement_start,
         dates.measurement_end
@@ -182,11 +204,25 @@ pub fn dcc(report: &Report) -> Result<String, String> {
         "<dcc:calibrationLaboratory>{}</dcc:calibrationLaboratory>\n",
         contact("contact", &lab_name, &lab_email, &lab_address)
     ));
-    out.push_str(&format!(
-        "<dcc:respPersons><dcc:respPerson><dcc:person>{}</dcc:person><dcc:role>{}</dcc:role><dcc:mainSigner>true</dcc:mainSigner></dcc:respPerson></dcc:respPersons>\n",
-        text("name", &o(&report.signatory.name)),
-        x(&o(&report.signatory.role))
-    ));
+    out.push_str("<dcc:respPersons>");
+    for person in &report.signatories {
+        let Some(name) = person.name.as_deref().filter(|n| !n.trim().is_empty()) else {
+            continue;
+        };
+        let main = person.function == "approved_by";
+        let role = if main {
+            o(&report.signatory.role)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "<dcc:respPerson><dcc:person>{}</dcc:person>{}<dcc:role>{}</dcc:role><dcc:mainSigner>{main}</dcc:mainSigner></dcc:respPerson>",
+            text("name", name),
+            text_in("description", &g(&person.function), lang),
+            x(&if role.is_empty() { person.function.clone() } else { role })
+        ));
+    }
+    out.push_str("</dcc:respPersons>\n");
     out.push_str(&contact(
         "customer",
         &need(&report.customer, "the customer: give --customer")?,
@@ -197,10 +233,10 @@ pub fn dcc(report: &Report) -> Result<String, String> {
         "as given by the customer",
     ));
     out.push_str("\n<dcc:statements>");
-    for st in &report.statements {
+    for key in ["only_item", "no_partial_copy", "uncertainty_statement"] {
         out.push_str(&format!(
             "<dcc:statement>{}</dcc:statement>",
-            text("declaration", st)
+            text_in("declaration", &g(key), lang)
         ));
     }
     for cf in &report.conformity {
@@ -210,13 +246,21 @@ pub fn dcc(report: &Report) -> Result<String, String> {
         };
         out.push_str(&format!(
             "<dcc:statement><dcc:norm>ILAC-G8:09/2019</dcc:norm>{}<dcc:conformity>{verdict}</dcc:conformity></dcc:statement>",
-            text(
+            text_in(
                 "declaration",
-                &format!(
-                    "Result `{}`: decision rule {}",
-                    cf.result,
-                    s(cf.rule.as_ref().unwrap_or(&Value::Null))
-                )
+                &Text::join(
+                    &[
+                        g(&verdict),
+                        g(match cf.rule_name.as_deref() {
+                            Some("guarded") => "rule_guarded",
+                            Some("non_binary") => "rule_non_binary",
+                            _ => "rule_simple",
+                        }),
+                        Text::plain(format!("({})", cf.result)),
+                    ],
+                    "; ",
+                ),
+                lang
             )
         ));
     }
@@ -274,6 +318,20 @@ pub fn dcc(report: &Report) -> Result<String, String> {
             x(&r.serial_number)
         ));
     }
+    for cal in &report.instrument_calibrations {
+        out.push_str(&format!(
+            "<dcc:measuringEquipment>{}{}<dcc:identifications><dcc:identification><dcc:issuer>calibrationLaboratory</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:measuringEquipment>",
+            text("name", &format!("{}: {}", cal.instrument, cal.item)),
+            text(
+                "description",
+                &format!(
+                    "calibration certificate {} by {}, calibrated {}, due {}",
+                    cal.number, cal.laboratory, cal.date, cal.due_date
+                )
+            ),
+            x(&cal.number)
+        ));
+    }
     for i in &report.instruments {
         out.push_str(&format!(
             "<dcc:measuringEquipment>{}<dcc:model>{}</dcc:model><dcc:identifications><dcc:identification><dcc:issuer>manufacturer</dcc:issuer><dcc:value>{}</dcc:value></dcc:identification></dcc:identifications></dcc:measuringEquipment>",
@@ -298,9 +356,24 @@ pub fn dcc(report: &Report) -> Result<String, String> {
     }
     out.push_str("<dcc:results>");
     for (name, r) in &report.results {
+        let label = g(name);
+        let label = if label.en.starts_with('⟦') {
+            Text::plain(name.clone())
+        } else {
+            label
+        };
+        // The stated form (GUM 7.2.6 rounding) as text beside the full-precision D-SI value.
+        let description = stated(r)
+            .map(|st| {
+                let mut t = label.clone();
+                t.zh = format!("{}: {}", t.zh, st.line());
+                t.en = format!("{}: {}", t.en, st.line());
+                text_in("description", &t, lang)
+            })
+            .unwrap_or_default();
         out.push_str(&format!(
-            "<dcc:result>{}<dcc:data>{}</dcc:data></dcc:result>",
-            text("name", name),
+            "<dcc:result>{}{description}<dcc:data>{}</dcc:data></dcc:result>",
+            text_in("name", &label, lang),
             quantity(name, r)
         ));
     }

@@ -31,6 +31,37 @@ pub struct ReportMeta {
     pub address: Option<String>,
     /// A draft: watermarked, not a certificate.
     pub draft: bool,
+    /// Who calibrated (校准员); default: the run's operator.
+    #[serde(default)]
+    pub calibrated_by: Option<String>,
+    /// Who checked the calibration (核验员).
+    #[serde(default)]
+    pub checked_by: Option<String>,
+    /// Model / specification of the item (型号/规格).
+    #[serde(default)]
+    pub item_model: Option<String>,
+    /// Serial number of the item (出厂编号).
+    #[serde(default)]
+    pub item_serial: Option<String>,
+    /// Manufacturer of the item (制造单位).
+    #[serde(default)]
+    pub item_manufacturer: Option<String>,
+    /// Language of the certificate (`en`, `zh`, `zh-en`); default: the station file's.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The procedure's declared version and roles (read from its script by the caller; not
+    /// stored with the report's metadata).
+    #[serde(skip)]
+    pub procedure: Option<ProcedureFacts>,
+}
+
+/// What the procedure's declaration says that the run record does not hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcedureFacts {
+    /// Declared version.
+    pub version: String,
+    /// Roles it drives (`iv_tracer`, `source`, …).
+    pub roles: Vec<String>,
 }
 
 /// Why a report model could not be built.
@@ -81,6 +112,21 @@ pub struct Laboratory {
     pub station: Option<String>,
     /// Where the activity took place.
     pub location: String,
+    /// Name in Chinese.
+    pub name_zh: Option<String>,
+    /// Address in Chinese.
+    pub address_zh: Option<String>,
+    /// Accreditation body and number, when the laboratory is accredited.
+    pub accreditation: Option<Accreditation>,
+}
+
+/// The laboratory's accreditation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accreditation {
+    /// Body ("CNAS").
+    pub body: String,
+    /// Number.
+    pub number: String,
 }
 
 /// The item calibrated (7.8.2.1 g).
@@ -88,6 +134,12 @@ pub struct Laboratory {
 pub struct Item {
     /// Description and identification.
     pub identification: Option<String>,
+    /// Model / specification.
+    pub model: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
 }
 
 /// The dates (7.8.2.1 h, i, j).
@@ -114,6 +166,10 @@ pub struct Method {
     pub script_sha256: String,
     /// The parameters it ran with.
     pub parameters: Value,
+    /// The procedure's declared version (None: its script is not at hand).
+    pub version: Option<String>,
+    /// The documents applied, with edition.
+    pub standards: Vec<String>,
 }
 
 /// Software that made the record.
@@ -182,6 +238,39 @@ pub struct CertificateRecord {
     pub calibration_date: Date,
     /// Recalibration due date.
     pub due_date: Date,
+}
+
+/// A calibration of an instrument the run used, from the station snapshot (7.8.4.1 c; ISO/IEC
+/// 17025:2017 6.5: every instrument whose specification enters a budget).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstrumentCalibration {
+    /// Instrument name in the station file.
+    pub instrument: String,
+    /// Its role in the measurement.
+    pub role: String,
+    /// What was calibrated ("Keithley 2460 04410001", "PT100 probes …").
+    pub item: String,
+    /// Certificate number.
+    pub number: String,
+    /// Issuing laboratory.
+    pub laboratory: String,
+    /// Date of calibration.
+    pub date: Date,
+    /// Due date.
+    pub due_date: Date,
+    /// Valid on the day of the measurement.
+    pub valid_at_measurement: bool,
+}
+
+/// A person who signs the certificate, in one of the three functions of Chinese practice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignatoryEntry {
+    /// `calibrated_by` (校准员), `checked_by` (核验员) or `approved_by` (批准人).
+    pub function: String,
+    /// Name (None: not yet given).
+    pub name: Option<String>,
+    /// Date.
+    pub date: Date,
 }
 
 /// A reference the run used (7.8.4.1 c).
@@ -296,6 +385,18 @@ pub struct Conformity {
     pub verdict: Value,
     /// The decision rule.
     pub rule: Option<Value>,
+    /// The rule's name: `simple`, `guarded` or `non_binary`.
+    pub rule_name: Option<String>,
+    /// Tolerance limits (lower, upper) in the result's unit; None for a set of points.
+    pub limits: Option<(f64, f64)>,
+    /// Nominal value and relative tolerance, when the specification is "nominal ± t".
+    pub nominal: Option<(f64, f64)>,
+    /// Acceptance zone (lower, upper).
+    pub acceptance: Option<(f64, f64)>,
+    /// Probability that the decision is wrong (false acceptance when accepted) [1].
+    pub probability_wrong_decision: Option<f64>,
+    /// Unit of limits and zone.
+    pub unit: String,
 }
 
 /// The range of a condition during the measurement.
@@ -418,8 +519,18 @@ pub struct Report {
     pub statements: Vec<String>,
     /// Who authorises the certificate.
     pub signatory: Signatory,
+    /// Calibrated by, checked by, approved by (Chinese practice).
+    pub signatories: Vec<SignatoryEntry>,
+    /// Calibrations of the instruments the run used.
+    pub instrument_calibrations: Vec<InstrumentCalibration>,
+    /// Language of the certificate (`en`, `zh`, `zh-en`).
+    pub language: String,
     /// Raw records.
     pub raw_data: Vec<RawDataRef>,
+    /// Instruments the run used whose specification enters a budget but that have no
+    /// calibration in the station snapshot: (name, role). Not part of the JSON.
+    #[serde(skip)]
+    pub uncalibrated: Vec<(String, String)>,
 }
 
 impl Report {
@@ -455,6 +566,11 @@ pub fn missing(report: &Report) -> Vec<String> {
     if absent(&report.signatory.name) {
         out.push("authorising signatory (7.8.2.1 o): give --signatory NAME".into());
     }
+    for s in &report.signatories {
+        if s.function == "checked_by" && absent(&s.name) {
+            out.push("who checked the calibration (核验员): give --checked-by NAME".into());
+        }
+    }
     if absent(&report.laboratory.name) {
         out.push(
             "laboratory name (7.8.2.1 b): set [station] laboratory in the station file".into(),
@@ -481,6 +597,19 @@ pub fn missing(report: &Report) -> Vec<String> {
     }
     if report.traceability.is_empty() {
         out.push("metrological traceability (7.8.4.1 c): the run used no reference device".into());
+    }
+    for (instrument, role) in &report.uncalibrated {
+        out.push(format!(
+            "instrument `{instrument}` ({role}) has no calibration in the station file, but its specification enters the uncertainty budget (17025 6.5, 7.8.4.1 c): add [[instrument.calibration]] with number, laboratory, date and due_date"
+        ));
+    }
+    for c in &report.instrument_calibrations {
+        if !c.valid_at_measurement {
+            out.push(format!(
+                "instrument `{}`: calibration {} ({}) was past its due date {} at the measurement: the result is not traceable",
+                c.instrument, c.number, c.item, c.due_date
+            ));
+        }
     }
     for r in &report.traceability {
         if !r.valid_at_measurement {

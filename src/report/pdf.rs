@@ -1,31 +1,34 @@
-//! The report model as a PDF certificate (krilla; DejaVu Sans embedded, so the output is the
-//! same on every machine): A4 pages with the laboratory, the certificate number and "page x
-//! of y" on each, the sections of the HTML rendering as text and tables, the I-V and P-V
-//! curves as vector graphics, and a watermark on drafts. Layout is done here: lines are
-//! wrapped by an estimate of DejaVu Sans's advance widths (wider than the true mean, so text
-//! never overruns its column).
+//! The certificate document as a PDF (krilla): A4 pages with the laboratory, the certificate
+//! number, "page x of y" and a QR code (number + verification code) on each; text laid out by
+//! the true advances of the embedded fonts (DejaVu Sans, the Noto Sans SC subset for Chinese)
+//! and broken only where Unicode line breaking (UAX #14) allows — between words, and between
+//! ideographs; tables whose header never sits alone at a page foot and is repeated on a
+//! continued table; figures as vector graphics; the JSON certificate embedded as an attachment;
+//! title and language in the document metadata; a watermark on drafts. The laboratory's
+//! signature is added afterwards (`pades`).
 
-use std::sync::Arc;
-
-use super::content::{curves_svg, figures, number, opt, opt_display, rows};
-use super::model::Report;
 use krilla::Document;
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Size, Transform};
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
+use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 use krilla_svg::{SurfaceExt, SvgSettings};
 
+use super::document::{Block, Doc, Table};
+use super::fonts::{self, Face};
+use super::text::{Text, g, gf};
+
 const W: f32 = 595.0;
 const H: f32 = 842.0;
 const MARGIN: f32 = 48.0;
-const TOP: f32 = 86.0;
-const BOTTOM: f32 = 60.0;
-/// Mean advance of DejaVu Sans per em, rounded up (its digits are 0.636 em, lower case
-/// ≈ 0.55 em).
-const EM: f32 = 0.6;
+const TOP: f32 = 92.0;
+const BOTTOM: f32 = 64.0;
+/// Side of the QR code on every page [pt].
+const QR: f32 = 54.0;
 
 enum Op {
     Text {
@@ -52,45 +55,50 @@ enum Op {
 struct Layout {
     pages: Vec<Vec<Op>>,
     y: f32,
+    lang: super::text::Lang,
 }
 
-/// Split `text` into lines of at most `width` points at `size`.
-fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
-    let max = ((width / (size * EM)).floor() as usize).max(4);
+/// Split `text` into lines no wider than `width` points, breaking only at UAX #14 break
+/// opportunities (a token longer than the line is cut as a last resort); `\n` ends a line.
+pub fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
+    let w = |s: &str| fonts::width(s, size, bold);
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
-        for word in paragraph.split(' ') {
-            let mut word = word.to_string();
-            // A word longer than the column (hashes, JSON) is cut.
-            while word.chars().count() > max {
-                if !line.is_empty() {
+        let mut last = 0;
+        for (pos, _) in unicode_linebreak::linebreaks(paragraph) {
+            let segment = &paragraph[last..pos];
+            last = pos;
+            let candidate = format!("{line}{segment}");
+            if w(candidate.trim_end()) <= width {
+                line = candidate;
+                continue;
+            }
+            if !line.trim().is_empty() {
+                lines.push(line.trim_end().to_string());
+            }
+            line = String::new();
+            // A segment wider than the line on its own (a hash, a long number) is cut.
+            for c in segment.chars() {
+                let mut next = line.clone();
+                next.push(c);
+                if w(next.trim_end()) > width && !line.is_empty() {
                     lines.push(std::mem::take(&mut line));
                 }
-                let head: String = word.chars().take(max).collect();
-                word = word.chars().skip(max).collect();
-                lines.push(head);
+                line.push(c);
             }
-            let needed =
-                line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-            if needed > max && !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(&word);
         }
-        lines.push(line);
+        lines.push(line.trim_end().to_string());
     }
     lines
 }
 
 impl Layout {
-    fn new() -> Layout {
+    fn new(lang: super::text::Lang) -> Layout {
         Layout {
             pages: vec![Vec::new()],
             y: TOP,
+            lang,
         }
     }
 
@@ -102,14 +110,17 @@ impl Layout {
         &mut self.pages[last]
     }
 
-    fn ensure(&mut self, height: f32) {
+    /// Start a new page unless `height` still fits; true when a page was started.
+    fn ensure(&mut self, height: f32) -> bool {
         if self.y + height > H - BOTTOM {
             self.pages.push(Vec::new());
             self.y = TOP;
+            return true;
         }
+        false
     }
 
-    fn text(&mut self, x: f32, size: f32, bold: bool, text: &str) {
+    fn text_at(&mut self, x: f32, size: f32, bold: bool, text: &str) {
         let y = self.y;
         self.page().push(Op::Text {
             x,
@@ -120,45 +131,65 @@ impl Layout {
         });
     }
 
-    fn heading(&mut self, text: &str) {
-        self.ensure(40.0);
-        self.y += 14.0;
-        self.text(MARGIN, 11.5, true, text);
-        self.y += 4.0;
-        let y = self.y;
+    fn rule(&mut self, y: f32) {
         self.page().push(Op::Rule {
             x1: MARGIN,
             x2: W - MARGIN,
             y,
         });
+    }
+
+    /// A heading, kept with at least `keep` points of what follows.
+    fn heading(&mut self, text: &Text, keep: f32) {
+        let lines = wrap(&text.line(self.lang), 11.0, true, W - 2.0 * MARGIN);
+        let height = lines.len() as f32 * 14.0 + 16.0;
+        self.ensure(height + keep);
         self.y += 12.0;
-    }
-
-    fn para(&mut self, text: &str, size: f32) {
-        for line in wrap(text, size, W - 2.0 * MARGIN) {
-            self.ensure(size * 1.35);
-            self.text(MARGIN, size, false, &line);
-            self.y += size * 1.35;
+        for line in lines {
+            self.text_at(MARGIN, 11.0, true, &line);
+            self.y += 14.0;
         }
-        self.y += 3.0;
+        let y = self.y - 10.0;
+        self.rule(y);
+        self.y += 4.0;
     }
 
-    /// A table with relative column widths; cells wrap, rows never split across pages.
-    fn table(&mut self, head: &[&str], widths: &[f32], rows: &[Vec<String>], size: f32) {
-        let total: f32 = widths.iter().sum();
+    /// A paragraph; in two languages, the second follows the first after a small gap.
+    fn para(&mut self, text: &Text, size: f32) {
+        for (_, part) in text.parts(self.lang) {
+            for line in wrap(part, size, false, W - 2.0 * MARGIN) {
+                self.ensure(size * 1.4);
+                self.text_at(MARGIN, size, false, &line);
+                self.y += size * 1.4;
+            }
+            self.y += 2.5;
+        }
+        self.y += 2.0;
+    }
+
+    /// A table: cells wrap, a row never splits across pages, the header is kept with the
+    /// first row and repeated at the top of every continued page.
+    fn table(&mut self, t: &Table) {
+        let size = if t.small { 7.0 } else { 8.5 };
+        let total: f32 = t.widths.iter().sum();
         let usable = W - 2.0 * MARGIN;
-        let cols: Vec<f32> = widths.iter().map(|w| w / total * usable).collect();
-        let line = size * 1.3;
-        let draw_row = |l: &mut Layout, cells: &[String], bold: bool| {
-            let wrapped: Vec<Vec<String>> = cells
+        let cols: Vec<f32> = t.widths.iter().map(|w| w / total * usable).collect();
+        let line = size * 1.35;
+        let lang = self.lang;
+        let wrap_row = |cells: &[Text], bold: bool| -> Vec<Vec<String>> {
+            cells
                 .iter()
                 .zip(&cols)
-                .map(|(c, w)| wrap(c, size, w - 4.0))
-                .collect();
-            let height = wrapped.iter().map(Vec::len).max().unwrap_or(1) as f32 * line + 3.0;
-            l.ensure(height);
+                .map(|(c, w)| wrap(&c.lines(lang), size, bold, w - 5.0))
+                .collect()
+        };
+        let height =
+            |rows: &Vec<Vec<String>>| rows.iter().map(Vec::len).max().unwrap_or(1) as f32 * line + 4.0;
+        let head = (!t.head.iter().all(|h| h.en.is_empty())).then(|| wrap_row(&t.head, true));
+        let draw = |l: &mut Layout, cells: &Vec<Vec<String>>, bold: bool| {
+            let h = height(cells);
             let mut x = MARGIN;
-            for (cell, w) in wrapped.iter().zip(&cols) {
+            for (cell, w) in cells.iter().zip(&cols) {
                 for (k, text) in cell.iter().enumerate() {
                     let y = l.y + k as f32 * line;
                     l.page().push(Op::Text {
@@ -171,26 +202,39 @@ impl Layout {
                 }
                 x += w;
             }
-            l.y += height;
+            l.y += h;
             let y = l.y - line + 2.0;
-            l.page().push(Op::Rule {
-                x1: MARGIN,
-                x2: W - MARGIN,
-                y,
-            });
+            l.rule(y);
         };
-        let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
-        if !head.iter().all(String::is_empty) {
-            draw_row(self, &head, true);
+        let rows: Vec<Vec<Vec<String>>> = t.rows.iter().map(|r| wrap_row(r, false)).collect();
+        let head_height = head.as_ref().map_or(0.0, height);
+        let first = rows.first().map_or(0.0, height);
+        // A short table is kept whole on one page; a long one keeps its header with the
+        // first row.
+        let whole = head_height + rows.iter().map(height).sum::<f32>();
+        self.ensure(if whole < 260.0 { whole } else { head_height + first });
+        if let Some(h) = &head {
+            draw(self, h, true);
         }
-        for r in rows {
-            draw_row(self, r, false);
+        for r in &rows {
+            if self.ensure(height(r))
+                && let Some(h) = &head
+            {
+                let mut continued = h.clone();
+                if let Some(first_cell) = continued.first_mut().and_then(|c| c.first_mut()) {
+                    first_cell.push_str(&g("continued").line(lang));
+                }
+                draw(self, &continued, true);
+            }
+            draw(self, r, false);
         }
         self.y += 6.0;
     }
 
-    fn svg(&mut self, svg: String, height: f32) {
-        self.ensure(height + 8.0);
+    fn svg(&mut self, title: &Text, svg: String) {
+        let ratio = svg_ratio(&svg).unwrap_or(0.35);
+        let height = (W - 2.0 * MARGIN) * ratio;
+        self.heading(title, height + 8.0);
         let (x, y, w) = (MARGIN, self.y - 8.0, W - 2.0 * MARGIN);
         self.page().push(Op::Svg {
             x,
@@ -203,176 +247,42 @@ impl Layout {
     }
 }
 
-fn kv(l: &mut Layout, rows: &[(&str, String)]) {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(k, v)| vec![k.to_string(), v.clone()])
-        .collect();
-    l.table(&["", ""], &[1.0, 3.0], &rows, 8.5);
-}
-
-fn layout(report: &Report) -> Layout {
-    let mut l = Layout::new();
-    let lab = &report.laboratory;
-    l.text(MARGIN, 17.0, true, &report.title);
-    l.y += 24.0;
-    kv(
-        &mut l,
-        &[
-            ("Laboratory", opt(&lab.name)),
-            ("Address", opt(&lab.address)),
-            ("Location of the activity", lab.location.clone()),
-            (
-                "Customer",
-                format!(
-                    "{} <{}>",
-                    opt(&report.customer),
-                    opt(&report.customer_email)
-                ),
-            ),
-            ("Item", opt(&report.item.identification)),
-            ("Date of receipt", opt_display(&report.dates.receipt)),
-            (
-                "Date(s) of measurement",
-                format!(
-                    "{} – {}",
-                    report.dates.measurement_start, report.dates.measurement_end
-                ),
-            ),
-            ("Date of issue", report.dates.issue.to_string()),
-            ("Replaces", opt(&report.certificate.previous)),
-        ],
-    );
-    let m = &report.method;
-    l.heading("Method");
-    l.para(
-        &format!(
-            "Procedure {} ({}, SHA-256 {}), run {} by {} with {} {}. Parameters: {}",
-            m.procedure,
-            m.script,
-            m.script_sha256,
-            report.run.id,
-            report.run.operator,
-            report.run.software.name,
-            report.run.software.version,
-            m.parameters
-        ),
-        8.0,
-    );
-    l.heading("Conditions during the measurement");
-    let conditions = rows::conditions(report);
-    l.table(
-        &["Quantity", "Range", "Unit"],
-        &[2.0, 2.0, 1.0],
-        &conditions,
-        8.5,
-    );
-    l.heading("Results");
-    let results = rows::results(report);
-    l.table(
-        &["Quantity", "Value", "Unit", "U", "k", "Verdict"],
-        &[2.2, 1.6, 0.8, 1.3, 0.8, 1.0],
-        &results,
-        8.5,
-    );
-    l.para(
-        "U is the expanded uncertainty: the combined standard uncertainty multiplied by the coverage factor k for a coverage probability of about 95 % (JCGM 100:2008).",
-        8.0,
-    );
-    let svg = curves_svg(report);
-    if !svg.is_empty() {
-        let height = (W - 2.0 * MARGIN) * 500.0 / 1200.0;
-        // Keep the heading with its figure.
-        l.ensure(height + 48.0);
-        l.heading("Measured and STC-translated I-V and P-V curves");
-        l.svg(svg, height);
+fn layout(doc: &Doc) -> Layout {
+    let mut l = Layout::new(doc.lang);
+    for line in wrap(&doc.title.lines(doc.lang), 18.0, true, W - 2.0 * MARGIN) {
+        l.y += 6.0;
+        l.text_at(MARGIN, 18.0, true, &line);
+        l.y += 20.0;
     }
-    for (title, svg) in figures(report) {
-        // Each figure keeps its own aspect ratio (width 1200 px in the SVG).
-        let ratio = svg_ratio(&svg).unwrap_or(0.35);
-        let height = (W - 2.0 * MARGIN) * ratio;
-        l.ensure(height + 48.0);
-        l.heading(&title);
-        l.svg(svg, height);
+    l.y += 6.0;
+    for block in &doc.blocks {
+        match block {
+            Block::Heading(t) => l.heading(t, 70.0),
+            Block::Para(t) => l.para(t, 8.5),
+            Block::Fields(fields) => l.table(&Table {
+                head: vec![Text::default(), Text::default()],
+                widths: vec![1.3, 3.0],
+                rows: fields.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+                small: false,
+            }),
+            Block::Table(t) => l.table(t),
+            Block::Figure(title, svg) => l.svg(title, svg.clone()),
+            Block::Signatures(s) => {
+                l.heading(&g("authorisation"), 60.0);
+                l.table(&Table {
+                    head: vec![g("function"), g("signatory_name"), g("signature_date")],
+                    widths: vec![1.2, 2.4, 1.0],
+                    rows: s
+                        .iter()
+                        .map(|(f, name, date)| {
+                            vec![f.clone(), Text::plain(name.clone()), Text::plain(date.clone())]
+                        })
+                        .collect(),
+                    small: false,
+                });
+            }
+        }
     }
-    for (name, budget) in rows::budgets(report) {
-        l.heading(&format!("Uncertainty budget: {name}"));
-        l.table(
-            &rows::BUDGET_HEAD,
-            &[1.6, 1.2, 0.6, 1.1, 1.1, 1.1, 1.0, 0.7],
-            &budget,
-            7.0,
-        );
-    }
-    l.heading("Metrological traceability");
-    l.para(
-        "The results are traceable to the SI through the reference standards below, calibrated by the laboratories named.",
-        8.5,
-    );
-    let refs: Vec<Vec<String>> = report
-        .traceability
-        .iter()
-        .map(|r| {
-            let c = &r.certificate;
-            vec![
-                format!("{} ({})", r.id, r.serial_number),
-                format!("{}, {}", c.number, c.laboratory),
-                format!(
-                    "{} {} ± {} (k = {})",
-                    number(c.value),
-                    c.unit,
-                    number(c.expanded_uncertainty),
-                    number(c.coverage_factor)
-                ),
-                c.calibration_date.to_string(),
-                c.due_date.to_string(),
-            ]
-        })
-        .collect();
-    l.table(
-        &["Reference", "Certificate", "Value", "Calibrated", "Due"],
-        &[1.4, 2.6, 1.8, 0.9, 0.9],
-        &refs,
-        7.5,
-    );
-    l.heading("Statement of conformity");
-    let conformity = rows::conformity(report);
-    l.table(
-        &["Result", "Verdict", "Decision rule (ILAC-G8:09/2019)"],
-        &[1.5, 1.0, 3.0],
-        &conformity,
-        8.5,
-    );
-    l.heading("Deviations and interruptions");
-    let deviations = rows::deviations(report);
-    if deviations.is_empty() {
-        l.para("None.", 8.5);
-    } else {
-        l.table(
-            &["Activity", "Kind", "Details"],
-            &[0.7, 1.3, 4.0],
-            &deviations,
-            7.0,
-        );
-    }
-    l.heading("Statements");
-    for s in &report.statements {
-        l.para(s, 8.5);
-    }
-    l.heading("Authorisation");
-    l.para(
-        &format!(
-            "{}, {}. {} raw records, each identified by its SHA-256 in the JSON rendering of this certificate.",
-            opt(&report.signatory.name),
-            opt(&report.signatory.role),
-            report.raw_data.len()
-        ),
-        8.5,
-    );
-    l.para(
-        &format!("End of certificate {}.", report.certificate.number),
-        8.5,
-    );
     l
 }
 
@@ -394,59 +304,138 @@ fn fill(gray: u8, opacity: f32) -> Fill {
     }
 }
 
-/// Render the model as PDF bytes.
-pub fn pdf(report: &Report) -> Result<Vec<u8>, String> {
-    let regular = Font::new(Arc::new(super::fonts::REGULAR.to_vec()).into(), 0)
-        .ok_or("the embedded DejaVu Sans font cannot be loaded")?;
-    let bold = Font::new(Arc::new(super::fonts::BOLD.to_vec()).into(), 0)
-        .ok_or("the embedded DejaVu Sans Bold font cannot be loaded")?;
+/// The fonts a page draws with.
+struct Fonts {
+    regular: Font,
+    bold: Font,
+    cjk: Font,
+    system: Option<Font>,
+}
+
+impl Fonts {
+    fn load() -> Result<Fonts, String> {
+        let load = |data: &'static [u8], index: u32, what: &str| {
+            Font::new(data.into(), index).ok_or_else(|| format!("the embedded {what} font cannot be loaded"))
+        };
+        Ok(Fonts {
+            regular: load(fonts::REGULAR, 0, "DejaVu Sans")?,
+            bold: load(fonts::BOLD, 0, "DejaVu Sans Bold")?,
+            cjk: load(fonts::CJK, 0, "Noto Sans SC")?,
+            system: fonts::metrics(Face::SystemCjk, false)
+                .and_then(|m| Font::new(m.data.into(), m.index)),
+        })
+    }
+
+    /// Draw `text` at (x, y) [baseline], run by run in the face that has each character.
+    fn draw(
+        &self,
+        s: &mut krilla::surface::Surface,
+        x: f32,
+        y: f32,
+        size: f32,
+        bold: bool,
+        text: &str,
+    ) -> Result<(), String> {
+        let mut x = x;
+        for (face, run) in fonts::runs(text)? {
+            let font = match face {
+                Face::Latin if bold => self.bold.clone(),
+                Face::Latin => self.regular.clone(),
+                Face::Cjk => self.cjk.clone(),
+                Face::SystemCjk => self.system.clone().ok_or("no system CJK font")?,
+            };
+            s.draw_text(
+                Point::from_xy(x, y),
+                font,
+                size,
+                &run,
+                false,
+                TextDirection::Auto,
+            );
+            x += fonts::width(&run, size, bold);
+        }
+        Ok(())
+    }
+}
+
+/// The QR code of `text` as filled squares at (x, y) with side `side`.
+fn draw_qr(s: &mut krilla::surface::Surface, text: &str, x: f32, y: f32, side: f32) -> Result<(), String> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| format!("QR code: {e}"))?;
+    let n = code.width();
+    // Four modules of quiet zone on every side (ISO/IEC 18004).
+    let module = side / (n as f32 + 8.0);
+    let mut pb = PathBuilder::new();
+    for (k, color) in code.to_colors().iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (row, col) = ((k / n) as f32, (k % n) as f32);
+            if let Some(r) = Rect::from_xywh(
+                x + (col + 4.0) * module,
+                y + (row + 4.0) * module,
+                module,
+                module,
+            ) {
+                pb.push_rect(r);
+            }
+        }
+    }
+    if let Some(path) = pb.finish() {
+        s.set_fill(Some(fill(0, 1.0)));
+        s.draw_path(&path);
+    }
+    Ok(())
+}
+
+/// The text of every page's QR code: certificate number and verification code.
+pub fn qr_text(number: &str, code: &str) -> String {
+    format!("PVSTATION-CERT:{number};SHA256:{code}")
+}
+
+/// Render the document as PDF bytes. `code` is the verification code (first 16 hex digits of
+/// the JSON certificate's SHA-256), `json` the JSON certificate to embed (None: no attachment).
+pub fn pdf(doc: &Doc, code: &str, json: Option<(&str, &[u8])>) -> Result<Vec<u8>, String> {
+    let fonts_ = Fonts::load()?;
     let mut svg_options = usvg::Options::default();
-    svg_options
-        .fontdb_mut()
-        .load_font_data(super::fonts::REGULAR.to_vec());
-    svg_options
-        .fontdb_mut()
-        .set_sans_serif_family("DejaVu Sans");
-    let l = layout(report);
+    svg_options.fontdb_mut().load_font_data(fonts::REGULAR.to_vec());
+    svg_options.fontdb_mut().set_sans_serif_family("DejaVu Sans");
+    let l = layout(doc);
+    let lang = doc.lang;
     let total = l.pages.len();
-    let number = report.certificate.number.clone();
-    let lab = opt(&report.laboratory.name);
-    let draft = report.certificate.draft;
     let mut document = Document::new();
+    let qr = qr_text(&doc.number, code);
     for (k, ops) in l.pages.iter().enumerate() {
         let settings = PageSettings::from_wh(W, H).ok_or("bad page size")?;
         let mut page = document.start_page_with(settings);
         let mut surface = page.surface();
-        let text =
-            |s: &mut krilla::surface::Surface, x: f32, y: f32, size: f32, b: bool, t: &str| {
-                s.draw_text(
-                    Point::from_xy(x, y),
-                    if b { bold.clone() } else { regular.clone() },
-                    size,
-                    t,
-                    false,
-                    TextDirection::Auto,
-                );
-            };
         surface.set_fill(Some(fill(0, 1.0)));
-        text(&mut surface, MARGIN, 36.0, 8.5, true, &lab);
-        text(
+        let page_of = gf(
+            "page_of",
+            &[("page", &(k + 1).to_string()), ("pages", &total.to_string())],
+        )
+        .line(lang);
+        let mut y = 28.0;
+        for line in wrap(&doc.laboratory.lines(lang), 8.0, true, W - 2.0 * MARGIN - QR - 8.0) {
+            fonts_.draw(&mut surface, MARGIN, y, 8.0, true, &line)?;
+            y += 10.0;
+        }
+        fonts_.draw(
             &mut surface,
             MARGIN,
-            50.0,
-            8.5,
+            y + 2.0,
+            8.0,
             false,
-            &format!("Certificate {number} — page {} of {total}", k + 1),
-        );
+            &format!("{} {} — {page_of}", g("certificate_no").line(lang), doc.number),
+        )?;
+        draw_qr(&mut surface, &qr, W - MARGIN - QR + 8.0, 12.0, QR)?;
         for op in ops {
             match op {
                 Op::Text {
                     x,
                     y,
                     size,
-                    bold: b,
-                    text: t,
-                } => text(&mut surface, *x, *y, *size, *b, t),
+                    bold,
+                    text,
+                } => fonts_.draw(&mut surface, *x, *y, *size, *bold, text)?,
                 Op::Rule { x1, x2, y } => {
                     let mut pb = PathBuilder::new();
                     pb.move_to(*x1, *y);
@@ -477,25 +466,74 @@ pub fn pdf(report: &Report) -> Result<Vec<u8>, String> {
                 }
             }
         }
-        text(
+        let footer = format!(
+            "{} — {page_of} — {}: {code}",
+            doc.number,
+            g("verify_code").line(lang)
+        );
+        fonts_.draw(&mut surface, MARGIN, H - 34.0, 7.5, false, &footer)?;
+        fonts_.draw(
             &mut surface,
             MARGIN,
-            H - 30.0,
-            7.5,
+            H - 24.0,
+            7.0,
             false,
-            &format!(
-                "{number} — page {} of {total}. The results relate only to the item calibrated.",
-                k + 1
-            ),
-        );
-        if draft {
+            &g("only_item").line(lang),
+        )?;
+        if doc.draft {
             surface.set_fill(Some(fill(200, 0.35)));
             surface.push_transform(&Transform::from_row(0.8, -0.6, 0.6, 0.8, 120.0, 620.0));
-            text(&mut surface, 0.0, 0.0, 110.0, true, "DRAFT");
+            fonts_.draw(&mut surface, 0.0, 0.0, 110.0, true, "DRAFT")?;
             surface.pop();
         }
         surface.finish();
         page.finish();
     }
+    let title = format!("{} {}", doc.title.line(lang), doc.number);
+    document.set_metadata(
+        Metadata::new()
+            .title(title)
+            .language(lang.iso639()[0].to_string())
+            .creator(format!("pvstation {}", env!("CARGO_PKG_VERSION")))
+            .keywords(vec![qr.clone()])
+            .authors(vec![doc.laboratory.line(lang)]),
+    );
+    if let Some((name, bytes)) = json {
+        document.embed_file(EmbeddedFile {
+            path: name.to_string(),
+            mime_type: MimeType::new("application/json"),
+            description: Some(format!("JSON certificate {}", doc.number)),
+            association_kind: AssociationKind::Source,
+            data: bytes.to_vec().into(),
+            modification_date: None,
+            // Stored as it is: `report verify` reads it back without a decompressor.
+            compress: Some(false),
+            location: None,
+        });
+    }
     document.finish().map_err(|e| format!("PDF: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_between_words_and_ideographs_never_inside_a_word() {
+        let text = "The expanded uncertainty U is the combined standard uncertainty multiplied by the coverage factor k";
+        let lines = wrap(text, 8.5, false, 150.0);
+        assert!(lines.len() > 2);
+        for l in &lines {
+            assert!(fonts::width(l, 8.5, false) <= 150.0, "{l}");
+        }
+        // Every word survives whole.
+        let words: Vec<&str> = lines.iter().flat_map(|l| l.split(' ')).collect();
+        assert_eq!(words, text.split(' ').collect::<Vec<_>>());
+        let zh = "本证书的校准结果仅对所校准的对象有效。未经本实验室书面批准，不得部分复制本证书。";
+        let lines = wrap(zh, 10.0, false, 100.0);
+        assert!(lines.len() >= 4, "{lines:?}");
+        // No line starts with a closing punctuation mark (UAX #14 keeps it with the text).
+        assert!(lines.iter().all(|l| !l.starts_with('，') && !l.starts_with('。')), "{lines:?}");
+        assert_eq!(lines.concat(), zh);
+    }
 }

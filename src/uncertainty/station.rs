@@ -43,6 +43,67 @@ impl Spec {
     }
 }
 
+/// The quantity at STC a model evaluates (IEC 60904-1:2020 clause 8 parameters of the I-V
+/// curve, extracted as ASTM E1036-15 does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StcQuantity {
+    /// Maximum power Pmax [W].
+    #[default]
+    PMp,
+    /// Short-circuit current Isc [A].
+    ISc,
+    /// Open-circuit voltage Voc [V].
+    VOc,
+    /// Current at maximum power Impp [A].
+    IMp,
+    /// Voltage at maximum power Vmpp [V].
+    VMp,
+    /// Fill factor FF [1].
+    Ff,
+}
+
+impl StcQuantity {
+    /// All of them, Pmax first.
+    pub const ALL: [StcQuantity; 6] = [
+        StcQuantity::PMp,
+        StcQuantity::ISc,
+        StcQuantity::VOc,
+        StcQuantity::IMp,
+        StcQuantity::VMp,
+        StcQuantity::Ff,
+    ];
+
+    /// Its unit symbol.
+    pub fn unit(self) -> &'static str {
+        match self {
+            StcQuantity::PMp => "W",
+            StcQuantity::ISc | StcQuantity::IMp => "A",
+            StcQuantity::VOc | StcQuantity::VMp => "V",
+            StcQuantity::Ff => "1",
+        }
+    }
+
+    /// Its value among extracted parameters.
+    pub fn of(self, p: &crate::analysis::extract::IvParameters) -> f64 {
+        match self {
+            StcQuantity::PMp => p.p_mp,
+            StcQuantity::ISc => p.i_sc,
+            StcQuantity::VOc => p.v_oc,
+            StcQuantity::IMp => p.i_mp,
+            StcQuantity::VMp => p.v_mp,
+            StcQuantity::Ff => p.ff,
+        }
+    }
+
+    /// Whether the maximum-power fit residual enters it: Pmax and FF = Pmax/(Isc·Voc) carry the
+    /// quartic fit's residual; Isc and Voc come from line fits near the axes, and Impp/Vmpp
+    /// from the location of the maximum, whose residual term is not modelled [U].
+    fn carries_mp_fit(self) -> bool {
+        matches!(self, StcQuantity::PMp | StcQuantity::Ff)
+    }
+}
+
 /// Everything the Pmax-at-STC model needs (values and standard uncertainties in SI units).
 #[derive(Debug, Clone, Serialize)]
 pub struct PmaxSetup {
@@ -95,8 +156,12 @@ pub struct PmaxSetup {
     pub tracer_voltage: Spec,
     /// I-V tracer current specification.
     pub tracer_current: Spec,
-    /// Pmax at STC of repeated sweeps [W] (Type A repeatability; fewer than 2 = none).
-    pub repeated_p_mp: Vec<f64>,
+    /// The quantity evaluated (Pmax unless said otherwise).
+    #[serde(default)]
+    pub quantity: StcQuantity,
+    /// The quantity at STC from repeated sweeps, in its unit (Type A repeatability; fewer
+    /// than 2 = none).
+    pub repeated: Vec<f64>,
 }
 
 struct Buffers {
@@ -145,9 +210,9 @@ impl PmaxModel {
         let normal =
             |name: &str, value: f64, u: f64| Input::new(name, value, Distribution::Normal { u });
         let s = &setup;
-        let repeatability = if s.repeated_p_mp.len() >= 2 {
-            let mean = s.repeated_p_mp.iter().sum::<f64>() / s.repeated_p_mp.len() as f64;
-            let rel: Vec<f64> = s.repeated_p_mp.iter().map(|p| p / mean - 1.0).collect();
+        let repeatability = if s.repeated.len() >= 2 {
+            let mean = s.repeated.iter().sum::<f64>() / s.repeated.len() as f64;
+            let rel: Vec<f64> = s.repeated.iter().map(|p| p / mean - 1.0).collect();
             Input::type_a("repeatability", &rel)?
         } else {
             normal("repeatability", 0.0, 0.0)
@@ -202,7 +267,15 @@ impl PmaxModel {
             });
         }
         inputs.extend([
-            normal("mp_fit", 0.0, measured.mp_fit_residual / measured.p_mp),
+            normal(
+                "mp_fit",
+                0.0,
+                if s.quantity.carries_mp_fit() {
+                    measured.mp_fit_residual / measured.p_mp
+                } else {
+                    0.0
+                },
+            ),
             repeatability,
             // The measured shunt voltage and module temperature as exact inputs (their
             // uncertainties are the DMM and sensor terms above).
@@ -246,7 +319,8 @@ impl PmaxModel {
         }
     }
 
-    /// Pmax at the target conditions for input values `x` (order of [`PmaxModel::problem`]).
+    /// The quantity (Pmax unless the setup says otherwise) at the target conditions for input
+    /// values `x` (order of [`PmaxModel::problem`]).
     pub fn eval(&self, x: &[f64]) -> Result<f64, String> {
         let from = self.conditions(x);
         if from.irradiance.is_nan() || from.irradiance <= 0.0 {
@@ -301,7 +375,7 @@ impl PmaxModel {
                 ti[k] = i2;
             }
             let p = extract_in(ws, tv, ti, &options).map_err(|e| e.to_string())?;
-            Ok(p.p_mp * (1.0 + x[14 + m]) * (1.0 + x[15 + m]))
+            Ok(self.setup.quantity.of(&p) * (1.0 + x[14 + m]) * (1.0 + x[15 + m]))
         })
     }
 }

@@ -532,6 +532,8 @@ fn read_commands_never_write() {
         "--answer",
         "lab_temperature=23.0",
         "--answer",
+        "lab_humidity=45",
+        "--answer",
         "connect=ok",
         "--db",
         &path(&db),

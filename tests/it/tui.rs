@@ -290,6 +290,8 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
     t.keys(&["3", "Down", "Enter"]);
     t.wait_for("Operator prompt: lab_temperature", 30);
     t.keys(&["23.0", "Enter"]);
+    t.wait_for("Operator prompt: lab_humidity", 30);
+    t.keys(&["45", "Enter"]);
     t.wait_for("Operator prompt: connect", 30);
     t.keys(&["ok", "Enter"]);
     t.wait_for("completed", 90);

@@ -343,7 +343,7 @@ fn correlated_inputs() {
 /// assumed for the test (not datasheet claims).
 pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
     use pvstation::analysis::iec60891::Conditions;
-    use pvstation::uncertainty::station::{PmaxSetup, Spec};
+    use pvstation::uncertainty::station::{PmaxSetup, Spec, StcQuantity};
     let curve = crate::metrology::cs5p_curve("g800_t45");
     // Shunt voltage that reads 800 W/m² at a 45 °C... reference cell at 38 °C.
     let (cv, r_shunt, alpha_ref, t_ref) = (0.1213, 1.0002, 0.0005, 38.0);
@@ -390,7 +390,8 @@ pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
             range: 200e-6,
             full_scale: 7.0,
         },
-        repeated_p_mp: vec![219.7, 219.9, 219.8, 220.1, 219.6],
+        quantity: StcQuantity::PMp,
+        repeated: vec![219.7, 219.9, 219.8, 220.1, 219.6],
     }
 }
 

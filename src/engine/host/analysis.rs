@@ -15,7 +15,9 @@ use crate::analysis::iec60891::{Conditions, translate_and_extract};
 use crate::uncertainty::decision::{Rule, Tolerance, decide};
 use crate::uncertainty::fits::{SeriesPoint, natural_sunlight_parameters};
 use crate::uncertainty::gum::gum;
-use crate::uncertainty::station::{PmaxModel, PmaxSetup, ResistancePoint, Spec, VoltagePoint};
+use crate::uncertainty::station::{
+    PmaxModel, PmaxSetup, ResistancePoint, Spec, StcQuantity, VoltagePoint,
+};
 
 /// `extract`, `translate`, `hysteresis`, `pmax_budget`, `resistance_budget`, `voltage_budget`,
 /// `decide`, `fit_iec60891`, `mean`, `stdev`, `sqrt`, `sig`.
@@ -86,7 +88,8 @@ pub(super) fn register(engine: &mut Engine) {
                 back_to_cell_half_width: i.back_to_cell_half_width,
                 tracer_voltage: i.tracer_voltage,
                 tracer_current: i.tracer_current,
-                repeated_p_mp: i.repeated_p_mp,
+                quantity: i.quantity,
+                repeated: i.repeated_p_mp,
             };
             let model = PmaxModel::new(setup).map_err(|e| e.to_string())?;
             let r = gum(model.problem(), &|x| model.eval(x)).map_err(|e| e.to_string())?;
@@ -219,5 +222,11 @@ struct PmaxInputs {
     back_to_cell_half_width: f64,
     tracer_voltage: Spec,
     tracer_current: Spec,
+    /// The quantity at STC from repeated sweeps (`repeated`; `repeated_p_mp` in procedures
+    /// written before other quantities than Pmax were budgeted).
+    #[serde(alias = "repeated")]
     repeated_p_mp: Vec<f64>,
+    /// Which quantity: `p_mp` (default), `i_sc`, `v_oc`, `i_mp`, `v_mp` or `ff`.
+    #[serde(default)]
+    quantity: StcQuantity,
 }
