@@ -87,8 +87,9 @@ pub fn issue_report(db: &Database, issue: &Issue) -> Result<Result<Issued, Vec<S
             demo: *demo,
             at: issue.issued_at,
         });
-    let (rendered, notes) = crate::report::render_all(&report, issue.formats, draft, signing.as_ref())
-        .map_err(AppError::Invalid)?;
+    let (rendered, notes) =
+        crate::report::render_all(&report, issue.formats, draft, signing.as_ref())
+            .map_err(AppError::Invalid)?;
     let mut files = BTreeMap::new();
     for (name, bytes) in rendered {
         let path = issue.out.join(&name);

@@ -22,9 +22,13 @@ pub struct Args {
     /// Seed of the simulated sky and instrument noise.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Clock acceleration of the simulated world.
-    #[arg(long, default_value_t = 20.0)]
-    speed: f64,
+    /// Clock acceleration of the simulated world (default: 5 in the console, about a minute
+    /// for both runs, a pace a person can follow; 20 with --headless or --json).
+    #[arg(long)]
+    speed: Option<f64>,
+    /// Language of the certificates: en, zh or zh-en (default: the station's, zh-en).
+    #[arg(long)]
+    lang: Option<String>,
     /// Plain output instead of the console (which opens when the demo runs in a terminal).
     #[arg(long)]
     headless: bool,
@@ -57,11 +61,13 @@ fn quiet_printer() -> EventSink {
 /// Run `pvstation demo`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = args.headless;
-    if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!(
-            "--speed {}: give a positive acceleration factor",
-            args.speed
-        );
+    if let Some(lang) = &args.lang {
+        crate::report::text::Lang::parse(lang).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
+    }
+    let console = !args.headless && !args.json && std::io::stdout().is_terminal();
+    let speed = args.speed.unwrap_or(if console { 5.0 } else { 20.0 });
+    if !(speed.is_finite() && speed > 0.0) {
+        anyhow::bail!("--speed {speed}: give a positive acceleration factor");
     }
     let db = super::store::database_path(args.db.clone())?;
     let reports_dir = match &args.reports {
@@ -73,11 +79,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let jobs: [(&str, &[&str]); 2] = [
         ("outdoor-pmax", &[]),
-        ("bit-calibration", &["lab_temperature=23.0", "lab_humidity=45", "connect=ok"]),
+        (
+            "bit-calibration",
+            &["lab_temperature=23.0", "lab_humidity=45", "connect=ok"],
+        ),
     ];
     // In a terminal the demo runs in the console (both procedures started one after the
     // other, live); `--headless` or `--json` keep the plain output.
-    if !args.headless && !args.json && std::io::stdout().is_terminal() {
+    if console {
         let autostart = jobs
             .iter()
             .map(|(p, answers)| {
@@ -89,25 +98,48 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 (p.to_string(), answers)
             })
             .collect();
-        let completed = crate::tui::console(
+        // Each run is certified as it completes, and the console says where the files went.
+        let said: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let certify_run: crate::tui::Certify = {
+            let (db, reports_dir, said) = (db.clone(), reports_dir.clone(), said.clone());
+            let lang = args.lang.clone();
+            Arc::new(move |run_id: &str| {
+                let database = Database::open(&db).map_err(|e| e.to_string())?;
+                let record =
+                    super::store::run_record(&database, run_id).map_err(|e| e.to_string())?;
+                let out = reports_dir.join(&record.start.procedure);
+                let lines = std::sync::Mutex::new(Vec::new());
+                certify(&database, &db, &record, &out, lang.as_deref(), &|l| {
+                    if let Ok(mut v) = lines.lock() {
+                        v.push(l.to_string());
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                let lines = lines.into_inner().unwrap_or_default();
+                if let Ok(mut s) = said.lock() {
+                    s.extend(lines.iter().cloned());
+                }
+                Ok(format!(
+                    "{}: certificate in {}",
+                    record.start.procedure,
+                    out.display()
+                ))
+            })
+        };
+        crate::tui::console(
             super::load_station(None)?,
             db.clone(),
             crate::tui::Options {
-                speed: Some(args.speed),
+                speed: Some(speed),
                 seed: Some(args.seed),
                 autostart,
+                certify: Some(certify_run),
             },
         )
         .await
         .map_err(anyhow::Error::msg)?;
-        let database = Database::open(&db)?;
-        for run_id in completed {
-            let record = super::store::run_record(&database, &run_id)?;
-            let procedure = record.start.procedure.clone();
-            println!("{procedure} {run_id}:");
-            certify(&database, &db, &record, &reports_dir.join(&procedure), &|l| {
-                println!("{l}")
-            })?;
+        for line in said.lock().map(|s| s.clone()).unwrap_or_default() {
+            println!("{line}");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -124,7 +156,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     say(&format!(
         "pvstation demo — simulated plateau outdoor bench + battery-tester bench (seed {}, ×{} time)",
-        args.seed, args.speed
+        args.seed, speed
     ));
     say(&format!("database: {}", db.display()));
     let mut runs = Vec::new();
@@ -140,7 +172,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             headless: true,
             json: false,
             seed: Some(args.seed),
-            speed: Some(args.speed),
+            speed: Some(speed),
             faults: None,
             sim_start: None,
             resume: None,
@@ -155,7 +187,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             summarise(procedure, &record);
         }
         let out = reports_dir.join(procedure);
-        let report_files = certify(&database, &db, &record, &out, &say)?;
+        let report_files = certify(&database, &db, &record, &out, args.lang.as_deref(), &say)?;
         runs.push(json!({
             "run_id": outcome.run_id,
             "procedure": procedure,
@@ -197,8 +229,9 @@ fn demo_lab_key(db: &std::path::Path) -> anyhow::Result<crate::report::pades::La
     use crate::report::pades::{LabKey, Subject};
     let path = db.with_file_name("demo-lab-signing-key.pem");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return LabKey::from_pem(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e} (delete it to make a new demo key)", path.display()));
+        return LabKey::from_pem(&text).map_err(|e| {
+            anyhow::anyhow!("{}: {e} (delete it to make a new demo key)", path.display())
+        });
     }
     let key = LabKey::generate(
         &Subject {
@@ -221,6 +254,7 @@ fn certify(
     db_path: &std::path::Path,
     record: &RunRecord,
     out: &std::path::Path,
+    lang: Option<&str>,
     say: &dyn Fn(&str),
 ) -> anyhow::Result<Vec<String>> {
     let run_id = record.run_id.as_str();
@@ -260,7 +294,7 @@ fn certify(
                 item_model: Some(model.into()),
                 item_serial: Some(serial.into()),
                 item_manufacturer: Some(manufacturer.into()),
-                language: None,
+                language: lang.map(str::to_string),
                 procedure: None,
             },
             key: None,
@@ -310,13 +344,16 @@ fn summarise(procedure: &str, record: &RunRecord) {
             let p = results.get("p_mp_stc").unwrap_or(&Value::Null);
             let c = results.get("conformity").unwrap_or(&Value::Null);
             println!(
-                "  Pmax at STC = {:.2} W ± {:.2} W (U, k = {:.2}, 95 %), {} curves, {} retaken",
-                p["value"].as_f64().unwrap_or(f64::NAN),
-                p["U"].as_f64().unwrap_or(f64::NAN),
-                p["k"].as_f64().unwrap_or(f64::NAN),
+                "  {} (about 95 %), from {} curves, {} retaken",
+                crate::model::stated::result_line("p_mp_stc", p),
                 p["curves"],
                 p["retaken_sweeps"]
             );
+            for q in ["i_sc_stc", "v_oc_stc", "i_mp_stc", "v_mp_stc", "ff_stc"] {
+                if let Some(r) = results.get(q) {
+                    println!("  {}", crate::model::stated::result_line(q, r));
+                }
+            }
             println!(
                 "  nameplate {} W ± {} %: {} ({} rule)",
                 c["nominal"],
@@ -327,8 +364,8 @@ fn summarise(procedure: &str, record: &RunRecord) {
         }
         _ => {
             println!(
-                "  {:<22} {:>13} {:>13} {:>13} {:>13}  verdict",
-                "point", "error", "U (k≈2)", "MPE ±", "s (repeat.)"
+                "  {:<22} {:>20} {:>22} {:>14}  verdict",
+                "error of indication", "E", "U (k)", "MPE ±"
             );
             // In measurement order: resistances, then voltages, each by nominal value.
             let mut points: Vec<(&String, &Value)> = results
@@ -346,15 +383,24 @@ fn summarise(procedure: &str, record: &RunRecord) {
                 ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
             });
             for (name, r) in points {
-                let unit = r["unit"].as_str().unwrap_or("");
-                let f = |k: &str| format!("{:.3e} {unit}", r[k].as_f64().unwrap_or(f64::NAN));
+                let Some(s) = crate::model::stated::of_result(r) else {
+                    continue;
+                };
+                let scale = match s.unit.chars().next() {
+                    Some('m') if s.unit.len() > 1 => 1e3,
+                    Some('µ') => 1e6,
+                    _ => 1.0,
+                };
+                let mpe = r["mpe"]
+                    .as_f64()
+                    .and_then(|m| crate::model::stated::significant(m * scale, 2))
+                    .unwrap_or_default();
                 println!(
-                    "  {:<22} {:>13} {:>13} {:>13} {:>13}  {}",
+                    "  {:<22} {:>20} {:>22} {:>14}  {}",
                     name,
-                    f("value"),
-                    f("U"),
-                    f("mpe"),
-                    f("repeatability"),
+                    format!("{} {}", s.value, s.unit),
+                    format!("{} {} ({})", s.expanded, s.unit, s.k),
+                    format!("{mpe} {}", s.unit),
                     r["verdict"].as_str().unwrap_or("?")
                 );
             }

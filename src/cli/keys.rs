@@ -66,7 +66,12 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot create {} (a key is never overwritten)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create {} (a key is never overwritten)",
+                path.display()
+            )
+        })?;
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
@@ -85,7 +90,8 @@ fn lab(command: Command) -> anyhow::Result<ExitCode> {
             if !(1..=30).contains(&years) {
                 anyhow::bail!("--years {years}: give 1 to 30");
             }
-            let today = crate::model::Date::from_unix_seconds(crate::instruments::roles::system_now());
+            let today =
+                crate::model::Date::from_unix_seconds(crate::instruments::roles::system_now());
             let key = LabKey::generate(
                 &Subject {
                     common_name: &name,

@@ -142,10 +142,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(lang) = &args.lang {
         crate::report::text::Lang::parse(lang).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
     }
-    let signatory = args.signatory.clone().or(args.approved_by.clone()).or_else(|| {
-        key.as_ref()
-            .and_then(|k| k["name"].as_str().map(String::from))
-    });
+    let signatory = args
+        .signatory
+        .clone()
+        .or(args.approved_by.clone())
+        .or_else(|| {
+            key.as_ref()
+                .and_then(|k| k["name"].as_str().map(String::from))
+        });
     let role = args.role.clone().or_else(|| {
         key.as_ref()
             .and_then(|k| k["role"].as_str().map(String::from))
@@ -256,16 +260,7 @@ fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
 
 /// The stated form a JSON certificate's result should carry, recomputed from its numbers.
 fn restated(result: &Value) -> Option<Value> {
-    use crate::model::stated::{Prefix, Stated};
-    let (value, expanded, k) = (
-        result["value"].as_f64()?,
-        result["U"].as_f64()?,
-        result["k"].as_f64()?,
-    );
-    let unit = result["unit"].as_str().unwrap_or_default();
-    let magnitude = result["nominal"].as_f64().unwrap_or(value);
-    let s = Stated::scaled(value, expanded, k, unit, Prefix::for_magnitude(unit, magnitude))?;
-    serde_json::to_value(s).ok()
+    serde_json::to_value(crate::model::stated::of_result(result)?).ok()
 }
 
 /// Problems of a JSON certificate on its own: every stated result follows from its numbers.
@@ -317,10 +312,15 @@ fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let mut number = String::new();
     if name.ends_with(".pdf") && !json.is_empty() {
         if let Some(report) = check_json(&json, &mut problems) {
-            number = report["certificate"]["number"].as_str().unwrap_or_default().to_string();
+            number = report["certificate"]["number"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let qr = crate::report::pdf::qr_text(&number, &code);
             if bytes.windows(qr.len()).any(|w| w == qr.as_bytes()) {
-                facts.push(format!("verification code {code} matches the embedded JSON"));
+                facts.push(format!(
+                    "verification code {code} matches the embedded JSON"
+                ));
             } else {
                 problems.push(format!(
                     "the verification code on the pages is not the embedded JSON's ({code})"
@@ -329,7 +329,10 @@ fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     } else if name.ends_with(".json") {
         if let Some(report) = check_json(&json, &mut problems) {
-            number = report["certificate"]["number"].as_str().unwrap_or_default().to_string();
+            number = report["certificate"]["number"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
         }
     } else if !name.ends_with(".xml") {
         anyhow::bail!(
@@ -353,12 +356,17 @@ fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
                 None => problems.push(format!(
                     "no report issued in {} has this {} (SHA-256 {hash})",
                     db_path.display(),
-                    if name.ends_with(".pdf") { "embedded JSON" } else { "file" }
+                    if name.ends_with(".pdf") {
+                        "embedded JSON"
+                    } else {
+                        "file"
+                    }
                 )),
             }
         }
         None if !name.ends_with(".pdf") => problems.push(
-            "a lone JSON or DCC file is checked against the issuing laboratory's record: give --db".into(),
+            "a lone JSON or DCC file is checked against the issuing laboratory's record: give --db"
+                .into(),
         ),
         None => {}
     }

@@ -130,9 +130,8 @@ pub fn printer(json: bool) -> EventSink {
                 format!("  interruption at activity {seq}: {kind} {details}")
             }
             Event::Result { name, value } => format!(
-                "  result {name} = {} {}",
-                value["value"],
-                value["unit"].as_str().unwrap_or("")
+                "  result {}",
+                crate::model::stated::result_line(&name, &value)
             ),
             Event::Warning { message } => format!("  warning: {message}"),
             Event::Finished {

@@ -272,11 +272,7 @@ fn print_record(r: &serde_json::Value) {
         );
     }
     for (name, v) in r["results"].as_object().into_iter().flatten() {
-        println!(
-            "  result {name} = {} {}",
-            v["value"],
-            v["unit"].as_str().unwrap_or("")
-        );
+        println!("  result {}", crate::model::stated::result_line(name, v));
     }
     match r["stop"].as_object() {
         Some(s) => println!(

@@ -38,13 +38,7 @@ impl Stated {
     }
 
     /// As [`Stated::new`], with value and U expressed in `prefix`·unit (values given in unit).
-    pub fn scaled(
-        value: f64,
-        expanded: f64,
-        k: f64,
-        unit: &str,
-        prefix: Prefix,
-    ) -> Option<Stated> {
+    pub fn scaled(value: f64, expanded: f64, k: f64, unit: &str, prefix: Prefix) -> Option<Stated> {
         if !(value.is_finite() && expanded.is_finite() && expanded > 0.0 && k.is_finite()) {
             return None;
         }
@@ -65,6 +59,68 @@ impl Stated {
             self.value, self.unit, self.expanded, self.unit, self.k
         )
     }
+}
+
+/// A recorded result (the JSON a procedure records: `value`, `unit`, `U`, `k`, optionally
+/// `nominal`) stated: Ω, V and A with the SI prefix of the nominal value (else the value).
+pub fn of_result(result: &serde_json::Value) -> Option<Stated> {
+    let value = result["value"].as_f64()?;
+    let unit = result["unit"].as_str().unwrap_or_default();
+    let magnitude = result["nominal"].as_f64().unwrap_or(value);
+    Stated::scaled(
+        value,
+        result["U"].as_f64()?,
+        result["k"].as_f64()?,
+        unit,
+        Prefix::for_magnitude(unit, magnitude),
+    )
+}
+
+/// How a person reads a result's name: `p_mp_stc` → "Pmax(STC)", `resistance SR-1` → "error
+/// of indication, resistance SR-1"; others as recorded.
+pub fn label(name: &str) -> String {
+    match name {
+        "p_mp_stc" => "Pmax(STC)".into(),
+        "i_sc_stc" => "Isc(STC)".into(),
+        "v_oc_stc" => "Voc(STC)".into(),
+        "i_mp_stc" => "Impp(STC)".into(),
+        "v_mp_stc" => "Vmpp(STC)".into(),
+        "ff_stc" => "FF(STC)".into(),
+        n if n.starts_with("resistance ") || n.starts_with("voltage ") => {
+            format!("error of indication, {n}")
+        }
+        n => n.replace('_', " "),
+    }
+}
+
+/// One line for a recorded result: "Pmax(STC) = 221.0 W, U = 3.3 W (k = 2.0)", or the value
+/// as recorded when it has no uncertainty (a verdict, a diagnostic).
+pub fn result_line(name: &str, result: &serde_json::Value) -> String {
+    let unit = result["unit"].as_str().unwrap_or_default();
+    let text = match of_result(result) {
+        Some(s) => s.line(),
+        None => match &result["value"] {
+            serde_json::Value::String(t) => t.clone(),
+            serde_json::Value::Number(n) => {
+                let v = n
+                    .as_f64()
+                    .and_then(|x| significant(x, 4))
+                    .unwrap_or_default();
+                if unit.is_empty() || unit == "1" {
+                    v
+                } else {
+                    format!("{v} {unit}")
+                }
+            }
+            other => other.to_string(),
+        },
+    };
+    let unit_one = text.replace(" 1,", ",").replace(" 1 (", " (");
+    format!(
+        "{} = {}",
+        label(name),
+        if unit == "1" { unit_one } else { text }
+    )
 }
 
 /// An SI prefix for a statement.
@@ -241,14 +297,42 @@ mod tests {
             (9.998, 0.00012, 2.0, "9.99800", "0.00012", "2.0"),
             (9.998, 0.0012, 2.0, "9.9980", "0.0012", "2.0"),
             (221.0207017, 3.2369722, 1.95996, "221.0", "3.3", "2.0"),
-            (0.001487000000000016, 6.685454597506629e-05, 1.97086, "0.001487", "0.000067", "2.0"),
-            (3.08e-6, 1.300559840768928e-06, 2.259, "0.0000031", "0.0000014", "2.3"),
-            (1.23456789e-7, 1.01e-7, 2.0, "0.00000012", "0.00000011", "2.0"),
+            (
+                0.001487000000000016,
+                6.685454597506629e-05,
+                1.97086,
+                "0.001487",
+                "0.000067",
+                "2.0",
+            ),
+            (
+                3.08e-6,
+                1.300559840768928e-06,
+                2.259,
+                "0.0000031",
+                "0.0000014",
+                "2.3",
+            ),
+            (
+                1.23456789e-7,
+                1.01e-7,
+                2.0,
+                "0.00000012",
+                "0.00000011",
+                "2.0",
+            ),
             (0.5, 1e-7, 2.0, "0.50000000", "0.00000010", "2.0"),
             (12345.678, 1.0e4, 2.0, "12000", "10000", "2.0"),
             (12345.678, 3401.0, 2.0, "12300", "3500", "2.0"),
             (98.76, 0.0996, 2.0, "98.76", "0.10", "2.0"),
-            (-0.00017099999999992122, 1.7949592507591615e-05, 1.9636, "-0.000171", "0.000018", "2.0"),
+            (
+                -0.00017099999999992122,
+                1.7949592507591615e-05,
+                1.9636,
+                "-0.000171",
+                "0.000018",
+                "2.0",
+            ),
             (-0.000001, 0.0012, 2.0, "0.0000", "0.0012", "2.0"),
             (2.5, 1.0, 2.0, "2.5", "1.0", "2.0"),
             // Half to even at the kept digit: 0.125 → 0.12, 0.135 → 0.14.
@@ -286,16 +370,53 @@ mod tests {
         assert_eq!(Prefix::for_magnitude("Ω", 0.0001), Prefix::Micro);
         assert_eq!(Prefix::for_magnitude("W", 0.001), Prefix::None);
         let s = Stated::scaled(3.08e-6, 1.3006e-6, 2.26, "Ω", Prefix::Milli).expect("finite");
-        assert_eq!((s.value.as_str(), s.expanded.as_str(), s.unit.as_str()), ("0.0031", "0.0014", "mΩ"));
+        assert_eq!(
+            (s.value.as_str(), s.expanded.as_str(), s.unit.as_str()),
+            ("0.0031", "0.0014", "mΩ")
+        );
         assert_eq!(percent_up(3.2369, 221.02).as_deref(), Some("1.5"));
-        assert_eq!(significant(-3.612939818367569e-05, 3).as_deref(), Some("-0.0000361"));
+        assert_eq!(
+            significant(-3.612939818367569e-05, 3).as_deref(),
+            Some("-0.0000361")
+        );
         assert_eq!(significant(9.96, 2).as_deref(), Some("10"));
         assert_eq!(significant(0.0, 3).as_deref(), Some("0.00"));
         assert_eq!(
-            Stated::new(221.0207, 3.2369, 1.96, "W").expect("finite").line(),
+            Stated::new(221.0207, 3.2369, 1.96, "W")
+                .expect("finite")
+                .line(),
             "221.0 W, U = 3.3 W (k = 2.0)"
         );
         assert!(Stated::new(1.0, 0.0, 2.0, "W").is_none());
+        let pmax = serde_json::json!({"value": 221.0207, "U": 3.2369, "k": 1.96, "unit": "W"});
+        assert_eq!(
+            result_line("p_mp_stc", &pmax),
+            "Pmax(STC) = 221.0 W, U = 3.3 W (k = 2.0)"
+        );
+        let sr = serde_json::json!({"value": 0.001487000000000016, "U": 6.685e-05, "k": 1.97,
+            "unit": "Ω", "nominal": 1.000043});
+        assert_eq!(
+            result_line("resistance SR-1", &sr),
+            "error of indication, resistance SR-1 = 0.001487 Ω, U = 0.000067 Ω (k = 2.0)"
+        );
+        let sr1m = serde_json::json!({"value": 3.08e-6, "U": 1.3006e-6, "k": 2.26, "unit": "Ω",
+            "nominal": 1.00012e-3});
+        assert_eq!(
+            result_line("resistance SR-1m", &sr1m),
+            "error of indication, resistance SR-1m = 0.0031 mΩ, U = 0.0014 mΩ (k = 2.3)"
+        );
+        let ff = serde_json::json!({"value": 0.72891, "U": 0.0037, "k": 2.0, "unit": "1"});
+        assert_eq!(
+            result_line("ff_stc", &ff),
+            "FF(STC) = 0.7289, U = 0.0037 (k = 2.0)"
+        );
+        assert_eq!(
+            result_line(
+                "conformity",
+                &serde_json::json!({"value": "pass", "unit": ""})
+            ),
+            "conformity = pass"
+        );
         assert!(Stated::new(f64::NAN, 1.0, 2.0, "W").is_none());
     }
 }

@@ -14,7 +14,7 @@ use super::model::{
     SignatoryEntry, Software, Traceability,
 };
 use crate::model::Date;
-use crate::model::stated::{Prefix, Stated};
+use crate::model::stated::of_result;
 use crate::store::db::Database;
 use crate::store::record::{RunRecord, parse_json};
 
@@ -151,7 +151,10 @@ pub fn build(
             .into(),
             name_zh: text(&file["laboratory_zh"]),
             address_zh: text(&file["address_zh"]),
-            accreditation: match (text(&file["accreditation_body"]), text(&file["accreditation_number"])) {
+            accreditation: match (
+                text(&file["accreditation_body"]),
+                text(&file["accreditation_number"]),
+            ) {
                 (Some(body), Some(number)) => Some(Accreditation { body, number }),
                 _ => None,
             },
@@ -254,16 +257,11 @@ pub fn standards(procedure: &str, parameters: &Value) -> Vec<String> {
 /// expanded uncertainty. Values of Ω, V and A are stated with the SI prefix of their nominal
 /// value (a 1 mΩ point in mΩ).
 fn with_reported(mut entry: ResultEntry) -> ResultEntry {
-    if let (Some(value), Some(expanded), Some(k)) =
-        (entry.value_f64(), entry.number("U"), entry.number("k"))
+    let recorded = serde_json::to_value(&entry).unwrap_or_default();
+    if let Some(stated) = of_result(&recorded)
+        && let Ok(v) = serde_json::to_value(stated)
     {
-        let magnitude = entry.number("nominal").unwrap_or(value);
-        let prefix = Prefix::for_magnitude(&entry.unit, magnitude);
-        if let Some(stated) = Stated::scaled(value, expanded, k, &entry.unit, prefix)
-            && let Ok(v) = serde_json::to_value(stated)
-        {
-            entry.details.insert("reported".into(), v);
-        }
+        entry.details.insert("reported".into(), v);
     }
     entry
 }
@@ -287,7 +285,10 @@ fn conformity(name: &str, v: &Value, results: &BTreeMap<String, ResultEntry>) ->
     // For the Pmax summary the decision is recorded with the statement; its limits are the
     // nameplate ± tolerance, its unit the measured result's.
     let unit = if v.get("nominal").is_some() && v.get("tolerance").is_some() {
-        results.get("p_mp_stc").map(|r| r.unit.clone()).unwrap_or_default()
+        results
+            .get("p_mp_stc")
+            .map(|r| r.unit.clone())
+            .unwrap_or_default()
     } else {
         v["unit"].as_str().unwrap_or_default().to_string()
     };
@@ -341,7 +342,10 @@ fn instrument_calibrations(
         out.push(InstrumentCalibration {
             instrument: instrument.to_string(),
             role: role.to_string(),
-            item: c["item"].as_str().map(str::to_string).unwrap_or(default_item),
+            item: c["item"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or(default_item),
             number: c["number"].as_str().unwrap_or_default().to_string(),
             laboratory: c["laboratory"].as_str().unwrap_or_default().to_string(),
             date,
@@ -390,7 +394,10 @@ fn instrument_calibrations(
         else {
             continue;
         };
-        let calibrations = reference["calibration"].as_array().cloned().unwrap_or_default();
+        let calibrations = reference["calibration"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if calibrations.is_empty() && reference["parameters"].get("shunt_resistance").is_some() {
             missing.push((t.id.clone(), "reference cell shunt".into()));
         }

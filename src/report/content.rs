@@ -112,8 +112,10 @@ pub fn figures(report: &Report) -> Vec<(Text, String)> {
             .iter()
             .map(|b| (b.name.clone(), b.contribution))
             .collect();
-        // Only budgets with enough lines to be worth a chart.
+        // Only budgets with enough lines to be worth a chart; of the STC parameters, Pmax's.
+        let other_stc = name.ends_with("_stc") && name != "p_mp_stc";
         if items.len() > 6
+            && !other_stc
             && let Ok(svg) = contributions_svg(&items, &r.unit)
         {
             let title = g(name);
@@ -132,8 +134,13 @@ pub fn figures(report: &Report) -> Vec<(Text, String)> {
         }
     }
     for (prefix, quantity, unit, title) in [
-        ("resistance ", "resistance (1 kHz)", "Ω", "function_resistance"),
-        ("voltage ", "DC voltage", "V", "function_voltage"),
+        (
+            "resistance ",
+            "resistance (1 kHz)",
+            "Ω",
+            "figure_resistance",
+        ),
+        ("voltage ", "DC voltage", "V", "figure_voltage"),
     ] {
         let points: Vec<(f64, f64, f64, f64)> = report
             .results

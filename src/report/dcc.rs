@@ -73,7 +73,11 @@ fn text_in(tag: &str, content: &Text, lang: Lang) -> String {
         .iso639()
         .iter()
         .map(|code| {
-            let t = if *code == "zh" { &content.zh } else { &content.en };
+            let t = if *code == "zh" {
+                &content.zh
+            } else {
+                &content.en
+            };
             format!("<dcc:content lang=\"{code}\">{}</dcc:content>", x(t))
         })
         .collect();

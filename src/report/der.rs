@@ -167,7 +167,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {
@@ -240,7 +244,10 @@ mod tests {
 
     #[test]
     fn encodings_match_x690_examples() {
-        assert_eq!(oid("1.2.840.10045.2.1"), [6, 7, 0x2a, 0x86, 0x48, 0xce, 0x3d, 2, 1]);
+        assert_eq!(
+            oid("1.2.840.10045.2.1"),
+            [6, 7, 0x2a, 0x86, 0x48, 0xce, 0x3d, 2, 1]
+        );
         assert_eq!(uint(&[0x80]), [2, 2, 0, 0x80]);
         assert_eq!(uint(&[0, 0, 5]), [2, 1, 5]);
         let long = tlv(tag::OCTET_STRING, &[7u8; 300]);

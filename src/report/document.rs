@@ -160,7 +160,9 @@ fn cover(r: &Report, b: &mut Vec<Block>) {
         (g("item_manufacturer"), opt(&r.item.manufacturer)),
         (
             g("date_receipt"),
-            r.dates.receipt.map_or_else(|| g("not_stated"), |d| p(d.to_string())),
+            r.dates
+                .receipt
+                .map_or_else(|| g("not_stated"), |d| p(d.to_string())),
         ),
         (
             g("date_calibration"),
@@ -345,7 +347,10 @@ fn method(r: &Report, b: &mut Vec<Block>) {
                                 .unwrap_or_else(|| "—".into())
                         ),
                     ),
-                    row("sweep_limit", format!("{} A", param_text(r, "current_limit"))),
+                    row(
+                        "sweep_limit",
+                        format!("{} A", param_text(r, "current_limit")),
+                    ),
                 ],
                 small: false,
             }));
@@ -390,7 +395,11 @@ fn standards(r: &Report, b: &mut Vec<Block>) {
                 prefix,
             )
             .map(|s| {
-                let unit = if s.unit == "1" { String::new() } else { format!(" {}", s.unit) };
+                let unit = if s.unit == "1" {
+                    String::new()
+                } else {
+                    format!(" {}", s.unit)
+                };
                 format!("{}{unit}, U = {}{unit} (k = {})", s.value, s.expanded, s.k)
             })
             .unwrap_or_else(|| format!("{} {}", c.value, c.unit));
@@ -423,7 +432,7 @@ fn standards(r: &Report, b: &mut Vec<Block>) {
             g("standard_lab"),
             g("valid_until"),
         ],
-        widths: vec![2.2, 1.3, 1.8, 1.3, 1.8, 0.9],
+        widths: vec![2.1, 1.3, 1.7, 1.6, 1.6, 0.9],
         rows,
         small: true,
     }));
@@ -449,7 +458,9 @@ fn environment(r: &Report, b: &mut Vec<Block>) {
         let Some(answer) = r.conditions.operator_answers.get(id) else {
             continue;
         };
-        let text = answer.as_str().map_or_else(|| answer.to_string(), str::to_string);
+        let text = answer
+            .as_str()
+            .map_or_else(|| answer.to_string(), str::to_string);
         rows.push(vec![g(id), p(format!("{text}{unit}"))]);
     }
     b.push(Block::Table(Table {
@@ -482,6 +493,10 @@ fn results(r: &Report, b: &mut Vec<Block>) {
                     String::new()
                 };
                 let unit = s.as_ref().map(|s| s.unit.clone()).unwrap_or(e.unit.clone());
+                let probability = e
+                    .number("coverage_probability")
+                    .map(|x| format!("{} %", trim_zeros(&fixed(x * 100.0, 1).unwrap_or_default())))
+                    .unwrap_or_default();
                 vec![
                     g(k),
                     p(s.as_ref().map(|s| s.value.clone()).unwrap_or_default()),
@@ -489,6 +504,7 @@ fn results(r: &Report, b: &mut Vec<Block>) {
                     p(if unit == "1" { String::new() } else { unit }),
                     p(relative),
                     p(s.map(|s| s.k).unwrap_or_default()),
+                    p(probability),
                 ]
             })
             .collect();
@@ -500,8 +516,9 @@ fn results(r: &Report, b: &mut Vec<Block>) {
                 g("unit"),
                 g("relative_u"),
                 g("coverage_factor"),
+                g("coverage_probability"),
             ],
-            widths: vec![2.6, 1.2, 1.5, 0.7, 1.2, 1.1],
+            widths: vec![2.4, 1.1, 1.4, 0.6, 1.1, 1.0, 1.0],
             rows,
             small: false,
         }));
@@ -524,10 +541,7 @@ fn results(r: &Report, b: &mut Vec<Block>) {
             let n = |e: &ResultEntry| e.number("nominal").unwrap_or(f64::INFINITY);
             n(a).total_cmp(&n(b))
         });
-        let rows = points
-            .iter()
-            .map(|e| point_row(e))
-            .collect();
+        let rows = points.iter().map(|e| point_row(e)).collect();
         b.push(Block::Heading(g(title)));
         b.push(Block::Table(Table {
             head: vec![
@@ -602,10 +616,22 @@ fn conformity(r: &Report, b: &mut Vec<Block>) {
             (Some((nominal, tolerance)), Some((lo, hi))) => gf(
                 "spec_nameplate",
                 &[
-                    ("nominal", &trim_zeros(&significant(nominal, 6).unwrap_or_default())),
-                    ("tolerance", &trim_zeros(&significant(tolerance * 100.0, 3).unwrap_or_default())),
-                    ("lower", &trim_zeros(&significant(lo, 6).unwrap_or_default())),
-                    ("upper", &trim_zeros(&significant(hi, 6).unwrap_or_default())),
+                    (
+                        "nominal",
+                        &trim_zeros(&significant(nominal, 6).unwrap_or_default()),
+                    ),
+                    (
+                        "tolerance",
+                        &trim_zeros(&significant(tolerance * 100.0, 3).unwrap_or_default()),
+                    ),
+                    (
+                        "lower",
+                        &trim_zeros(&significant(lo, 6).unwrap_or_default()),
+                    ),
+                    (
+                        "upper",
+                        &trim_zeros(&significant(hi, 6).unwrap_or_default()),
+                    ),
                 ],
             ),
             _ => g("spec_mpe"),
@@ -741,17 +767,19 @@ fn diagnostics(r: &Report, b: &mut Vec<Block>) {
                             .map(|o| {
                                 o.iter()
                                     .filter(|(_, v)| !v.is_object() && !v.is_array())
-                                    .map(|(k, v)| format!("{k}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                                    .map(|(k, v)| {
+                                        format!(
+                                            "{k}: {}",
+                                            v.as_str()
+                                                .map_or_else(|| v.to_string(), str::to_string)
+                                        )
+                                    })
                                     .collect::<Vec<_>>()
                                     .join("; ")
                             })
                             .unwrap_or_default()
                     });
-                vec![
-                    p(d.seq.to_string()),
-                    p(d.kind.replace('_', " ")),
-                    p(detail),
-                ]
+                vec![p(d.seq.to_string()), p(d.kind.replace('_', " ")), p(detail)]
             })
             .collect();
         b.push(Block::Table(Table {
@@ -764,8 +792,14 @@ fn diagnostics(r: &Report, b: &mut Vec<Block>) {
 }
 
 fn budgets(r: &Report, b: &mut Vec<Block>) {
+    // Estimates to six significant digits (a 1.0002 Ω shunt is not "1"), the rest to four.
     let num = |x: f64| {
         significant(x, 4)
+            .map(|s| trim_zeros(&s))
+            .unwrap_or_else(|| x.to_string())
+    };
+    let estimate = |x: f64| {
+        significant(x, 6)
             .map(|s| trim_zeros(&s))
             .unwrap_or_else(|| x.to_string())
     };
@@ -785,13 +819,16 @@ fn budgets(r: &Report, b: &mut Vec<Block>) {
             .map(|l| {
                 vec![
                     p(l.name.replace('_', " ")),
-                    p(num(l.estimate)),
+                    p(estimate(l.estimate)),
                     p(l.unit.clone().unwrap_or_default()),
                     p(num(l.u)),
                     p(l.distribution.clone()),
                     p(num(l.sensitivity)),
                     p(num(l.contribution)),
-                    p(format!("{} %", fixed(l.share * 100.0, 1).unwrap_or_default())),
+                    p(format!(
+                        "{} %",
+                        fixed(l.share * 100.0, 1).unwrap_or_default()
+                    )),
                 ]
             })
             .collect();

@@ -16,7 +16,10 @@ pub const CJK: &[u8] = include_bytes!("../../reports/fonts/NotoSansSC-Subset.otf
 /// Where a system CJK font is looked for (Debian `fonts-noto-cjk`), with its face index.
 const SYSTEM_CJK: [(&str, u32); 2] = [
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
+    (
+        "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+        0,
+    ),
 ];
 
 /// Which of the fonts draws a piece of text.
@@ -60,7 +63,10 @@ impl Metrics {
     }
 }
 
-fn cached(cell: &'static OnceLock<Option<Metrics>>, f: impl FnOnce() -> Option<Metrics>) -> Option<&'static Metrics> {
+fn cached(
+    cell: &'static OnceLock<Option<Metrics>>,
+    f: impl FnOnce() -> Option<Metrics>,
+) -> Option<&'static Metrics> {
     cell.get_or_init(f).as_ref()
 }
 

@@ -42,7 +42,10 @@ fn table(tb: &Table, lang: Lang) -> String {
         .rows
         .iter()
         .map(|r| {
-            let tds: String = r.iter().map(|c| format!("<td>{}</td>", t(c, lang))).collect();
+            let tds: String = r
+                .iter()
+                .map(|c| format!("<td>{}</td>", t(c, lang)))
+                .collect();
             format!("<tr>{tds}</tr>\n")
         })
         .collect();
@@ -87,7 +90,9 @@ pub fn html(doc: &Doc, code: &str) -> String {
                         widths: vec![],
                         rows: s
                             .iter()
-                            .map(|(f, n, d)| vec![f.clone(), Text::plain(n.clone()), Text::plain(d.clone())])
+                            .map(|(f, n, d)| {
+                                vec![f.clone(), Text::plain(n.clone()), Text::plain(d.clone())]
+                            })
                             .collect(),
                         small: false,
                     },

@@ -71,7 +71,10 @@ pub type Rendered = (Vec<(String, Vec<u8>)>, Vec<String>);
 /// The verification code of a JSON certificate: the first 16 hex digits of its SHA-256 (what
 /// the QR code on every page and the manifest carry).
 pub fn verification_code(json: &[u8]) -> String {
-    crate::store::db::sha256_hex(json).chars().take(16).collect()
+    crate::store::db::sha256_hex(json)
+        .chars()
+        .take(16)
+        .collect()
 }
 
 /// The laboratory's document signature for the PDF.

@@ -67,7 +67,12 @@ fn name(subject: &Subject) -> Vec<u8> {
 /// X.509 time: UTCTime before 2050, GeneralizedTime after (RFC 5280 4.1.2.5).
 fn time(date: Date) -> Vec<u8> {
     if date.year < 2050 {
-        let t = format!("{:02}{:02}{:02}000000Z", date.year % 100, date.month, date.day);
+        let t = format!(
+            "{:02}{:02}{:02}000000Z",
+            date.year % 100,
+            date.month,
+            date.day
+        );
         tlv(tag::UTC_TIME, t.as_bytes())
     } else {
         let t = format!("{:04}{:02}{:02}000000Z", date.year, date.month, date.day);
@@ -124,10 +129,7 @@ impl LabKey {
             3,
             &seq(&[
                 seq(&[oid("2.5.29.15"), tlv(tag::BOOLEAN, &[0xff]), key_usage]),
-                seq(&[
-                    oid("2.5.29.19"),
-                    tlv(tag::OCTET_STRING, &seq(&[])),
-                ]),
+                seq(&[oid("2.5.29.19"), tlv(tag::OCTET_STRING, &seq(&[]))]),
             ]),
         );
         let tbs = seq(&[
@@ -379,7 +381,9 @@ pub fn sign_pdf(pdf: &[u8], key: &LabKey, reason: &str, when: f64) -> Result<Vec
     );
     let pdf_string = |s: &str| -> String {
         // ASCII only in a literal string; anything else as UTF-16BE hex.
-        if s.chars().all(|c| c.is_ascii() && c != '(' && c != ')' && c != '\\') {
+        if s.chars()
+            .all(|c| c.is_ascii() && c != '(' && c != ')' && c != '\\')
+        {
             format!("({s})")
         } else {
             let mut hex = String::from("<FEFF");
@@ -461,7 +465,9 @@ pub fn sign_pdf(pdf: &[u8], key: &LabKey, reason: &str, when: f64) -> Result<Vec
     signed.extend_from_slice(&out[contents_end..]);
     let cms = cms(key, &signed)?;
     if cms.len() > RESERVED {
-        return Err(bad("the signature is larger than the space reserved for it"));
+        return Err(bad(
+            "the signature is larger than the space reserved for it",
+        ));
     }
     let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
     out[contents_start + 1..contents_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
@@ -605,7 +611,11 @@ mod tests {
             &pem[..pem.find("-----BEGIN CERTIFICATE").expect("cert")],
             der::pem("CERTIFICATE", &other.certificate)
         );
-        assert!(LabKey::from_pem(&mixed).unwrap_err().contains("not the key's"));
+        assert!(
+            LabKey::from_pem(&mixed)
+                .unwrap_err()
+                .contains("not the key's")
+        );
     }
 
     #[test]

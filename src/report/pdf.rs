@@ -9,8 +9,8 @@
 
 use krilla::Document;
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
 use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
 use krilla::metadata::Metadata;
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
@@ -67,6 +67,16 @@ pub fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
         let mut line = String::new();
         let mut last = 0;
         for (pos, _) in unicode_linebreak::linebreaks(paragraph) {
+            // Identifiers stay whole: no break after a hyphen followed by a capital or a
+            // digit ("NIM-PV-2026-0311"); "four-terminal" may still break.
+            if paragraph[..pos].ends_with('-')
+                && paragraph[pos..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            {
+                continue;
+            }
             let segment = &paragraph[last..pos];
             last = pos;
             let candidate = format!("{line}{segment}");
@@ -183,8 +193,9 @@ impl Layout {
                 .map(|(c, w)| wrap(&c.lines(lang), size, bold, w - 5.0))
                 .collect()
         };
-        let height =
-            |rows: &Vec<Vec<String>>| rows.iter().map(Vec::len).max().unwrap_or(1) as f32 * line + 4.0;
+        let height = |rows: &Vec<Vec<String>>| {
+            rows.iter().map(Vec::len).max().unwrap_or(1) as f32 * line + 4.0
+        };
         let head = (!t.head.iter().all(|h| h.en.is_empty())).then(|| wrap_row(&t.head, true));
         let draw = |l: &mut Layout, cells: &Vec<Vec<String>>, bold: bool| {
             let h = height(cells);
@@ -212,7 +223,11 @@ impl Layout {
         // A short table is kept whole on one page; a long one keeps its header with the
         // first row.
         let whole = head_height + rows.iter().map(height).sum::<f32>();
-        self.ensure(if whole < 260.0 { whole } else { head_height + first });
+        self.ensure(if whole < 260.0 {
+            whole
+        } else {
+            head_height + first
+        });
         if let Some(h) = &head {
             draw(self, h, true);
         }
@@ -247,6 +262,48 @@ impl Layout {
     }
 }
 
+/// The height a block needs before anything may follow it on the same page: a paragraph's
+/// lines, a short table whole, a long table's header and first row, a figure whole.
+fn needed(block: &Block, lang: super::text::Lang) -> f32 {
+    let usable = W - 2.0 * MARGIN;
+    let para = |t: &Text, size: f32| -> f32 {
+        t.parts(lang)
+            .iter()
+            .map(|(_, part)| wrap(part, size, false, usable).len() as f32 * size * 1.4 + 2.5)
+            .sum::<f32>()
+            + 2.0
+    };
+    match block {
+        Block::Heading(t) => para(t, 11.0) + 16.0,
+        Block::Para(t) => para(t, 8.5),
+        Block::Table(t) => {
+            let size = if t.small { 7.0 } else { 8.5 };
+            let total: f32 = t.widths.iter().sum();
+            let row = |cells: &[Text]| -> f32 {
+                cells
+                    .iter()
+                    .zip(&t.widths)
+                    .map(|(c, w)| wrap(&c.lines(lang), size, false, w / total * usable - 5.0).len())
+                    .max()
+                    .unwrap_or(1) as f32
+                    * size
+                    * 1.35
+                    + 4.0
+            };
+            let rows: Vec<f32> = t.rows.iter().map(|r| row(r)).collect();
+            let whole = row(&t.head) + rows.iter().sum::<f32>();
+            if whole < 260.0 {
+                whole
+            } else {
+                row(&t.head) + rows.first().copied().unwrap_or(0.0)
+            }
+        }
+        Block::Fields(f) => f.len() as f32 * 24.0,
+        Block::Figure(_, svg) => usable * svg_ratio(svg).unwrap_or(0.35) + 30.0,
+        Block::Signatures(s) => 40.0 + s.len() as f32 * 24.0,
+    }
+}
+
 fn layout(doc: &Doc) -> Layout {
     let mut l = Layout::new(doc.lang);
     for line in wrap(&doc.title.lines(doc.lang), 18.0, true, W - 2.0 * MARGIN) {
@@ -255,14 +312,28 @@ fn layout(doc: &Doc) -> Layout {
         l.y += 20.0;
     }
     l.y += 6.0;
-    for block in &doc.blocks {
+    for (k, block) in doc.blocks.iter().enumerate() {
         match block {
-            Block::Heading(t) => l.heading(t, 70.0),
+            Block::Heading(t) => {
+                // Kept with what follows up to its first table or figure (paragraphs that
+                // introduce a table stay with it), at most half a page.
+                let mut keep = 0.0;
+                for next in &doc.blocks[k + 1..] {
+                    keep += needed(next, doc.lang);
+                    if !matches!(next, Block::Para(_)) {
+                        break;
+                    }
+                }
+                l.heading(t, keep.min(380.0));
+            }
             Block::Para(t) => l.para(t, 8.5),
             Block::Fields(fields) => l.table(&Table {
                 head: vec![Text::default(), Text::default()],
                 widths: vec![1.3, 3.0],
-                rows: fields.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect(),
+                rows: fields
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .collect(),
                 small: false,
             }),
             Block::Table(t) => l.table(t),
@@ -275,7 +346,11 @@ fn layout(doc: &Doc) -> Layout {
                     rows: s
                         .iter()
                         .map(|(f, name, date)| {
-                            vec![f.clone(), Text::plain(name.clone()), Text::plain(date.clone())]
+                            vec![
+                                f.clone(),
+                                Text::plain(name.clone()),
+                                Text::plain(date.clone()),
+                            ]
                         })
                         .collect(),
                     small: false,
@@ -315,7 +390,8 @@ struct Fonts {
 impl Fonts {
     fn load() -> Result<Fonts, String> {
         let load = |data: &'static [u8], index: u32, what: &str| {
-            Font::new(data.into(), index).ok_or_else(|| format!("the embedded {what} font cannot be loaded"))
+            Font::new(data.into(), index)
+                .ok_or_else(|| format!("the embedded {what} font cannot be loaded"))
         };
         Ok(Fonts {
             regular: load(fonts::REGULAR, 0, "DejaVu Sans")?,
@@ -359,7 +435,13 @@ impl Fonts {
 }
 
 /// The QR code of `text` as filled squares at (x, y) with side `side`.
-fn draw_qr(s: &mut krilla::surface::Surface, text: &str, x: f32, y: f32, side: f32) -> Result<(), String> {
+fn draw_qr(
+    s: &mut krilla::surface::Surface,
+    text: &str,
+    x: f32,
+    y: f32,
+    side: f32,
+) -> Result<(), String> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| format!("QR code: {e}"))?;
     let n = code.width();
@@ -396,8 +478,12 @@ pub fn qr_text(number: &str, code: &str) -> String {
 pub fn pdf(doc: &Doc, code: &str, json: Option<(&str, &[u8])>) -> Result<Vec<u8>, String> {
     let fonts_ = Fonts::load()?;
     let mut svg_options = usvg::Options::default();
-    svg_options.fontdb_mut().load_font_data(fonts::REGULAR.to_vec());
-    svg_options.fontdb_mut().set_sans_serif_family("DejaVu Sans");
+    svg_options
+        .fontdb_mut()
+        .load_font_data(fonts::REGULAR.to_vec());
+    svg_options
+        .fontdb_mut()
+        .set_sans_serif_family("DejaVu Sans");
     let l = layout(doc);
     let lang = doc.lang;
     let total = l.pages.len();
@@ -410,11 +496,19 @@ pub fn pdf(doc: &Doc, code: &str, json: Option<(&str, &[u8])>) -> Result<Vec<u8>
         surface.set_fill(Some(fill(0, 1.0)));
         let page_of = gf(
             "page_of",
-            &[("page", &(k + 1).to_string()), ("pages", &total.to_string())],
+            &[
+                ("page", &(k + 1).to_string()),
+                ("pages", &total.to_string()),
+            ],
         )
         .line(lang);
         let mut y = 28.0;
-        for line in wrap(&doc.laboratory.lines(lang), 8.0, true, W - 2.0 * MARGIN - QR - 8.0) {
+        for line in wrap(
+            &doc.laboratory.lines(lang),
+            8.0,
+            true,
+            W - 2.0 * MARGIN - QR - 8.0,
+        ) {
             fonts_.draw(&mut surface, MARGIN, y, 8.0, true, &line)?;
             y += 10.0;
         }
@@ -424,7 +518,11 @@ pub fn pdf(doc: &Doc, code: &str, json: Option<(&str, &[u8])>) -> Result<Vec<u8>
             y + 2.0,
             8.0,
             false,
-            &format!("{} {} — {page_of}", g("certificate_no").line(lang), doc.number),
+            &format!(
+                "{} {} — {page_of}",
+                g("certificate_no").line(lang),
+                doc.number
+            ),
         )?;
         draw_qr(&mut surface, &qr, W - MARGIN - QR + 8.0, 12.0, QR)?;
         for op in ops {
@@ -533,7 +631,18 @@ mod tests {
         let lines = wrap(zh, 10.0, false, 100.0);
         assert!(lines.len() >= 4, "{lines:?}");
         // No line starts with a closing punctuation mark (UAX #14 keeps it with the text).
-        assert!(lines.iter().all(|l| !l.starts_with('，') && !l.starts_with('。')), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.starts_with('，') && !l.starts_with('。')),
+            "{lines:?}"
+        );
         assert_eq!(lines.concat(), zh);
+        // A certificate number is not split at its hyphens.
+        let lines = wrap("certificate NIM-PV-2026-0311 by NIM", 8.5, false, 100.0);
+        assert!(
+            lines.iter().any(|l| l.contains("NIM-PV-2026-0311")),
+            "{lines:?}"
+        );
     }
 }

@@ -177,16 +177,21 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, traces: &[Trace]) -> R
         let map = |e| format!("{e:?}");
         if t.dashed {
             for dx in [0, 16, 32] {
-                legend.draw(&PathElement::new(vec![(x + dx, y), (x + dx + 9, y)], style)).map_err(map)?;
+                legend
+                    .draw(&PathElement::new(vec![(x + dx, y), (x + dx + 9, y)], style))
+                    .map_err(map)?;
             }
         } else {
-            legend.draw(&PathElement::new(vec![(x, y), (x + 41, y)], style)).map_err(map)?;
+            legend
+                .draw(&PathElement::new(vec![(x, y), (x + 41, y)], style))
+                .map_err(map)?;
         }
         legend
             .draw(&Text::new(
                 t.label.clone(),
                 (x + 52, y),
-                TextStyle::from(("sans-serif", SMALL).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                TextStyle::from(("sans-serif", SMALL).into_font())
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
             ))
             .map_err(map)?;
     }
@@ -369,7 +374,8 @@ pub fn contributions_svg(items: &[(String, f64)], unit: &str) -> Result<String, 
                 .draw(&Text::new(
                     name.replace('_', " "),
                     (8, y as i32),
-                    TextStyle::from(("sans-serif", SMALL).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                    TextStyle::from(("sans-serif", SMALL).into_font())
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
                 ))
                 .map_err(err)?;
         }
@@ -423,7 +429,12 @@ pub fn errors_svg(
                 }
                 let value = 10f64.powi(v.round() as i32);
                 let prefix = crate::model::stated::Prefix::for_magnitude(unit, value);
-                format!("{} {}{unit}", crate::model::stated::significant(value / prefix.factor(), 1).unwrap_or_default(), prefix.symbol())
+                format!(
+                    "{} {}{unit}",
+                    crate::model::stated::significant(value / prefix.factor(), 1)
+                        .unwrap_or_default(),
+                    prefix.symbol()
+                )
             })
             .x_desc(format!("Standard value / {unit} (log scale)"))
             .y_desc("Error / standard value / %")
@@ -432,16 +443,18 @@ pub fn errors_svg(
             .draw()
             .map_err(err)?;
         for sign in [1.0, -1.0] {
-            chart
+            let series = chart
                 .draw_series(LineSeries::new(
                     pts.iter().map(|p| (p.0.log10(), sign * p.3)),
                     COLORS[1].stroke_width(2),
                 ))
-                .map_err(err)?
-                .label(if sign > 0.0 { "± MPE" } else { "" })
-                .legend(|(x, y)| {
+                .map_err(err)?;
+            // One legend entry for the band.
+            if sign > 0.0 {
+                series.label("± MPE").legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], COLORS[1].stroke_width(2))
                 });
+            }
         }
         chart
             .draw_series(pts.iter().map(|p| {

@@ -132,6 +132,8 @@ pub enum Outcome {
     StartFailed(String),
     /// The demo's runs are all done.
     DemoDone,
+    /// A completed run's certificate was issued (what was written where).
+    Certified(String),
     /// A procedure asks the operator (prompt id, question).
     Ask(String, String),
 }
@@ -407,8 +409,9 @@ impl App {
                 for row in &mut self.station.instruments {
                     row.state = Use::InUse;
                 }
+                // The last sweep stays until a new one arrives (a run without sweeps leaves
+                // the previous run's curve on the screen, titled with its run).
                 live.results.clear();
-                live.curve = None;
                 live.activity = format!("{procedure} started");
                 self.log.push(format!(
                     "run {run_id} ({procedure}) {}",
@@ -530,21 +533,16 @@ impl App {
                     Some(r) => format!("run {run_id} {status}: {r}"),
                     None => format!("run {run_id} {status}"),
                 };
-                let headline = results
-                    .get("p_mp_stc")
-                    .map(|p| {
-                        format!(
-                            "Pmax {:.2} W ± {:.2} W, {}",
-                            p["value"].as_f64().unwrap_or(f64::NAN),
-                            p["U"].as_f64().unwrap_or(f64::NAN),
-                            results
-                                .get("conformity")
-                                .and_then(|c| c["value"].as_str())
-                                .unwrap_or("—")
-                        )
-                    })
-                    .or_else(|| results.get("conformity").map(|c| c["value"].to_string()))
-                    .unwrap_or_default();
+                let headline = headline(results);
+                live.finished.push(format!(
+                    "{} {run_id} {status}{}",
+                    live.procedure,
+                    if headline.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {headline}")
+                    }
+                ));
                 self.runs.rows.insert(
                     0,
                     RunRow {
@@ -604,9 +602,13 @@ impl App {
             }
             Outcome::DemoDone => {
                 self.status = format!(
-                    "{} — the demo runs are done: q quits and writes the certificates",
+                    "{} — the demo runs are done and certified: q quits",
                     self.status
                 );
+            }
+            Outcome::Certified(line) => {
+                self.log.push(line.clone());
+                self.live.finished.push(line);
             }
             Outcome::Ask(id, text) => {
                 self.prompt = Some(Prompt {
@@ -621,3 +623,22 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+
+/// A run's result in one line for the Runs list and the end of a run: the stated Pmax(STC)
+/// with its verdict, or the overall verdict.
+pub fn headline(results: &std::collections::BTreeMap<String, serde_json::Value>) -> String {
+    let verdict = results
+        .get("conformity")
+        .and_then(|c| c["value"].as_str())
+        .map(|v| format!("verdict {v}"));
+    match results.get("p_mp_stc") {
+        Some(p) => {
+            let line = crate::model::stated::result_line("p_mp_stc", p);
+            match verdict {
+                Some(v) => format!("{line}, {v}"),
+                None => line,
+            }
+        }
+        None => verdict.unwrap_or_default(),
+    }
+}

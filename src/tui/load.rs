@@ -107,14 +107,11 @@ pub fn initial(station: &Station, db: &Database) -> App {
     app.queue.rows = queue_rows(db);
     for r in runs.iter().take(RUNS_SHOWN) {
         let results = db.results(&r.id).unwrap_or_default();
-        let headline = results
+        let results: std::collections::BTreeMap<String, Value> = results
             .iter()
-            .find(|(n, _)| n == "p_mp_stc" || n == "conformity")
-            .map(|(n, v)| {
-                let v: Value = serde_json::from_str(v).unwrap_or_default();
-                format!("{n} = {} {}", v["value"], v["unit"].as_str().unwrap_or(""))
-            })
-            .unwrap_or_default();
+            .map(|(n, v)| (n.clone(), serde_json::from_str(v).unwrap_or_default()))
+            .collect();
+        let headline = crate::tui::app::headline(&results);
         app.runs.rows.push(RunRow {
             id: r.id.clone(),
             procedure: r.procedure.clone(),
@@ -172,14 +169,9 @@ pub fn run_detail(db_path: &Path, run_id: &str) -> Vec<String> {
     out.push(String::new());
     for (name, value) in db.results(run_id).unwrap_or_default() {
         let v: Value = serde_json::from_str(&value).unwrap_or_default();
-        let unc = match (v["U"].as_f64(), v["k"].as_f64()) {
-            (Some(u), Some(k)) => format!(" ± {u:.4} (k = {k:.2})"),
-            _ => String::new(),
-        };
         out.push(format!(
-            "{name} = {} {}{unc}{}",
-            v["value"],
-            v["unit"].as_str().unwrap_or(""),
+            "{}{}",
+            crate::model::stated::result_line(&name, &v),
             v["verdict"]
                 .as_str()
                 .map(|x| format!("  [{x}]"))

@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::{App, Command, Key, Outcome};
+use app::{App, Command, Key, Outcome, Screen};
 use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 
 use crate::app::run::RunRequest;
@@ -70,7 +70,7 @@ pub fn key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
 }
 
 /// How the console runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Clock acceleration of a simulated station.
     pub speed: Option<f64>,
@@ -79,6 +79,23 @@ pub struct Options {
     /// Procedures to start one after the other (with prompt answers given in advance), as the
     /// demo does.
     pub autostart: Vec<(String, BTreeMap<String, String>)>,
+    /// Issue the certificate of a run that completed (the demo): what was written, said on
+    /// the Live screen.
+    pub certify: Option<Certify>,
+}
+
+/// Issues a completed run's certificate: run id → a line saying where it was written.
+pub type Certify = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("speed", &self.speed)
+            .field("seed", &self.seed)
+            .field("autostart", &self.autostart)
+            .field("certify", &self.certify.is_some())
+            .finish()
+    }
 }
 
 /// Run the console until the operator quits; returns the runs that completed meanwhile.
@@ -161,6 +178,11 @@ async fn ui_loop(
     let mut dirty = true;
     let mut autostart: VecDeque<(String, BTreeMap<String, String>)> = options.autostart.into();
     let had_autostart = !autostart.is_empty();
+    if had_autostart {
+        // The demo is watched: it opens where the measurement is seen.
+        app.screen = Screen::Live;
+    }
+    let certify = options.certify.clone();
     let mut completed = Vec::new();
     loop {
         if !owner.starting
@@ -204,6 +226,15 @@ async fn ui_loop(
                     _ => {}
                 }
                 let commands = app.apply(&e);
+                if let (Event::Finished { run_id, status, .. }, Some(certify)) = (&e, &certify)
+                    && *status == RunStatus::Completed
+                {
+                    let said = match certify(run_id) {
+                        Ok(line) => line,
+                        Err(e) => format!("certificate of {run_id} not written: {e}"),
+                    };
+                    app.apply_outcome(Outcome::Certified(said));
+                }
                 if matches!(e, Event::Finished { .. }) && had_autostart && autostart.is_empty() {
                     app.apply_outcome(Outcome::DemoDone);
                 }

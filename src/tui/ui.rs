@@ -273,7 +273,13 @@ fn strip(
 
 fn live(frame: &mut Frame, app: &App, area: Rect) {
     let live = &app.live;
-    let [info, charts] = Layout::vertical([Constraint::Length(4), Constraint::Min(4)]).areas(area);
+    // What ended runs said stays above the charts (the newest four lines).
+    let kept: Vec<&String> = live.finished.iter().rev().take(4).rev().collect();
+    let [info, charts] = Layout::vertical([
+        Constraint::Length(4 + kept.len() as u16),
+        Constraint::Min(4),
+    ])
+    .areas(area);
     let mut lines = vec![Line::from(vec![
         Span::styled("Now: ", bold()),
         Span::raw(live.activity.clone()),
@@ -285,18 +291,22 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
         ]));
     }
     if let Some(p) = live.results.get("p_mp_stc") {
+        let stated = crate::model::stated::result_line("p_mp_stc", p);
         lines.push(Line::from(vec![
-            Span::styled("Pmax(STC): ", bold()),
+            Span::styled("Result: ", bold()),
             Span::raw(format!(
-                "{:.2} W ± {:.2} W (k = {:.2})   verdict: {}",
-                p["value"].as_f64().unwrap_or(f64::NAN),
-                p["U"].as_f64().unwrap_or(f64::NAN),
-                p["k"].as_f64().unwrap_or(f64::NAN),
+                "{stated}   verdict: {}",
                 live.results
                     .get("conformity")
                     .and_then(|c| c["value"].as_str())
                     .unwrap_or("—")
             )),
+        ]));
+    }
+    for k in kept {
+        lines.push(Line::from(vec![
+            Span::styled("Done: ", bold().fg(Color::Green)),
+            Span::raw(k.clone()),
         ]));
     }
     frame.render_widget(Paragraph::new(lines).block(Block::default()), info);

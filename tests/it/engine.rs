@@ -261,6 +261,8 @@ fn bit_calibration_finds_the_simulated_testers_errors() {
             "2026-06-20",
             "--signatory",
             "Li Wei",
+            "--checked-by",
+            "Zhang Min",
         ])
         .output()
         .expect("report");
@@ -279,7 +281,8 @@ fn bit_calibration_finds_the_simulated_testers_errors() {
         &[
             "Error of indication: resistance (1 kHz)",
             "Error of indication: DC voltage",
-            "Uncertainty budget: resistance SR-10m",
+            "Annex: uncertainty budget, resistance SR-10m",
+            "Resistance (1 kHz AC): error of indication",
             "PIM-R-2026-1102",
             "PIM-E-2026-0877",
         ],
@@ -1197,6 +1200,8 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
         "Li Wei",
         "--role",
         "Technical manager",
+        "--checked-by",
+        "Zhang Min",
     ];
     let (code, stdout, stderr) = report("final", &complete);
     assert_eq!(code, Some(0), "{stderr}");
@@ -1244,12 +1249,14 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
     );
     let html = std::fs::read_to_string(dir.join(format!("final/{number}.html"))).unwrap();
     for needle in [
-        "Metrological traceability",
-        "Uncertainty budget: p_mp_stc",
+        "Main measurement standards and instruments",
+        "Annex: uncertainty budget, Maximum power Pmax",
         "Statement of conformity",
         "results relate only to the item calibrated",
         "Li Wei",
-        "end of certificate",
+        "Zhang Min",
+        "End of certificate",
+        "lang=\"zh\"",
     ] {
         assert!(html.contains(needle), "missing {needle}");
     }
@@ -1290,23 +1297,29 @@ fn reports_are_complete_numbered_revised_and_verifiable() {
         &dir.join(format!("final/{number}.pdf")),
         &[
             "Calibration certificate",
-            &format!("Certificate {number} — page 1 of"),
+            &format!("Certificate No. {number} — 第 1 页"),
             "Example Solar Co., Xining",
             "CS5P-220M S/N 0042",
             "Date of receipt",
             "Method",
-            "Conditions during the measurement",
+            "Location and environmental conditions",
             "Results",
+            "Standard test conditions (STC): irradiance 1000 W/m², cell temperature 25 °C",
+            "Short-circuit current Isc",
             "Measured and STC-translated I-V and P-V curves",
-            "Uncertainty budget: p_mp_stc",
+            "Annex: uncertainty budget, Maximum power Pmax",
             "Irradiance and module temperature (shaded: stability windows)",
-            "Uncertainty contributions: p_mp_stc",
-            "Metrological traceability",
+            "Uncertainty contributions: Maximum power Pmax",
+            "Main measurement standards and instruments",
             "NIM-PV-2026-0311",
+            "PIM-E-2026-0815",
             "Statement of conformity",
+            "binary with guard band (ILAC-G8:09/2019, w = U)",
+            "Diagnostics (not results of the calibration)",
             "Deviations and interruptions",
             "The results relate only to the item calibrated.",
             "Li Wei",
+            "Zhang Min",
             &format!("End of certificate {number}"),
         ],
     );
@@ -1447,6 +1460,8 @@ fn an_expired_reference_blocks_a_final_report() {
             "2027-06-01",
             "--signatory",
             "S",
+            "--checked-by",
+            "K",
         ])
         .output()
         .expect("report");

@@ -27,7 +27,8 @@ pub fn copy_fixture(name: &str, dir: &Path) -> PathBuf {
     to
 }
 
-/// The fixture's runs: (procedure, run id), in the order they ran.
+/// The fixture's runs: (procedure, run id), outdoor-pmax first (both start at the same
+/// simulated instant, so neither time nor id orders them).
 fn fixture_runs(db: &Database) -> Vec<(String, String)> {
     let mut runs: Vec<(String, String)> = db
         .runs()
@@ -35,7 +36,7 @@ fn fixture_runs(db: &Database) -> Vec<(String, String)> {
         .into_iter()
         .map(|r| (r.procedure, r.id))
         .collect();
-    runs.sort_by(|a, b| a.1.cmp(&b.1));
+    runs.sort_by(|a, b| b.0.cmp(&a.0));
     runs
 }
 
@@ -55,27 +56,43 @@ fn renderers_match_their_golden_files_for_models_built_from_stored_runs() {
     let meta = ReportMeta {
         customer: Some("Qinghai Example Solar Co., Ltd.".into()),
         customer_email: Some("qa@example-solar.cn".into()),
-        item: Some("fixture item S/N 0001".into()),
+        item: Some("fixture item".into()),
         received: pvstation::model::Date::parse("2026-06-15").ok(),
-        signatory: Some("Li Wei".into()),
+        signatory: Some("Wang Fang".into()),
         signatory_role: Some("Technical manager".into()),
         address: None,
         draft: false,
+        calibrated_by: Some("Li Wei".into()),
+        checked_by: Some("Zhang Min".into()),
+        item_model: Some("CS5P-220M / BT3562".into()),
+        item_serial: Some("S/N 0001".into()),
+        item_manufacturer: Some("Example Manufacturer".into()),
+        language: None,
+        procedure: None,
     };
     for ((procedure, run_id), (name, number)) in runs
         .iter()
         .zip([("outdoor", "PVS-2026-0001"), ("bit", "PVS-2026-0002")])
     {
+        let meta = pvstation::app::reports::with_procedure(&db, run_id, meta.clone())
+            .expect("procedure facts");
         let report = build(&db, run_id, number, 0, None, ISSUED_AT, &meta)
             .unwrap_or_else(|e| panic!("{procedure}: {e}"));
+        assert_eq!(
+            report.language, "zh-en",
+            "the demo station certifies in zh-en"
+        );
         assert!(
             pvstation::report::model::missing(&report).is_empty(),
             "{procedure}: the fixture's report is complete"
         );
-        check(&format!("{name}.json"), &report.to_json());
+        let json = report.to_json();
+        check(&format!("{name}.json"), &json);
+        let code = pvstation::report::verification_code(json.as_bytes());
+        let doc = pvstation::report::document::document(&report);
         check(
             &format!("{name}.html"),
-            &pvstation::report::html::html(&report),
+            &pvstation::report::html::html(&doc, &code),
         );
         let dcc = pvstation::report::dcc::dcc(&report).expect("dcc");
         check(&format!("{name}.dcc.xml"), &dcc);
@@ -83,8 +100,9 @@ fn renderers_match_their_golden_files_for_models_built_from_stored_runs() {
         std::fs::write(&path, &dcc).expect("write");
         assert_valid_dcc(&path);
         // The PDF renders the same model without error, byte-identical every time.
-        let a = pvstation::report::pdf::pdf(&report).expect("pdf");
-        let b = pvstation::report::pdf::pdf(&report).expect("pdf");
+        let embedded = Some(("x.json", json.as_bytes()));
+        let a = pvstation::report::pdf::pdf(&doc, &code, embedded).expect("pdf");
+        let b = pvstation::report::pdf::pdf(&doc, &code, embedded).expect("pdf");
         assert!(a.starts_with(b"%PDF-") && a == b, "the PDF is reproducible");
     }
 }

@@ -312,7 +312,7 @@ fn plots_in_svg_and_png() {
     ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&svg).expect("svg");
-    for needle in ["Voltage [V]", "Current [A]", "Power [W]", "g800_t45"] {
+    for needle in ["Voltage / V", "Current / A", "Power / W", "g800_t45"] {
         assert!(text.contains(needle), "{needle}");
     }
     let png = dir.join("iv.png");

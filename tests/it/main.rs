@@ -2,6 +2,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! link, and linking is slow on the build machines).
 
+mod certificates;
 mod cli;
 mod e2e;
 mod engine;

@@ -300,12 +300,16 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
         "3", "Up", "Right", "Enter", "BSpace", "1", "Enter", "Left", "Enter",
     ]);
     let screen = t.wait_for("verdict: ", 120);
-    assert!(screen.contains("Pmax(STC): 22"), "{screen}");
+    assert!(screen.contains("Pmax(STC) = 22"), "{screen}");
+    assert!(
+        screen.contains(", U = ") && screen.contains(" W (k = "),
+        "{screen}"
+    );
     t.wait_for("completed", 60);
     t.keys(&["5"]);
     let runs = t.wait_for("bit-calibration", 10);
     assert!(
-        runs.contains("outdoor-pmax") && runs.contains("Pmax 22"),
+        runs.contains("outdoor-pmax") && runs.contains("Pmax(STC) = 22"),
         "{runs}"
     );
     // The queue: add outdoor-pmax (with the form's sweeps = 1) and run it from the console.
@@ -316,7 +320,7 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
     t.keys(&["5"]);
     // The run's details, a draft report, and the instrument I/O log.
     t.keys(&["Enter"]);
-    t.wait_for("p_mp_stc = ", 10);
+    t.wait_for("Pmax(STC) = ", 10);
     t.keys(&["r"]);
     t.wait_for("draft report of", 30);
     t.keys(&["Escape", "6", "i"]);
@@ -352,7 +356,7 @@ fn the_console_runs_procedures_and_takes_prompt_answers_in_tmux() {
             |r| r.get(0),
         )
         .expect("audit");
-    assert_eq!(answers, 2);
+    assert_eq!(answers, 3, "lab temperature, humidity, connect");
 }
 
 #[test]

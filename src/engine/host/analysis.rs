@@ -20,7 +20,7 @@ use crate::uncertainty::station::{
 };
 
 /// `extract`, `translate`, `hysteresis`, `pmax_budget`, `resistance_budget`, `voltage_budget`,
-/// `decide`, `fit_iec60891`, `mean`, `stdev`, `sqrt`, `sig`.
+/// `decide`, `fit_iec60891`, `mean`, `stdev`, `sqrt`, `stated`, `sig`.
 pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("extract", |curve: Map| -> HostResult<Dynamic> {
         let c = curve_arg(&Dynamic::from_map(curve))?;
@@ -185,6 +185,25 @@ pub(super) fn register(engine: &mut Engine) {
         Ok((x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt())
     });
     engine.register_fn("sqrt", |x: f64| x.sqrt());
+    // `stated(y, U, k, unit, nominal)`: "0.0031 mΩ, U = 0.0014 mΩ (k = 2.3)" — a result as the
+    // certificate states it (GUM 7.2.6: U two digits rounded up, y to the same place).
+    engine.register_fn(
+        "stated",
+        |y: Dynamic,
+         expanded: Dynamic,
+         k: Dynamic,
+         unit: &str,
+         nominal: Dynamic|
+         -> HostResult<String> {
+            let result = json!({
+                "value": num("stated", &y)?, "U": num("stated", &expanded)?,
+                "k": num("stated", &k)?, "unit": unit, "nominal": num("stated", &nominal)?,
+            });
+            crate::model::stated::of_result(&result)
+                .map(|s| s.line())
+                .ok_or_else(|| "stated: U must be a positive number".into())
+        },
+    );
     // `sig(x, n)`: x with n significant digits, as text (for logs; results keep full precision).
     engine.register_fn("sig", |x: Dynamic, n: i64| -> HostResult<String> {
         let x = num("sig", &x)?;

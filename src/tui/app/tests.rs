@@ -466,17 +466,39 @@ fn engine_events_drive_the_state() {
     assert!(a.live.curve.is_some());
     let results: BTreeMap<String, Value> = [(
         "p_mp_stc".to_string(),
-        serde_json::json!({"value": 220.1, "U": 3.2}),
+        serde_json::json!({"value": 220.1, "U": 3.2, "k": 2.0, "unit": "W"}),
     )]
     .into();
     a.apply(&finished(results));
     assert_eq!(a.live.run, None);
+    // The last sweep and the stated result stay on Live after the run.
+    assert!(a.live.curve.is_some());
     assert!(
-        a.runs.rows[0].headline.contains("Pmax 220.10 W"),
+        a.live
+            .finished
+            .iter()
+            .any(|l| l.contains("Pmax(STC) = 220.1 W, U = 3.2 W (k = 2.0)")),
+        "{:?}",
+        a.live.finished
+    );
+    assert!(
+        a.runs.rows[0]
+            .headline
+            .contains("Pmax(STC) = 220.1 W, U = 3.2 W (k = 2.0)"),
         "{:?}",
         a.runs.rows[0]
     );
     assert_eq!(a.runs.rows[0].procedure, "outdoor-pmax");
     a.apply_outcome(Outcome::DemoDone);
-    assert!(a.status.ends_with("q quits and writes the certificates"));
+    assert!(
+        a.status
+            .ends_with("the demo runs are done and certified: q quits")
+    );
+    a.apply_outcome(Outcome::Certified(
+        "outdoor-pmax: certificate in reports/".into(),
+    ));
+    assert_eq!(
+        a.live.finished.last().map(String::as_str),
+        Some("outdoor-pmax: certificate in reports/")
+    );
 }
