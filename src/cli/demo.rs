@@ -22,7 +22,7 @@ pub struct Args {
     /// Seed of the simulated sky and instrument noise.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Clock acceleration of the simulated world (default: 5 in the console, about a minute
+    /// Clock acceleration of the simulated world (default: 2 in the console, about a minute
     /// for both runs, a pace a person can follow; 20 with --headless or --json).
     #[arg(long)]
     speed: Option<f64>,
@@ -65,7 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         crate::report::text::Lang::parse(lang).map_err(|e| anyhow::anyhow!("--lang: {e}"))?;
     }
     let console = !args.headless && !args.json && std::io::stdout().is_terminal();
-    let speed = args.speed.unwrap_or(if console { 5.0 } else { 20.0 });
+    let speed = args.speed.unwrap_or(if console { 2.0 } else { 20.0 });
     if !(speed.is_finite() && speed > 0.0) {
         anyhow::bail!("--speed {speed}: give a positive acceleration factor");
     }
@@ -235,7 +235,7 @@ fn demo_lab_key(db: &std::path::Path) -> anyhow::Result<crate::report::pades::La
     }
     let key = LabKey::generate(
         &Subject {
-            common_name: "pvstation DEMO laboratory document signing (not for real certificates)",
+            common_name: "pvstation demo laboratory document signing",
             organisation: "pvstation demo laboratory",
             country: "CN",
         },

@@ -106,13 +106,16 @@ pub fn render_all(
         if l.demo {
             signer = format!("{signer}, {}", text::g("demo_key").line(doc.lang));
         }
-        doc.blocks.push(document::Block::Para(text::gf(
-            "digital_signature",
-            &[("signer", &signer)],
-        )));
+        let at = doc.blocks.len().saturating_sub(1);
+        doc.blocks.insert(
+            at,
+            document::Block::Para(text::gf("digital_signature", &[("signer", &signer)])),
+        );
     }
+    // Before "End of certificate", the last block.
+    let at = doc.blocks.len().saturating_sub(1);
     doc.blocks
-        .push(document::Block::Para(text::g("verify_how")));
+        .insert(at, document::Block::Para(text::g("verify_how")));
     let json_name = format!("{number}.json");
     let mut out = Vec::new();
     let mut notes = Vec::new();

@@ -231,12 +231,22 @@ impl Layout {
         if let Some(h) = &head {
             draw(self, h, true);
         }
-        for r in &rows {
-            if self.ensure(height(r))
+        let n = rows.len();
+        for (k, r) in rows.iter().enumerate() {
+            // The last row never starts a page alone: it moves with the one before it.
+            let need = if k + 2 == n {
+                height(r) + height(&rows[k + 1])
+            } else {
+                height(r)
+            };
+            if self.ensure(need)
                 && let Some(h) = &head
             {
                 let mut continued = h.clone();
                 if let Some(first_cell) = continued.first_mut().and_then(|c| c.first_mut()) {
+                    if first_cell.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+                        first_cell.push(' ');
+                    }
                     first_cell.push_str(&g("continued").line(lang));
                 }
                 draw(self, &continued, true);

@@ -534,13 +534,14 @@ impl App {
                     None => format!("run {run_id} {status}"),
                 };
                 let headline = headline(results);
+                // Short enough for 80 columns: the run id is on the Runs screen.
                 live.finished.push(format!(
-                    "{} {run_id} {status}{}",
+                    "{}: {}",
                     live.procedure,
                     if headline.is_empty() {
-                        String::new()
+                        status.to_string()
                     } else {
-                        format!(": {headline}")
+                        headline.clone()
                     }
                 ));
                 self.runs.rows.insert(

@@ -275,11 +275,6 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
     let live = &app.live;
     // What ended runs said stays above the charts (the newest four lines).
     let kept: Vec<&String> = live.finished.iter().rev().take(4).rev().collect();
-    let [info, charts] = Layout::vertical([
-        Constraint::Length(4 + kept.len() as u16),
-        Constraint::Min(4),
-    ])
-    .areas(area);
     let mut lines = vec![Line::from(vec![
         Span::styled("Now: ", bold()),
         Span::raw(live.activity.clone()),
@@ -309,6 +304,12 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
             Span::raw(k.clone()),
         ]));
     }
+    // As many rows as there are lines (a small terminal keeps its rows for the charts).
+    let [info, charts] = Layout::vertical([
+        Constraint::Length(lines.len() as u16 + 1),
+        Constraint::Min(4),
+    ])
+    .areas(area);
     frame.render_widget(Paragraph::new(lines).block(Block::default()), info);
     let wide = charts.width >= 120;
     let [left, right] = if wide {
@@ -357,17 +358,21 @@ fn iv(frame: &mut Frame, app: &App, area: Rect) {
         .zip(&c.current)
         .map(|(v, i)| (*v, v * i / 50.0))
         .collect();
-    let (v0, v1) = iv
-        .iter()
-        .fold((0.0f64, 1.0f64), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (i0, i1) = iv
-        .iter()
-        .chain(&pv)
-        .fold((0.0f64, 1.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    // The power quadrant (the points beyond Voc and below Isc's axis are off the chart).
+    let iv: Vec<(f64, f64)> = iv
+        .into_iter()
+        .filter(|p| p.0 >= 0.0 && p.1 >= 0.0)
+        .collect();
+    let pv: Vec<(f64, f64)> = pv
+        .into_iter()
+        .filter(|p| p.0 >= 0.0 && p.1 >= 0.0)
+        .collect();
+    let (v0, v1) = (0.0, iv.iter().fold(1.0f64, |b, p| b.max(p.0)));
+    let (i0, i1) = (0.0, iv.iter().chain(&pv).fold(1.0f64, |b, p| b.max(p.1)));
     let title = format!(
         " I-V ({}) and P-V/50 — {} points —{}",
         c.direction,
-        iv.len(),
+        c.voltage.len(),
         app.live.curve_parameters
     );
     frame.render_widget(
