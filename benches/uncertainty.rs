@@ -8,7 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use pvstation::analysis::curve::IvData;
 use pvstation::analysis::iec60891::Conditions;
 use pvstation::sim::diode::SingleDiode;
-use pvstation::uncertainty::station::{PmaxModel, PmaxSetup, Spec};
+use pvstation::uncertainty::station::{PmaxModel, PmaxSetup, Spec, StcQuantity};
 use pvstation::uncertainty::{McmOptions, mcm};
 
 /// The same assumed station as the integration test, on a 200-point model curve at

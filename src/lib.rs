@@ -26,6 +26,7 @@ pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod instruments;
+pub mod modbus;
 pub mod model;
 pub mod report;
 pub mod scpi;

@@ -112,7 +112,9 @@ fn lab(command: Command) -> anyhow::Result<ExitCode> {
             let key = LabKey::from_pem(&text).map_err(anyhow::Error::msg)?;
             (key, out)
         }
-        Command::New { .. } => unreachable!("handled by run"),
+        Command::New { .. } => {
+            anyhow::bail!("`keys new` makes a signatory key, not a laboratory key")
+        }
     };
     write_secret(&out, key.to_pem().map_err(anyhow::Error::msg)?.as_bytes())?;
     println!(

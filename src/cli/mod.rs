@@ -46,7 +46,7 @@ enum Command {
         command: refs::Command,
     },
     /// Issue a run's report from stored data (json, html), or verify an issued one.
-    Report(report::Args),
+    Report(Box<report::Args>),
     /// The operator's console: instruments, live charts and curves, procedures, prompts, queue,
     /// runs, log.
     Tui {
@@ -141,7 +141,7 @@ pub fn main() -> ExitCode {
             Command::Run(args) => run::main(args).await,
             Command::Queue { command } => queue::run(command).await,
             Command::Refs { command } => refs::run(command),
-            Command::Report(args) => report::run(args).await,
+            Command::Report(args) => report::run(*args).await,
             Command::Keys { command } => keys::run(command),
             Command::Tui { station, db, speed } => {
                 let station = load_station(station.as_ref())?;

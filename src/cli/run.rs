@@ -131,7 +131,7 @@ pub fn printer(json: bool) -> EventSink {
             }
             Event::Result { name, value } => format!(
                 "  result {}",
-                crate::model::stated::result_line(&name, &value)
+                crate::model::stated::result_line(name, value)
             ),
             Event::Warning { message } => format!("  warning: {message}"),
             Event::Finished {
