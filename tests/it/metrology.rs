@@ -398,3 +398,58 @@ fn hysteresis_of_forward_and_reverse_sweeps() {
         "{h:?}"
     );
 }
+
+/// The NREL SPA against pvlib's `solarposition.spa_python` at 1 200 times and places
+/// (1990–2060, latitudes ±66°, 0–4 500 m, the plateau site over one day; tests/reference/spa.py):
+/// zenith, apparent zenith and azimuth to 0.001° (azimuth only where the sun is not at the
+/// zenith, where it is undefined).
+#[test]
+fn solar_position_agrees_with_pvlib_spa() {
+    use pvstation::analysis::sun::{Site, sun_position};
+    let text = std::fs::read_to_string(crate::cli::repo("tests/reference/spa_reference.csv"))
+        .expect("reference");
+    let mut worst: (f64, f64, f64) = (0.0, 0.0, 0.0);
+    let mut n = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("unix"))
+    {
+        let v: Vec<f64> = line
+            .split(',')
+            .map(|x| x.parse().expect("number"))
+            .collect();
+        let p = sun_position(
+            v[0],
+            Site {
+                latitude: v[1],
+                longitude: v[2],
+                altitude: v[3],
+            },
+            v[4] / 100.0,
+            v[5],
+            69.0,
+        );
+        let dz = (p.zenith - v[6]).abs();
+        let da = (p.apparent_zenith - v[7]).abs();
+        let daz = if p.zenith > 0.01 {
+            let d = (p.azimuth - v[8]).rem_euclid(360.0);
+            d.min(360.0 - d)
+        } else {
+            0.0
+        };
+        worst = (worst.0.max(dz), worst.1.max(da), worst.2.max(daz));
+        n += 1;
+    }
+    assert_eq!(n, 1200);
+    eprintln!(
+        "SPA vs pvlib, largest differences: zenith {:.2e}°, apparent zenith {:.2e}°, azimuth {:.2e}°",
+        worst.0, worst.1, worst.2
+    );
+    assert!(
+        worst.0 <= 1e-3 && worst.1 <= 1e-3 && worst.2 <= 1e-3,
+        "largest differences: zenith {:.2e}°, apparent zenith {:.2e}°, azimuth {:.2e}°",
+        worst.0,
+        worst.1,
+        worst.2
+    );
+}
