@@ -81,4 +81,5 @@ impl InstrumentsError {
 
 pub mod bench;
 pub mod drivers;
+pub mod modbus;
 pub mod roles;

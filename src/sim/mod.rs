@@ -6,6 +6,7 @@ pub mod fluke;
 pub mod hioki;
 pub mod keithley;
 pub mod keysight;
+pub mod modbus;
 pub mod server;
 pub mod station;
 pub mod switch;

@@ -169,6 +169,8 @@ pub struct World {
     /// Errors of the tester under calibration.
     pub tester: TesterErrors,
     thermal: Mutex<Thermal>,
+    /// Phases of the wind's periodic components [rad] (seeded apart from everything else).
+    wind_phases: [f64; 4],
     switch_closed: Mutex<Option<u32>>,
     calibrator: Mutex<CalibratorOutput>,
 }
@@ -221,6 +223,10 @@ impl World {
             }
         }
         let sensor_offsets = (0..4).map(|_| rng.random_range(-0.4..0.4)).collect();
+        // The wind draws from its own stream: the sky and the sensors stay as they were.
+        let mut wind_rng = StdRng::seed_from_u64(config.seed ^ 0x5749_4e44);
+        let wind_phases =
+            std::array::from_fn(|_| wind_rng.random_range(0.0..std::f64::consts::TAU));
         World {
             clock: Mutex::new(SimClock::new(config.start, config.speed)),
             clouds,
@@ -262,6 +268,7 @@ impl World {
                 cell: Vec::new(),
                 shades: Vec::new(),
             }),
+            wind_phases,
             switch_closed: Mutex::new(None),
             calibrator: Mutex::new(CalibratorOutput::default()),
             config,
@@ -309,16 +316,58 @@ impl World {
     /// Clear-sky in-plane irradiance on a two-axis tracker at `t` [W/m²]: Meinel-type
     /// beam attenuation with pressure-corrected air mass plus a diffuse share.
     fn clear_sky_irradiance(&self, t: f64) -> f64 {
+        let (beam, diffuse) = self.clear_sky_parts(t);
+        beam + diffuse
+    }
+
+    /// Beam and diffuse parts of the clear-sky in-plane irradiance at `t` [W/m²].
+    fn clear_sky_parts(&self, t: f64) -> (f64, f64) {
         let s = self.sin_elevation(t);
         if s <= 0.01 {
-            return 0.0;
+            return (0.0, 0.0);
         }
         let pressure_ratio = (-self.config.altitude / 8434.5).exp();
         let air_mass =
             pressure_ratio / (s + 0.50572 * (6.07995 + s.asin().to_degrees()).powf(-1.6364));
         let beam = 1361.0 * 0.7f64.powf(air_mass.powf(0.678));
-        let diffuse = 0.1 * beam * s.sqrt();
-        beam + diffuse
+        (beam, 0.1 * beam * s.sqrt())
+    }
+
+    /// Diffuse in-plane irradiance at `t` [W/m²] (what a pyranometer behind a shading ball
+    /// reads): the clear-sky diffuse part, plus a quarter of the beam a cloud removes, which
+    /// it scatters [U: a simulated sky's rule of thumb].
+    pub fn diffuse_irradiance(&self, t: f64) -> f64 {
+        let (beam, diffuse) = self.clear_sky_parts(t);
+        diffuse + 0.25 * beam * (1.0 - self.cloud_factor(t).min(1.0))
+    }
+
+    /// Wind speed at `t` [m/s]: a plateau breeze of ~3 m/s with slow swings and gusts
+    /// (periodic components with seeded phases) [U].
+    pub fn wind_speed(&self, t: f64) -> f64 {
+        let p = &self.wind_phases;
+        let tau = std::f64::consts::TAU;
+        (3.0 + 1.5 * (tau * t / 1800.0 + p[0]).sin()
+            + 0.8 * (tau * t / 97.0 + p[1]).sin()
+            + 0.5 * (tau * t / 23.0 + p[2]).sin())
+        .max(0.0)
+    }
+
+    /// Wind direction at `t` [°, from north, clockwise]: south-westerly, veering ±25° [U].
+    pub fn wind_direction(&self, t: f64) -> f64 {
+        (220.0 + 25.0 * (std::f64::consts::TAU * t / 3600.0 + self.wind_phases[3]).sin())
+            .rem_euclid(360.0)
+    }
+
+    /// Relative humidity at `t` [%]: dry plateau afternoons, moister mornings [U].
+    pub fn relative_humidity(&self, t: f64) -> f64 {
+        let h = self.solar_hour(t);
+        35.0 + 20.0 * (std::f64::consts::PI * (h - 5.0) / 12.0).cos()
+    }
+
+    /// Station pressure [hPa] at the site's altitude: the ISO 2533 standard atmosphere
+    /// (pvlib `atmosphere.alt2pres`); ~770 hPa at 2 260 m.
+    pub fn pressure(&self) -> f64 {
+        1013.25 * (1.0 - 2.25577e-5 * self.config.altitude).powf(5.25588)
     }
 
     /// Transmission of the passing clouds at `t` [1], with cloud enhancement (up to ~+15 %)

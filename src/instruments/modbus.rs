@@ -1,0 +1,304 @@
+//! Modbus instruments as data: a profile (`instruments/modbus/*.toml`) names the identity
+//! registers with the values they must hold and the register map (address, type, scale or
+//! scale register, unit, meaning), so a new pyranometer or weather station is a new profile,
+//! not new code. [`ModbusInstrument`] identifies a unit against its profile and reads named
+//! quantities in their units.
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::modbus::registers::scaled;
+use crate::modbus::{Client, Kind, ModbusError, WordOrder};
+
+/// The built-in Modbus profiles: (file name, text).
+pub const BUILT_IN: [(&str, &str); 2] = [
+    (
+        "kipp-zonen-smp10.toml",
+        include_str!("../../instruments/modbus/kipp-zonen-smp10.toml"),
+    ),
+    (
+        "pvstation-weather.toml",
+        include_str!("../../instruments/modbus/pvstation-weather.toml"),
+    ),
+];
+
+/// What a Modbus instrument measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModbusRole {
+    /// Broadband irradiance (plane of array, or diffuse behind a shade).
+    Pyranometer,
+    /// Wind, ambient temperature, humidity, pressure.
+    WeatherStation,
+    /// Spectral irradiance.
+    Spectroradiometer,
+}
+
+/// Serial defaults of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialDefaults {
+    /// Line speed [bit/s].
+    pub baud: u32,
+    /// Data bits.
+    pub data_bits: u8,
+    /// `none`, `even` or `odd`.
+    pub parity: Parity,
+    /// Stop bits.
+    pub stop_bits: u8,
+}
+
+/// Serial parity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Parity {
+    /// No parity.
+    None,
+    /// Even parity.
+    Even,
+    /// Odd parity.
+    Odd,
+}
+
+/// A register that identifies the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRegister {
+    /// Its name.
+    pub name: String,
+    /// PDU address.
+    pub address: u16,
+    /// Input (04) or holding (03) register.
+    pub input: bool,
+    /// Type.
+    pub kind: Kind,
+    /// The value the model holds there.
+    pub expect: f64,
+}
+
+/// A quantity in the register map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEntry {
+    /// Name (`irradiance`, `wind_speed`, …).
+    pub name: String,
+    /// PDU address of its first register.
+    pub address: u16,
+    /// Input (04) or holding (03) register.
+    pub input: bool,
+    /// Type.
+    pub kind: Kind,
+    /// Word order of 32-bit values.
+    #[serde(default)]
+    pub word_order: WordOrder,
+    /// Fixed decimal scale: value = raw × 10^−scale.
+    #[serde(default)]
+    pub scale: Option<i32>,
+    /// …or the register holding the scale (SMP register 4).
+    #[serde(default)]
+    pub scale_register: Option<String>,
+    /// Unit of the scaled value.
+    pub unit: String,
+    /// What it is.
+    pub meaning: String,
+}
+
+/// A Modbus instrument model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModbusProfile {
+    /// Identifier referenced by station files.
+    pub id: String,
+    /// Manufacturer.
+    pub manufacturer: String,
+    /// Model.
+    pub model: String,
+    /// What it measures.
+    pub role: ModbusRole,
+    /// Its stated accuracy (enters budgets that use it).
+    pub accuracy: String,
+    /// Serial defaults (RTU).
+    pub serial: SerialDefaults,
+    /// Identity registers.
+    pub identity: Vec<IdentityRegister>,
+    /// Register map.
+    #[serde(rename = "register")]
+    pub registers: Vec<RegisterEntry>,
+}
+
+impl ModbusProfile {
+    /// Parse and check a profile: unique names, every scale register in the map, registers
+    /// that fit in the address space.
+    pub fn parse(file: &str, text: &str) -> Result<ModbusProfile, String> {
+        let p: ModbusProfile = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+        let mut names = std::collections::BTreeSet::new();
+        for r in &p.registers {
+            if !names.insert(r.name.as_str()) {
+                return Err(format!("{file}: register `{}` is named twice", r.name));
+            }
+            if usize::from(r.address) + r.kind.registers() > 65_536 {
+                return Err(format!("{file}: register `{}` runs past 65535", r.name));
+            }
+        }
+        for r in &p.registers {
+            if let Some(s) = &r.scale_register
+                && !names.contains(s.as_str())
+            {
+                return Err(format!(
+                    "{file}: register `{}` is scaled by `{s}`, which the map lacks",
+                    r.name
+                ));
+            }
+        }
+        Ok(p)
+    }
+
+    /// The built-in profile `id`.
+    pub fn built_in(id: &str) -> Option<ModbusProfile> {
+        BUILT_IN
+            .iter()
+            .filter_map(|(file, text)| ModbusProfile::parse(file, text).ok())
+            .find(|p| p.id == id)
+    }
+
+    /// The map entry `name`.
+    pub fn register(&self, name: &str) -> Option<&RegisterEntry> {
+        self.registers.iter().find(|r| r.name == name)
+    }
+}
+
+/// Why a Modbus instrument failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModbusInstrumentError {
+    /// The exchange failed.
+    #[error(transparent)]
+    Modbus(#[from] ModbusError),
+    /// The unit is not the model the profile describes.
+    #[error(
+        "{resource}: identity register `{register}` holds {found}, the profile {profile} expects {expected}: wrong model or unit address"
+    )]
+    Identity {
+        /// Resource.
+        resource: String,
+        /// Profile id.
+        profile: String,
+        /// Register name.
+        register: String,
+        /// Value found.
+        found: f64,
+        /// Value expected.
+        expected: f64,
+    },
+    /// The profile has no such quantity.
+    #[error("profile {profile} has no register `{name}`")]
+    Unknown {
+        /// Profile id.
+        profile: String,
+        /// Quantity asked for.
+        name: String,
+    },
+}
+
+/// A Modbus instrument driven by its profile.
+pub struct ModbusInstrument<S> {
+    /// Its model.
+    pub profile: ModbusProfile,
+    client: Client<S>,
+    resource: String,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ModbusInstrument<S> {
+    /// An instrument of `profile` behind `client` (reached at `resource`).
+    pub fn new(profile: ModbusProfile, client: Client<S>, resource: &str) -> Self {
+        ModbusInstrument {
+            profile,
+            client,
+            resource: resource.to_string(),
+        }
+    }
+
+    /// Check every identity register; the identity as text ("Kipp & Zonen SMP10,
+    /// device_type=610").
+    pub async fn identify(&mut self) -> Result<String, ModbusInstrumentError> {
+        let mut found = Vec::new();
+        for id in self.profile.identity.clone() {
+            let v = self
+                .client
+                .value(id.input, id.address, id.kind, WordOrder::HighFirst)
+                .await?;
+            if v != id.expect {
+                return Err(ModbusInstrumentError::Identity {
+                    resource: self.resource.clone(),
+                    profile: self.profile.id.clone(),
+                    register: id.name.clone(),
+                    found: v,
+                    expected: id.expect,
+                });
+            }
+            found.push(format!("{}={v}", id.name));
+        }
+        Ok(format!(
+            "{} {}, {}",
+            self.profile.manufacturer,
+            self.profile.model,
+            found.join(", ")
+        ))
+    }
+
+    /// Read the quantity `name` in its unit (scale applied).
+    pub async fn read(&mut self, name: &str) -> Result<f64, ModbusInstrumentError> {
+        let entry =
+            self.profile
+                .register(name)
+                .cloned()
+                .ok_or_else(|| ModbusInstrumentError::Unknown {
+                    profile: self.profile.id.clone(),
+                    name: name.to_string(),
+                })?;
+        let raw = self
+            .client
+            .value(entry.input, entry.address, entry.kind, entry.word_order)
+            .await?;
+        let scale = match (&entry.scale_register, entry.scale) {
+            (Some(reg), _) => Box::pin(self.read(reg)).await?.round() as i32,
+            (None, Some(s)) => s,
+            (None, None) => 0,
+        };
+        Ok(scaled(raw, scale))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_profiles_parse_and_bad_ones_are_refused() {
+        for (file, text) in BUILT_IN {
+            ModbusProfile::parse(file, text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let smp = ModbusProfile::built_in("kipp-zonen-smp10").expect("smp10");
+        assert_eq!(smp.role, ModbusRole::Pyranometer);
+        let irr = smp.register("irradiance").expect("irradiance");
+        assert_eq!((irr.address, irr.kind, irr.input), (5, Kind::S16, true));
+        assert_eq!(smp.serial.baud, 19_200);
+        let broken = BUILT_IN[0].1.replace(
+            "scale_register = \"scale_factor\"",
+            "scale_register = \"nope\"",
+        );
+        assert!(
+            ModbusProfile::parse("x.toml", &broken)
+                .unwrap_err()
+                .contains("lacks")
+        );
+        let twice = format!(
+            "{}\n[[register]]\nname = \"status\"\naddress = 9\ninput = true\nkind = \"u16\"\nunit = \"1\"\nmeaning = \"x\"\n",
+            BUILT_IN[0].1
+        );
+        assert!(
+            ModbusProfile::parse("x.toml", &twice)
+                .unwrap_err()
+                .contains("named twice")
+        );
+    }
+}
