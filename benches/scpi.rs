@@ -2,7 +2,9 @@
 //! - query round trip to a simulated instrument on loopback vs a raw TCP echo of the same
 //!   bytes in the same run (target: overhead ≤ 25 µs median);
 //! - decode of 10^6 REAL,64 values from a definite block (target ≥ 1 GB/s), plus framing
-//!   the same block out of a byte stream.
+//!   the same block out of a byte stream;
+//! - Modbus RTU (issue 14): a read of 10 holding registers from the simulated weather station
+//!   through a pseudo-terminal at 115 200 baud (silent interval 1.75 ms each way), median.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -125,5 +127,26 @@ fn block_decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, round_trip, block_decode);
+fn modbus_rtu(c: &mut Criterion) {
+    use pvstation::instruments::modbus::ModbusProfile;
+    use pvstation::modbus::{Client, Framing};
+    use pvstation::sim::modbus::{ModbusSim, SimSensor, serve_rtu};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let world = Arc::new(World::new(WorldConfig::default()));
+    let profile = ModbusProfile::built_in("pvstation-weather").expect("profile");
+    let sim = Arc::new(ModbusSim::new(profile, world, SimSensor::Weather, 1));
+    let mut client = rt.block_on(async {
+        let (a, b) = tokio_serial::SerialStream::pair().expect("pseudo-terminal pair");
+        tokio::spawn(serve_rtu(sim, b, 115_200));
+        Client::new(a, Framing::Rtu { baud: 115_200 }, 1, "MODBUS-RTU::pty::1")
+    });
+    c.bench_function("modbus rtu: 10 registers via pty", |b| {
+        b.iter(|| black_box(rt.block_on(client.read(false, 2, 10)).expect("registers")))
+    });
+}
+
+criterion_group!(benches, round_trip, block_decode, modbus_rtu);
 criterion_main!(benches);

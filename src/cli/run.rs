@@ -314,10 +314,14 @@ Host API of procedure scripts (activities are journaled and replayed on resume):
   stable_sweep(gate, settings, n)      wait_stable + sweep + validity checks; invalid or failed
                                        sweeps are recorded as interruptions and retaken (≤ n times)
   select_channel(ch)  set_voltage(v)  standby()  read_tester()
+  read_sky()                           activity: every Modbus sky instrument once, by name:
+                                       #{\"poa-pyranometer\": #{irradiance, body_temperature}, …}
+  compare_references(n)  history(procedure, result)
   prompt(id, text)  now()  sleep(seconds)  random()
 Pure:
   extract(curve)  translate(curve, G, T, method)  hysteresis(fwd, rev)
   pmax_budget(curve, conditions, method, inputs)  resistance_budget(point)  voltage_budget(point)
   decide(y, u, U, lower, upper, rule)  mean(a)  stdev(a)  sqrt(x)
+  stated(y, U, k, unit, nominal)       \"0.0031 mΩ, U = 0.0014 mΩ (k = 2.3)\" (GUM 7.2.6)
   reference(id)  references(kind)  record(name, value, unit[, details])  log(text)
 ";

@@ -35,6 +35,8 @@ pub enum ActivityKind {
     ReadTester,
     /// Read the working and check reference cells in turn.
     CompareReferences,
+    /// Read every sky instrument (pyranometers, weather station) once.
+    ReadSky,
     /// Earlier runs' results from the database.
     History,
     /// Ask the operator.
@@ -59,6 +61,7 @@ impl ActivityKind {
             ActivityKind::Standby => "standby",
             ActivityKind::ReadTester => "read_tester",
             ActivityKind::CompareReferences => "compare_references",
+            ActivityKind::ReadSky => "read_sky",
             ActivityKind::History => "history",
             ActivityKind::Prompt => "prompt",
             ActivityKind::Now => "now",

@@ -37,6 +37,76 @@ pub struct Bench {
     pub source: Option<Box<dyn Source>>,
     /// Relay switch.
     pub switch: Option<Box<dyn Switch>>,
+    /// Modbus sky instruments (pyranometers, weather station), in station-file order.
+    pub sky: Vec<SkyInstrument>,
+}
+
+/// A Modbus sky instrument of the station, connected on first use (and again after a
+/// failure); every frame goes to the I/O log.
+pub struct SkyInstrument {
+    /// Name in the station file.
+    pub name: String,
+    /// Resource.
+    pub resource: String,
+    /// Its model.
+    pub profile: super::modbus::ModbusProfile,
+    log: IoLog,
+    connection: Option<super::modbus::ModbusInstrument<Box<dyn super::modbus::ByteStream>>>,
+}
+
+impl SkyInstrument {
+    /// Every quantity of its map (scale and status registers aside) in its unit, identity
+    /// checked on connecting. Err names the instrument, resource and register.
+    pub async fn read_all(&mut self) -> std::result::Result<BTreeMap<String, f64>, String> {
+        let fail = |e: &dyn std::fmt::Display, name: &str| format!("{name}: {e}");
+        if self.connection.is_none() {
+            let resource = crate::modbus::ModbusResource::parse(&self.resource)
+                .map_err(|e| fail(&e, &self.name))?;
+            let (log, name, res) = (self.log.clone(), self.name.clone(), self.resource.clone());
+            let tap: crate::modbus::Tap = std::sync::Arc::new(move |sent, bytes| {
+                let direction = if sent {
+                    crate::scpi::iolog::Direction::Write
+                } else {
+                    crate::scpi::iolog::Direction::Read
+                };
+                log.push(&name, &res, direction, bytes);
+            });
+            let mut inst = super::modbus::connect(
+                &resource,
+                self.profile.clone(),
+                std::time::Duration::from_millis(1000),
+                tap,
+            )
+            .await
+            .map_err(|e| fail(&e, &self.name))?;
+            inst.identify().await.map_err(|e| fail(&e, &self.name))?;
+            self.connection = Some(inst);
+        }
+        let names: Vec<String> = self
+            .profile
+            .registers
+            .iter()
+            .filter(|r| r.unit != "1")
+            .map(|r| r.name.clone())
+            .collect();
+        let mut out = BTreeMap::new();
+        for name in names {
+            let Some(inst) = self.connection.as_mut() else {
+                break;
+            };
+            match inst.read(&name).await {
+                Ok(v) => {
+                    out.insert(name, v);
+                }
+                Err(e) => {
+                    // The next call connects afresh (a rebooted or replugged sensor).
+                    self.connection = None;
+                    return Err(fail(&e, &self.name));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn resource_of<'a>(entry: &'a InstrumentEntry, resources: &'a Resources) -> &'a str {
@@ -67,6 +137,25 @@ impl Bench {
         clock: &SharedClock,
     ) -> Result<Bench> {
         let mut bench = Bench::default();
+        for entry in &station.file.modbus {
+            let profile =
+                super::modbus::ModbusProfile::built_in(&entry.profile).ok_or_else(|| {
+                    station.fail(
+                        format!("modbus `{}`.profile", entry.name),
+                        "unknown Modbus profile".into(),
+                    )
+                })?;
+            bench.sky.push(SkyInstrument {
+                name: entry.name.clone(),
+                resource: resources
+                    .get(&entry.name)
+                    .cloned()
+                    .unwrap_or_else(|| entry.resource.clone()),
+                profile,
+                log: log.clone(),
+                connection: None,
+            });
+        }
         for entry in &station.file.instrument {
             let b = base(station, entry, resources, log, clock)?;
             let dialect = b.profile.dialect;
@@ -257,7 +346,102 @@ pub async fn probe(
         report.ok = report.problems.is_empty();
         reports.push(report);
     }
+    for entry in &station.file.modbus {
+        reports.push(probe_modbus(entry, resources, log).await);
+    }
     reports
+}
+
+/// Identify a Modbus instrument against its profile and read its first quantity.
+async fn probe_modbus(
+    entry: &super::station::ModbusEntry,
+    resources: &Resources,
+    log: &IoLog,
+) -> ProbeReport {
+    use super::modbus::{ModbusProfile, ModbusRole, connect};
+    let resource = resources
+        .get(&entry.name)
+        .cloned()
+        .unwrap_or_else(|| entry.resource.clone());
+    let profile = ModbusProfile::built_in(&entry.profile);
+    let mut report = ProbeReport {
+        name: entry.name.clone(),
+        role: match profile.as_ref().map(|p| p.role) {
+            Some(ModbusRole::WeatherStation) => "weather_station",
+            Some(ModbusRole::Spectroradiometer) => "spectroradiometer",
+            _ => "pyranometer",
+        },
+        profile: entry.profile.clone(),
+        model: profile
+            .as_ref()
+            .map(|p| format!("{} {}", p.manufacturer, p.model))
+            .unwrap_or_default(),
+        resource: resource.clone(),
+        identity: None,
+        instrument_errors: Vec::new(),
+        ok: false,
+        problems: Vec::new(),
+    };
+    let Some(profile) = profile else {
+        report
+            .problems
+            .push(format!("unknown Modbus profile `{}`", entry.profile));
+        return report;
+    };
+    let parsed = match crate::modbus::ModbusResource::parse(&resource) {
+        Ok(r) => r,
+        Err(e) => {
+            report.problems.push(e);
+            return report;
+        }
+    };
+    let (log, name, res) = (log.clone(), entry.name.clone(), resource.clone());
+    let tap: crate::modbus::Tap = std::sync::Arc::new(move |sent, bytes| {
+        let direction = if sent {
+            crate::scpi::iolog::Direction::Write
+        } else {
+            crate::scpi::iolog::Direction::Read
+        };
+        log.push(&name, &res, direction, bytes);
+    });
+    let first = profile
+        .registers
+        .iter()
+        .find(|r| r.scale_register.is_some() || r.unit != "1")
+        .cloned();
+    match connect(
+        &parsed,
+        profile,
+        std::time::Duration::from_millis(1000),
+        tap,
+    )
+    .await
+    {
+        Err(e) => report.problems.push(e.to_string()),
+        Ok(mut inst) => match inst.identify().await {
+            Err(e) => report.problems.push(e.to_string()),
+            Ok(id) => {
+                let reading = match &first {
+                    Some(r) => match inst.read(&r.name).await {
+                        Ok(v) => format!(
+                            "; {} {} {}",
+                            r.name,
+                            crate::model::stated::significant(v, 4).unwrap_or_default(),
+                            r.unit
+                        ),
+                        Err(e) => {
+                            report.problems.push(e.to_string());
+                            String::new()
+                        }
+                    },
+                    None => String::new(),
+                };
+                report.identity = Some(format!("{id}{reading}"));
+            }
+        },
+    }
+    report.ok = report.problems.is_empty();
+    report
 }
 
 /// Certificate status of every reference device on `today`.

@@ -199,6 +199,66 @@ pub enum ModbusInstrumentError {
     },
 }
 
+/// Any byte stream a Modbus instrument is reached over (TCP socket, serial port).
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for T {}
+
+/// Connect to the instrument of `profile` at `resource` (RTU: the profile's serial
+/// settings), each frame going to `tap`.
+pub async fn connect(
+    resource: &crate::modbus::ModbusResource,
+    profile: ModbusProfile,
+    timeout: std::time::Duration,
+    tap: crate::modbus::Tap,
+) -> Result<ModbusInstrument<Box<dyn ByteStream>>, ModbusInstrumentError> {
+    use crate::modbus::{Framing, ModbusResource};
+    let text = resource.to_string();
+    let io = |e: String| {
+        ModbusInstrumentError::Modbus(ModbusError::Io {
+            resource: text.clone(),
+            message: e,
+        })
+    };
+    let (stream, framing): (Box<dyn ByteStream>, Framing) = match resource {
+        ModbusResource::Tcp { host, port, .. } => {
+            let s = tokio::time::timeout(
+                timeout,
+                tokio::net::TcpStream::connect((host.as_str(), *port)),
+            )
+            .await
+            .map_err(|_| io(format!("no connection within {} ms", timeout.as_millis())))?
+            .map_err(|e| io(format!("cannot connect: {e}")))?;
+            (Box::new(s), Framing::Tcp)
+        }
+        ModbusResource::Rtu { path, .. } => {
+            use tokio_serial::SerialPortBuilderExt;
+            let serial = profile.serial;
+            let s = tokio_serial::new(path, serial.baud)
+                .data_bits(match serial.data_bits {
+                    7 => tokio_serial::DataBits::Seven,
+                    _ => tokio_serial::DataBits::Eight,
+                })
+                .parity(match serial.parity {
+                    Parity::None => tokio_serial::Parity::None,
+                    Parity::Even => tokio_serial::Parity::Even,
+                    Parity::Odd => tokio_serial::Parity::Odd,
+                })
+                .stop_bits(if serial.stop_bits == 2 {
+                    tokio_serial::StopBits::Two
+                } else {
+                    tokio_serial::StopBits::One
+                })
+                .open_native_async()
+                .map_err(|e| io(format!("cannot open {path}: {e}")))?;
+            (Box::new(s), Framing::Rtu { baud: serial.baud })
+        }
+    };
+    let client = Client::new(stream, framing, resource.unit(), &text)
+        .with_timeout(timeout, 2)
+        .with_tap(tap);
+    Ok(ModbusInstrument::new(profile, client, &text))
+}
+
 /// A Modbus instrument driven by its profile.
 pub struct ModbusInstrument<S> {
     /// Its model.

@@ -236,6 +236,26 @@ pub struct ReferenceDevice {
     pub certificate: Certificate,
 }
 
+/// `[[modbus]]`: an instrument that speaks Modbus (pyranometers, weather stations), described
+/// by a Modbus profile (`instruments/modbus/*.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModbusEntry {
+    /// Unique name (among all instruments).
+    pub name: String,
+    /// Modbus profile id (`kipp-zonen-smp10`, `pvstation-weather`).
+    pub profile: String,
+    /// `MODBUS-RTU::/dev/ttyUSB0::UNIT`, `MODBUS-TCP::HOST::PORT::UNIT`, or `sim`.
+    pub resource: String,
+    /// What a simulated instrument measures: `plane_of_array`, `diffuse` (pyranometers) or
+    /// `weather`.
+    #[serde(default)]
+    pub sensor: Option<String>,
+    /// Its calibrations.
+    #[serde(default)]
+    pub calibration: Vec<CalibrationRecord>,
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -248,6 +268,9 @@ pub struct StationFile {
     /// `[[reference]]`.
     #[serde(default)]
     pub reference: Vec<ReferenceDevice>,
+    /// `[[modbus]]`.
+    #[serde(default)]
+    pub modbus: Vec<ModbusEntry>,
 }
 
 /// A loaded, validated station.
@@ -461,6 +484,46 @@ impl Station {
             }
         }
         let mut ids = std::collections::BTreeSet::new();
+        for (i, m) in f.modbus.iter().enumerate() {
+            let key = |k: &str| format!("modbus[{i}] (`{}`).{k}", m.name);
+            if m.name.trim().is_empty() || !names.insert(m.name.as_str()) {
+                return Err(self.fail(key("name"), "must be a name no other instrument has".into()));
+            }
+            if super::modbus::ModbusProfile::built_in(&m.profile).is_none() {
+                return Err(self.fail(
+                    key("profile"),
+                    format!(
+                        "unknown Modbus profile `{}`; known: {}",
+                        m.profile,
+                        super::modbus::BUILT_IN
+                            .iter()
+                            .map(|(file, _)| file.trim_end_matches(".toml"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if m.resource == "sim" {
+                if !f.station.simulated {
+                    return Err(self.fail(
+                        key("resource"),
+                        "`sim` is only allowed on a station with `simulated = true`; give MODBUS-RTU::/dev/ttyUSB0::1 or MODBUS-TCP::HOST::PORT::UNIT".into(),
+                    ));
+                }
+                if !matches!(
+                    m.sensor.as_deref(),
+                    Some("plane_of_array" | "diffuse" | "weather")
+                ) {
+                    return Err(self.fail(
+                        key("sensor"),
+                        "a simulated Modbus instrument says what it measures: plane_of_array, diffuse or weather".into(),
+                    ));
+                }
+            } else {
+                crate::modbus::ModbusResource::parse(&m.resource)
+                    .map_err(|e| self.fail(key("resource"), e))?;
+            }
+        }
         for (i, r) in f.reference.iter().enumerate() {
             let key = |k: &str| format!("reference[{i}] (`{}`).{k}", r.id);
             if !ids.insert(r.id.as_str()) {

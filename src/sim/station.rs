@@ -16,11 +16,13 @@ use super::fluke::Fluke5522a;
 use super::hioki::HiokiBt356x;
 use super::keithley::Keithley24xx;
 use super::keysight::{Daq970a, DmmInput, Keysight34465a};
+use super::modbus::{ModbusSim, SimSensor, serve_tcp as serve_modbus_tcp};
 use super::server::{SimInstrument, Wire, serve_stream, serve_tcp};
 use super::switch::RelaySwitch;
 use super::world::{World, WorldConfig};
 use crate::instruments::InstrumentsError;
 use crate::instruments::bench::Resources;
+use crate::instruments::modbus::ModbusRole;
 use crate::instruments::profile::{Dialect, Role};
 use crate::instruments::station::{InstrumentEntry, Station};
 use crate::model::Clock;
@@ -270,6 +272,48 @@ impl SimulatedStation {
                 role: entry.role.as_str(),
                 model: format!("{} {}", profile.manufacturer, profile.model),
                 resource,
+            });
+        }
+        // Modbus instruments: Modbus TCP on a loopback port each (unit 1), built from their
+        // profiles in the same world.
+        for entry in station.file.modbus.iter().filter(|m| m.resource == "sim") {
+            let io = |e: std::io::Error| InstrumentsError::Invalid {
+                instrument: entry.name.clone(),
+                problem: format!("cannot serve the simulated instrument: {e}"),
+            };
+            let profile = crate::instruments::modbus::ModbusProfile::built_in(&entry.profile)
+                .ok_or_else(|| {
+                    station.fail(
+                        format!("modbus `{}`.profile", entry.name),
+                        "unknown Modbus profile".into(),
+                    )
+                })?;
+            let sensor = match entry.sensor.as_deref() {
+                Some("diffuse") => SimSensor::Diffuse,
+                Some("weather") => SimSensor::Weather,
+                _ => SimSensor::PlaneOfArray,
+            };
+            let role = match profile.role {
+                ModbusRole::Pyranometer => "pyranometer",
+                ModbusRole::WeatherStation => "weather_station",
+                ModbusRole::Spectroradiometer => "spectroradiometer",
+            };
+            let model = format!("{} {}", profile.manufacturer, profile.model);
+            let sim = Arc::new(ModbusSim::new(profile, world.clone(), sensor, 1));
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(io)?;
+            let port = listener.local_addr().map_err(io)?.port();
+            tasks.push(tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(serve_modbus_tcp(sim.clone(), stream));
+                }
+            }));
+            served.push(Served {
+                name: entry.name.clone(),
+                role,
+                model,
+                resource: format!("MODBUS-TCP::127.0.0.1::{port}::1"),
             });
         }
         if let Some(name) = extra.keys().next() {

@@ -262,6 +262,12 @@ async fn pinned_ports_new_profiles_and_real_stations() {
 
         // Each instrument at an address of its own (one address cannot be two instruments).
         let mut real = station_text.replacen("simulated = true", "simulated = false", 1);
+        // The Modbus sensors on one RS-485 gateway, each at its own unit address.
+        let mut unit = 1;
+        while real.contains("resource = \"sim\"\nsensor") {
+            real = real.replacen("resource = \"sim\"\nsensor", &format!("resource = \"MODBUS-TCP::192.0.2.200::502::{unit}\"\nsensor"), 1);
+            unit += 1;
+        }
         let mut host = 1;
         while real.contains("resource = \"sim\"") {
             real = real.replacen("resource = \"sim\"", &format!("resource = \"TCPIP::192.0.2.{host}::5025::SOCKET\""), 1);

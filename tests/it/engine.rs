@@ -1539,3 +1539,104 @@ pub fn check_pdf(path: &Path, needles: &[&str]) {
         assert!(flat.contains(needle), "the PDF has no `{needle}`:\n{flat}");
     }
 }
+
+/// Issue 14: a procedure reads the sky instruments (Modbus pyranometers and the weather station
+/// of the demo station) as a journaled activity with its raw record and every Modbus frame in
+/// the I/O log; a Modbus instrument that never answers fails the activity naming the
+/// instrument, its resource and the register.
+#[test]
+fn a_run_reads_the_modbus_sky_instruments_as_journaled_activities() {
+    let dir = tempdir("engine-sky");
+    let db = dir.join("sky.db");
+    let script = dir.join("sky.rhai");
+    std::fs::write(
+        &script,
+        r#"fn procedure() {
+    #{ name: "sky-check", version: "1.0.0", description: "reads the sky instruments twice", roles: [], parameters: [] }
+}
+fn run(p) {
+    let a = read_sky();
+    sleep(5.0);
+    let b = read_sky();
+    record("poa", b["poa-pyranometer"].irradiance, "W/m²", #{ informative: true });
+    record("diffuse", b["diffuse-pyranometer"].irradiance, "W/m²", #{ informative: true });
+    record("wind", b["weather"].wind_speed, "m/s", #{ informative: true });
+    record("pressure", a["weather"].pressure, "hPa", #{ informative: true });
+}
+"#,
+    )
+    .expect("script");
+    let (code, events, err) = run(&db, &[script.to_str().expect("utf-8"), "--speed", "50"]);
+    assert_eq!(code, Some(0), "{err}");
+    let run_id = events[0]["run_id"].as_str().expect("run id").to_string();
+    let record = show(&db, &run_id);
+    let skies: Vec<&Value> = record["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .filter(|a| a["kind"] == "read_sky")
+        .collect();
+    assert_eq!(skies.len(), 2);
+    let results = &record["results"];
+    let poa = results["poa"]["value"].as_f64().expect("poa");
+    let diffuse = results["diffuse"]["value"].as_f64().expect("diffuse");
+    assert!(
+        poa > 500.0 && diffuse > 0.0 && diffuse < 0.3 * poa,
+        "{poa} {diffuse}"
+    );
+    let p = results["pressure"]["value"].as_f64().expect("pressure");
+    assert!((p - 775.0).abs() < 10.0, "plateau pressure {p} hPa");
+    assert!(
+        record["raw"]
+            .as_array()
+            .expect("raw")
+            .iter()
+            .any(|r| r["kind"] == "sky_reading"),
+        "{}",
+        record["raw"]
+    );
+    // Every Modbus frame is in the run's I/O log: a read request to the SMP10 is 12 bytes of
+    // MBAP + PDU for "read input registers" (function 04).
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let frames: Vec<Vec<u8>> = conn
+        .prepare("SELECT bytes FROM io_log WHERE run_id = ?1 AND instrument = 'poa-pyranometer' AND direction = 'write'")
+        .expect("query")
+        .query_map([&run_id], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("bytes");
+    assert!(
+        frames.iter().any(|f| f.len() == 12 && f[7] == 0x04),
+        "{frames:?}"
+    );
+    // A pyranometer that does not answer: the activity fails naming it and the register.
+    let station =
+        std::fs::read_to_string(repo("instruments/stations/demo-sim.toml")).expect("station");
+    let station = station.replacen(
+        "name = \"poa-pyranometer\"\nprofile = \"kipp-zonen-smp10\"\nresource = \"sim\"",
+        "name = \"poa-pyranometer\"\nprofile = \"kipp-zonen-smp10\"\nresource = \"MODBUS-TCP::127.0.0.1::9::1\"",
+        1,
+    );
+    let file = dir.join("station.toml");
+    std::fs::write(&file, station).expect("write");
+    let (code, events, err) = run(
+        &dir.join("fail.db"),
+        &[
+            script.to_str().expect("utf-8"),
+            "--speed",
+            "50",
+            "--station",
+            file.to_str().expect("utf-8"),
+        ],
+    );
+    assert_ne!(code, Some(0));
+    let reason = events
+        .iter()
+        .find(|e| e["event"] == "finished")
+        .map(|e| e["reason"].to_string())
+        .unwrap_or_default();
+    assert!(
+        reason.contains("poa-pyranometer") && reason.contains("MODBUS-TCP::127.0.0.1::9::1"),
+        "{reason}\n{err}"
+    );
+}

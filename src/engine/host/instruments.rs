@@ -346,7 +346,7 @@ impl Host {
 }
 
 /// `conditions`, `wait_stable`, `sweep`, `stable_sweep`, `select_channel`, `set_voltage`,
-/// `standby`, `read_tester`, `compare_references`.
+/// `standby`, `read_tester`, `read_sky`, `compare_references`.
 pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
     host_fn!(
         engine,
@@ -453,6 +453,23 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
             to_dyn(&v)
         }
     );
+    // `read_sky()`: every Modbus sky instrument once — #{ "poa-pyranometer": #{ irradiance,
+    // body_temperature }, "weather": #{ wind_speed, … } } in the profiles' units.
+    host_fn!(engine, shared, "read_sky", |host| -> HostResult<Dynamic> {
+        let v: Value = host.activity(ActivityKind::ReadSky, json!({}), |h, _| {
+            if h.bench.sky.is_empty() {
+                return Err("the station has no sky instruments: add [[modbus]] pyranometers or a weather station to the station file".into());
+            }
+            let mut out = serde_json::Map::new();
+            for s in h.bench.sky.iter_mut() {
+                let r = h.rt.block_on(s.read_all())?;
+                out.insert(s.name.clone(), json!(r));
+            }
+            let v = Value::Object(out);
+            Ok((v.clone(), vec![("sky_reading".into(), v.to_string())]))
+        })?;
+        to_dyn(&v)
+    });
     host_fn!(engine, shared, "compare_references", |host,
                                                     readings: i64|
      -> HostResult<
