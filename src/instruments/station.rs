@@ -56,6 +56,30 @@ pub struct StationInfo {
     /// Accreditation number (e.g. "CNAS L0000").
     #[serde(default)]
     pub accreditation_number: Option<String>,
+    /// The outdoor site and the module plane (sun position, angle of incidence, air mass).
+    #[serde(default)]
+    pub site: Option<SiteInfo>,
+}
+
+/// `[station.site]`: where the outdoor bench stands and how the module faces the sky.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteInfo {
+    /// Latitude [°, north +].
+    pub latitude: f64,
+    /// Longitude [°, east +].
+    pub longitude: f64,
+    /// Altitude above sea level [m].
+    pub altitude: f64,
+    /// The module is on a two-axis tracker pointing at the sun (angle of incidence 0).
+    #[serde(default)]
+    pub tracker: bool,
+    /// Fixed plane: tilt from horizontal [°].
+    #[serde(default)]
+    pub tilt: Option<f64>,
+    /// Fixed plane: azimuth the module faces [°, eastward from north; 180 = south].
+    #[serde(default)]
+    pub azimuth: Option<f64>,
 }
 
 /// `[[instrument]]`.
@@ -364,6 +388,35 @@ impl Station {
                 "station.language".into(),
                 format!("`{lang}`: use en, zh or zh-en (Chinese with English)"),
             ));
+        }
+        if let Some(site) = &f.station.site {
+            let bad = |k: &str, what: &str| self.fail(format!("station.site.{k}"), what.into());
+            if !(-90.0..=90.0).contains(&site.latitude) {
+                return Err(bad("latitude", "must be −90 … 90°"));
+            }
+            if !(-180.0..=180.0).contains(&site.longitude) {
+                return Err(bad("longitude", "must be −180 … 180° (east positive)"));
+            }
+            if !(-500.0..=9000.0).contains(&site.altitude) {
+                return Err(bad("altitude", "must be −500 … 9000 m"));
+            }
+            match (site.tracker, site.tilt, site.azimuth) {
+                (true, None, None) => {}
+                (false, Some(t), Some(a))
+                    if (0.0..=90.0).contains(&t) && (0.0..=360.0).contains(&a) => {}
+                (true, _, _) => {
+                    return Err(bad(
+                        "tracker",
+                        "a two-axis tracker has no fixed tilt or azimuth: drop them",
+                    ));
+                }
+                _ => {
+                    return Err(bad(
+                        "tilt",
+                        "give the fixed plane's tilt (0 … 90°) and azimuth (0 … 360°, 180 = south), or tracker = true",
+                    ));
+                }
+            }
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, inst) in f.instrument.iter().enumerate() {
@@ -741,6 +794,31 @@ mod tests {
                 "duplicate instrument name",
             ),
             ("speed = 1.0", "speed = 0.0", "station.speed"),
+            (
+                "latitude = 36.62",
+                "latitude = 136.62",
+                "station.site.latitude",
+            ),
+            (
+                "tracker = true ",
+                "tracker = false ",
+                "station.site.tilt: give the fixed plane's tilt",
+            ),
+            (
+                "language = \"zh-en\"",
+                "language = \"fr\"",
+                "station.language: `fr`: use en, zh or zh-en",
+            ),
+            (
+                "profile = \"kipp-zonen-smp10\"",
+                "profile = \"kipp-zonen-smp99\"",
+                "modbus[0] (`poa-pyranometer`).profile: unknown Modbus profile",
+            ),
+            (
+                "sensor = \"diffuse\"",
+                "sensor = \"moonlight\"",
+                "modbus[1] (`diffuse-pyranometer`).sensor",
+            ),
             // Regression (issue 11, defect 2): SR-10m moved to channel 1 completed a
             // calibration with a wrong verdict.
             (

@@ -1562,6 +1562,9 @@ fn run(p) {
     record("diffuse", b["diffuse-pyranometer"].irradiance, "W/m²", #{ informative: true });
     record("wind", b["weather"].wind_speed, "m/s", #{ informative: true });
     record("pressure", a["weather"].pressure, "hPa", #{ informative: true });
+    record("zenith", a.sun.zenith, "°", #{ informative: true });
+    record("air_mass_absolute", a.sun.air_mass_absolute, "1", #{ informative: true });
+    record("aoi", a.sun.angle_of_incidence, "°", #{ informative: true });
 }
 "#,
     )
@@ -1586,6 +1589,16 @@ fn run(p) {
     );
     let p = results["pressure"]["value"].as_f64().expect("pressure");
     assert!((p - 775.0).abs() < 10.0, "plateau pressure {p} hPa");
+    // The simulated start, 2026-06-21 05:00 UTC, is 11:40 solar time at Xining (36.62° N):
+    // the sun ~13.5° from the zenith (NREL SPA), AM ≈ 1.03 relative, × 775/1013 absolute; the
+    // tracker faces it.
+    let zenith = results["zenith"]["value"].as_f64().expect("zenith");
+    assert!((zenith - 13.5).abs() < 2.0, "{zenith}");
+    let am = results["air_mass_absolute"]["value"]
+        .as_f64()
+        .expect("air mass");
+    assert!((am - 1.03 * p / 1013.25).abs() < 0.02, "{am}");
+    assert_eq!(results["aoi"]["value"].as_f64(), Some(0.0));
     assert!(
         record["raw"]
             .as_array()

@@ -465,6 +465,9 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
                 let r = h.rt.block_on(s.read_all())?;
                 out.insert(s.name.clone(), json!(r));
             }
+            if let Some(site) = h.station.file.station.site {
+                out.insert("sun".into(), sun_at(h.now(), site, &out));
+            }
             let v = Value::Object(out);
             Ok((v.clone(), vec![("sky_reading".into(), v.to_string())]))
         })?;
@@ -484,4 +487,55 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
         )?;
         to_dyn(&v)
     });
+}
+
+/// The sun at `t` from the station's site (NREL SPA, `analysis::sun`), with the angle of
+/// incidence on the module plane and the air mass; pressure and temperature for the refraction
+/// and the absolute air mass from a weather station read in the same activity, else the ISO 2533
+/// standard atmosphere at the site's altitude and 15 °C. ΔT = 69 s (TT − UT1 for 2026, IERS
+/// Bulletin A order of magnitude [U]; its effect on the position is < 0.001°).
+fn sun_at(
+    t: f64,
+    site: crate::instruments::station::SiteInfo,
+    readings: &serde_json::Map<String, Value>,
+) -> Value {
+    use crate::analysis::sun::{
+        Site, absolute_air_mass, angle_of_incidence, relative_air_mass, sun_position,
+    };
+    let weather = readings
+        .values()
+        .find(|r| r.get("pressure").is_some())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let pressure = weather["pressure"]
+        .as_f64()
+        .unwrap_or_else(|| 1013.25 * (1.0 - 2.25577e-5 * site.altitude).powf(5.25588));
+    let temperature = weather["ambient_temperature"].as_f64().unwrap_or(15.0);
+    let p = sun_position(
+        t,
+        Site {
+            latitude: site.latitude,
+            longitude: site.longitude,
+            altitude: site.altitude,
+        },
+        pressure,
+        temperature,
+        69.0,
+    );
+    let aoi = match (site.tracker, site.tilt, site.azimuth) {
+        (false, Some(tilt), Some(azimuth)) => {
+            angle_of_incidence(p.zenith, p.azimuth, tilt, azimuth)
+        }
+        _ => 0.0,
+    };
+    let am = relative_air_mass(p.apparent_zenith);
+    json!({
+        "zenith": p.zenith,
+        "apparent_zenith": p.apparent_zenith,
+        "azimuth": p.azimuth,
+        "angle_of_incidence": aoi,
+        "air_mass": am,
+        "air_mass_absolute": am.map(|m| absolute_air_mass(m, pressure)),
+        "pressure": pressure,
+    })
 }
