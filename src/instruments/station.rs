@@ -275,6 +275,10 @@ pub struct ModbusEntry {
     /// `weather`.
     #[serde(default)]
     pub sensor: Option<String>,
+    /// A simulated instrument on its RS-485 line: served as Modbus RTU on a pseudo-terminal
+    /// (`MODBUS-RTU::/dev/pts/N::1`, the profile's serial settings) instead of Modbus TCP.
+    #[serde(default)]
+    pub rtu: bool,
     /// Its calibrations.
     #[serde(default)]
     pub calibration: Vec<CalibrationRecord>,

@@ -16,7 +16,9 @@ use super::fluke::Fluke5522a;
 use super::hioki::HiokiBt356x;
 use super::keithley::Keithley24xx;
 use super::keysight::{Daq970a, DmmInput, Keysight34465a};
-use super::modbus::{ModbusSim, SimSensor, serve_tcp as serve_modbus_tcp};
+use super::modbus::{
+    ModbusSim, SimSensor, serve_rtu as serve_modbus_rtu, serve_tcp as serve_modbus_tcp,
+};
 use super::server::{SimInstrument, Wire, serve_stream, serve_tcp};
 use super::switch::RelaySwitch;
 use super::world::{World, WorldConfig};
@@ -299,21 +301,34 @@ impl SimulatedStation {
                 ModbusRole::Spectroradiometer => "spectroradiometer",
             };
             let model = format!("{} {}", profile.manufacturer, profile.model);
+            let baud = profile.serial.baud;
             let sim = Arc::new(ModbusSim::new(profile, world.clone(), sensor, 1));
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(io)?;
-            let port = listener.local_addr().map_err(io)?.port();
-            tasks.push(tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(serve_modbus_tcp(sim.clone(), stream));
-                }
-            }));
+            let resource = if entry.rtu && !options.serial_over_tcp {
+                let (master, slave) =
+                    tokio_serial::SerialStream::pair().map_err(|e| io(e.into()))?;
+                let path = slave
+                    .name()
+                    .ok_or_else(|| io(std::io::Error::other("pseudo-terminal without a name")))?;
+                tasks.push(tokio::spawn(serve_modbus_rtu(sim, master, baud)));
+                ptys.push(slave);
+                format!("MODBUS-RTU::{path}::1")
+            } else {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                    .await
+                    .map_err(io)?;
+                let port = listener.local_addr().map_err(io)?.port();
+                tasks.push(tokio::spawn(async move {
+                    while let Ok((stream, _)) = listener.accept().await {
+                        tokio::spawn(serve_modbus_tcp(sim.clone(), stream));
+                    }
+                }));
+                format!("MODBUS-TCP::127.0.0.1::{port}::1")
+            };
             served.push(Served {
                 name: entry.name.clone(),
                 role,
                 model,
-                resource: format!("MODBUS-TCP::127.0.0.1::{port}::1"),
+                resource,
             });
         }
         if let Some(name) = extra.keys().next() {
