@@ -121,7 +121,8 @@ pub fn printer(json: bool) -> EventSink {
             Event::Activity { .. }
             | Event::ActivityStarted { .. }
             | Event::Sweep { .. }
-            | Event::Conditions { .. } => return,
+            | Event::Conditions { .. }
+            | Event::Sky { .. } => return,
             Event::Waiting { message, .. } => format!("  … {message}"),
             Event::Log { message } => format!("  {message}"),
             Event::Interruption {

@@ -150,6 +150,14 @@ pub enum Event {
         /// Mean module temperature [°C].
         module_temperature: Option<f64>,
     },
+    /// The sky instruments were read (`read_sky()`): by instrument name, its quantities in
+    /// their units, and `sun` when the station has a site.
+    Sky {
+        /// Time [s since epoch].
+        time: f64,
+        /// The readings.
+        readings: Value,
+    },
     /// A sweep was measured (for live curves).
     Sweep {
         /// Curves (direction, voltage, current).

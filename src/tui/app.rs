@@ -513,6 +513,25 @@ impl App {
                     }
                 }
             }
+            Event::Sky { readings, .. } => {
+                let mut parts = Vec::new();
+                for (name, r) in readings.as_object().into_iter().flatten() {
+                    let text = sky_text(name, r);
+                    if text.is_empty() {
+                        continue;
+                    }
+                    if let Some(row) = self
+                        .station
+                        .instruments
+                        .iter_mut()
+                        .find(|row| &row.name == name)
+                    {
+                        row.last = text.clone();
+                    }
+                    parts.push(text);
+                }
+                live.sky = Some(parts.join(" · "));
+            }
             Event::Warning { message } => self.log.push(format!("warning: {message}")),
             Event::Finished {
                 run_id,
@@ -641,5 +660,31 @@ pub fn headline(results: &std::collections::BTreeMap<String, serde_json::Value>)
             }
         }
         None => verdict.unwrap_or_default(),
+    }
+}
+
+/// One instrument of a sky reading as text: "poa-pyranometer 1104 W/m²", "wind 3.1 m/s,
+/// 775 hPa", "sun zenith 13.5°, AOI 0.0°, AM 0.79".
+fn sky_text(name: &str, r: &serde_json::Value) -> String {
+    let f = |k: &str| r[k].as_f64();
+    if name == "sun" {
+        return match (f("zenith"), f("angle_of_incidence"), f("air_mass_absolute")) {
+            (Some(z), Some(aoi), Some(am)) => {
+                format!("sun zenith {z:.1}°, AOI {aoi:.1}°, AM {am:.2}")
+            }
+            (Some(z), _, _) => format!("sun zenith {z:.1}° (below the horizon)"),
+            _ => String::new(),
+        };
+    }
+    if let Some(g) = f("irradiance") {
+        return format!("{name} {g:.0} W/m²");
+    }
+    match (f("wind_speed"), f("pressure")) {
+        (Some(w), Some(p)) => format!(
+            "{name}: wind {w:.1} m/s, {:.1} °C, {:.0} % RH, {p:.0} hPa",
+            f("ambient_temperature").unwrap_or(f64::NAN),
+            f("relative_humidity").unwrap_or(f64::NAN)
+        ),
+        _ => String::new(),
     }
 }

@@ -87,6 +87,26 @@ pub fn initial(station: &Station, db: &Database) -> App {
             last: String::new(),
         });
     }
+    // The Modbus sky instruments, with the role their profile gives them.
+    for m in &station.file.modbus {
+        let role = match crate::instruments::modbus::ModbusProfile::built_in(&m.profile)
+            .map(|p| p.role)
+        {
+            Some(crate::instruments::modbus::ModbusRole::WeatherStation) => "weather_station",
+            Some(crate::instruments::modbus::ModbusRole::Spectroradiometer) => "spectroradiometer",
+            _ => "pyranometer",
+        };
+        app.station.instruments.push(InstrumentRow {
+            name: m.name.clone(),
+            role: role.to_string(),
+            identity: recorded
+                .iter()
+                .find(|(n, _)| *n == m.name)
+                .map(|(_, idn)| idn.clone()),
+            state: Use::Idle,
+            last: String::new(),
+        });
+    }
     let today = Date::from_unix_seconds(system_now());
     for r in &station.file.reference {
         app.station.references.push(ReferenceRow {

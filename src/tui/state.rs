@@ -108,6 +108,8 @@ pub struct LiveState {
     pub curve_parameters: String,
     /// Results of the active or last run by name (value, unit, U, k, …).
     pub results: BTreeMap<String, Value>,
+    /// The last sky reading as text (plane and diffuse irradiance, wind, pressure, sun).
+    pub sky: Option<String>,
     /// What the runs that ended said (stated result, verdict) and where their certificates
     /// went, oldest first: it stays on the screen after the run.
     pub finished: Vec<String>,

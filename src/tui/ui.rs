@@ -298,6 +298,12 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
             )),
         ]));
     }
+    if let Some(sky) = &live.sky {
+        lines.push(Line::from(vec![
+            Span::styled("Sky: ", bold()),
+            Span::raw(sky.clone()),
+        ]));
+    }
     for k in kept {
         lines.push(Line::from(vec![
             Span::styled("Done: ", bold().fg(Color::Green)),

@@ -469,6 +469,10 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
                 out.insert("sun".into(), sun_at(h.now(), site, &out));
             }
             let v = Value::Object(out);
+            (h.events)(Event::Sky {
+                time: h.now(),
+                readings: v.clone(),
+            });
             Ok((v.clone(), vec![("sky_reading".into(), v.to_string())]))
         })?;
         to_dyn(&v)

@@ -502,3 +502,37 @@ fn engine_events_drive_the_state() {
         Some("outdoor-pmax: certificate in reports/")
     );
 }
+
+#[test]
+fn a_sky_reading_shows_on_live_and_on_the_instruments_rows() {
+    let mut a = app();
+    a.station.instruments.push(InstrumentRow {
+        name: "poa-pyranometer".into(),
+        role: "pyranometer".into(),
+        identity: None,
+        state: Use::Idle,
+        last: String::new(),
+    });
+    a.apply(&Event::Sky {
+        time: 0.0,
+        readings: serde_json::json!({
+            "poa-pyranometer": {"irradiance": 1103.8, "body_temperature": 26.1},
+            "weather": {"wind_speed": 3.14, "ambient_temperature": 12.3,
+                        "relative_humidity": 40.0, "pressure": 775.2, "wind_direction": 220.0},
+            "sun": {"zenith": 13.46, "angle_of_incidence": 0.0, "air_mass_absolute": 0.79},
+        }),
+    });
+    assert_eq!(
+        a.live.sky.as_deref(),
+        Some(
+            "poa-pyranometer 1104 W/m² · sun zenith 13.5°, AOI 0.0°, AM 0.79 · weather: wind 3.1 m/s, 12.3 °C, 40 % RH, 775 hPa"
+        )
+    );
+    let row = a
+        .station
+        .instruments
+        .iter()
+        .find(|r| r.name == "poa-pyranometer")
+        .expect("row");
+    assert_eq!(row.last, "poa-pyranometer 1104 W/m²");
+}
