@@ -152,11 +152,20 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
             Cell::from(i.identity.clone().unwrap_or_else(|| "—".into())),
         ])
     });
+    // The name column as wide as the longest name ("diffuse-pyranometer"), 15 to 21 columns.
+    let name_width = app
+        .station
+        .instruments
+        .iter()
+        .map(|i| i.name.chars().count() as u16 + 1)
+        .max()
+        .unwrap_or(15)
+        .clamp(15, 21);
     frame.render_widget(
         Table::new(
             rows,
             [
-                Constraint::Length(15),
+                Constraint::Length(name_width),
                 Constraint::Length(17),
                 Constraint::Length(7),
                 Constraint::Length(22),

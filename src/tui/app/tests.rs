@@ -517,7 +517,7 @@ fn a_sky_reading_shows_on_live_and_on_the_instruments_rows() {
         time: 0.0,
         readings: serde_json::json!({
             "poa-pyranometer": {"irradiance": 1103.8, "body_temperature": 26.1},
-            "weather": {"wind_speed": 3.14, "ambient_temperature": 12.3,
+            "weather": {"wind_speed": 3.1, "ambient_temperature": 12.3,
                         "relative_humidity": 40.0, "pressure": 775.2, "wind_direction": 220.0},
             "sun": {"zenith": 13.46, "angle_of_incidence": 0.0, "air_mass_absolute": 0.79},
         }),
