@@ -386,14 +386,15 @@ fn summarise(procedure: &str, record: &RunRecord) {
                 let Some(s) = crate::model::stated::of_result(r) else {
                     continue;
                 };
-                let scale = match s.unit.chars().next() {
-                    Some('m') if s.unit.len() > 1 => 1e3,
-                    Some('µ') => 1e6,
-                    _ => 1.0,
-                };
+                // The MPE in the stated error's prefixed unit (the prefix of the nominal value).
+                let unit = r["unit"].as_str().unwrap_or_default();
+                let prefix = crate::model::stated::Prefix::for_magnitude(
+                    unit,
+                    r["nominal"].as_f64().unwrap_or(0.0),
+                );
                 let mpe = r["mpe"]
                     .as_f64()
-                    .and_then(|m| crate::model::stated::significant(m * scale, 2))
+                    .and_then(|m| crate::model::stated::significant(m / prefix.factor(), 2))
                     .unwrap_or_default();
                 println!(
                     "  {:<22} {:>20} {:>22} {:>14}  {}",

@@ -62,15 +62,7 @@ impl SkyInstrument {
         if self.connection.is_none() {
             let resource = crate::modbus::ModbusResource::parse(&self.resource)
                 .map_err(|e| fail(&e, &self.name))?;
-            let (log, name, res) = (self.log.clone(), self.name.clone(), self.resource.clone());
-            let tap: crate::modbus::Tap = std::sync::Arc::new(move |sent, bytes| {
-                let direction = if sent {
-                    crate::scpi::iolog::Direction::Write
-                } else {
-                    crate::scpi::iolog::Direction::Read
-                };
-                log.push(&name, &res, direction, bytes);
-            });
+            let tap = super::modbus::io_log_tap(&self.log, &self.name, &self.resource);
             let mut inst = super::modbus::connect(
                 &resource,
                 self.profile.clone(),
@@ -366,11 +358,10 @@ async fn probe_modbus(
     let profile = ModbusProfile::built_in(&entry.profile);
     let mut report = ProbeReport {
         name: entry.name.clone(),
-        role: match profile.as_ref().map(|p| p.role) {
-            Some(ModbusRole::WeatherStation) => "weather_station",
-            Some(ModbusRole::Spectroradiometer) => "spectroradiometer",
-            _ => "pyranometer",
-        },
+        role: profile
+            .as_ref()
+            .map_or(ModbusRole::Pyranometer, |p| p.role)
+            .as_str(),
         profile: entry.profile.clone(),
         model: profile
             .as_ref()
@@ -395,15 +386,7 @@ async fn probe_modbus(
             return report;
         }
     };
-    let (log, name, res) = (log.clone(), entry.name.clone(), resource.clone());
-    let tap: crate::modbus::Tap = std::sync::Arc::new(move |sent, bytes| {
-        let direction = if sent {
-            crate::scpi::iolog::Direction::Write
-        } else {
-            crate::scpi::iolog::Direction::Read
-        };
-        log.push(&name, &res, direction, bytes);
-    });
+    let tap = super::modbus::io_log_tap(log, &entry.name, &resource);
     let first = profile
         .registers
         .iter()

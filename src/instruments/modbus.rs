@@ -34,6 +34,30 @@ pub enum ModbusRole {
     Spectroradiometer,
 }
 
+impl ModbusRole {
+    /// The name used in files, output and the console.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModbusRole::Pyranometer => "pyranometer",
+            ModbusRole::WeatherStation => "weather_station",
+            ModbusRole::Spectroradiometer => "spectroradiometer",
+        }
+    }
+}
+
+/// A tap writing every frame of instrument `name` at `resource` to the I/O log.
+pub fn io_log_tap(log: &crate::scpi::IoLog, name: &str, resource: &str) -> crate::modbus::Tap {
+    let (log, name, resource) = (log.clone(), name.to_string(), resource.to_string());
+    std::sync::Arc::new(move |sent, bytes| {
+        let direction = if sent {
+            crate::scpi::iolog::Direction::Write
+        } else {
+            crate::scpi::iolog::Direction::Read
+        };
+        log.push(&name, &resource, direction, bytes);
+    })
+}
+
 /// Serial defaults of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -24,7 +24,6 @@ use super::switch::RelaySwitch;
 use super::world::{World, WorldConfig};
 use crate::instruments::InstrumentsError;
 use crate::instruments::bench::Resources;
-use crate::instruments::modbus::ModbusRole;
 use crate::instruments::profile::{Dialect, Role};
 use crate::instruments::station::{InstrumentEntry, Station};
 use crate::model::Clock;
@@ -295,11 +294,7 @@ impl SimulatedStation {
                 Some("weather") => SimSensor::Weather,
                 _ => SimSensor::PlaneOfArray,
             };
-            let role = match profile.role {
-                ModbusRole::Pyranometer => "pyranometer",
-                ModbusRole::WeatherStation => "weather_station",
-                ModbusRole::Spectroradiometer => "spectroradiometer",
-            };
+            let role = profile.role.as_str();
             let model = format!("{} {}", profile.manufacturer, profile.model);
             let baud = profile.serial.baud;
             let sim = Arc::new(ModbusSim::new(profile, world.clone(), sensor, 1));

@@ -89,13 +89,10 @@ pub fn initial(station: &Station, db: &Database) -> App {
     }
     // The Modbus sky instruments, with the role their profile gives them.
     for m in &station.file.modbus {
-        let role = match crate::instruments::modbus::ModbusProfile::built_in(&m.profile)
-            .map(|p| p.role)
-        {
-            Some(crate::instruments::modbus::ModbusRole::WeatherStation) => "weather_station",
-            Some(crate::instruments::modbus::ModbusRole::Spectroradiometer) => "spectroradiometer",
-            _ => "pyranometer",
-        };
+        use crate::instruments::modbus::{ModbusProfile, ModbusRole};
+        let role = ModbusProfile::built_in(&m.profile)
+            .map_or(ModbusRole::Pyranometer, |p| p.role)
+            .as_str();
         app.station.instruments.push(InstrumentRow {
             name: m.name.clone(),
             role: role.to_string(),
