@@ -13,6 +13,7 @@ pub mod irradiance;
 pub mod linalg;
 pub mod module;
 pub mod params;
+pub mod spectrl2;
 pub mod sun;
 pub mod validity;
 
