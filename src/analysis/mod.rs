@@ -8,12 +8,12 @@
 
 pub mod curve;
 pub mod extract;
+pub mod iam;
 pub mod iec60891;
 pub mod irradiance;
 pub mod linalg;
 pub mod module;
 pub mod params;
-pub mod spectrl2;
 pub mod sun;
 pub mod validity;
 

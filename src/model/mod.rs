@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod spectrum;
 pub mod stated;
 mod status;
 pub use status::{ActivityStatus, InterruptionKind, QueueStatus, RunStatus};

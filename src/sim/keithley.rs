@@ -258,7 +258,7 @@ impl Keithley24xx {
         if !s.output {
             return (v, 0.0);
         }
-        let g = self.world.irradiance(t);
+        let g = self.world.module_irradiance(t);
         let temp = self.world.module_temperature(t);
         let mut diode = self.world.module.at(g, temp);
         if !s.four_wire {

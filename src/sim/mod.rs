@@ -8,6 +8,8 @@ pub mod keithley;
 pub mod keysight;
 pub mod modbus;
 pub mod server;
+pub mod sky;
+pub mod spectrl2;
 pub mod station;
 pub mod switch;
 pub mod world;

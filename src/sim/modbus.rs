@@ -50,7 +50,7 @@ impl ModbusSim {
     fn quantity(&self, name: &str, t: f64) -> f64 {
         let w = &self.world;
         match (self.sensor, name) {
-            (SimSensor::PlaneOfArray, "irradiance") => w.irradiance(t),
+            (SimSensor::PlaneOfArray, "irradiance") => w.pyranometer_irradiance(t),
             (SimSensor::Diffuse, "irradiance") => w.diffuse_irradiance(t),
             (_, "body_temperature") => w.ambient(t) + 0.01 * w.irradiance(t),
             (_, "wind_speed") => w.wind_speed(t),
@@ -234,7 +234,7 @@ mod tests {
             "Kipp & Zonen SMP10, device_type=610"
         );
         let g = smp10.read("irradiance").await.expect("irradiance");
-        let truth = w.irradiance(w.now());
+        let truth = w.pyranometer_irradiance(w.now());
         // One decimal on the wire.
         assert!((g - truth).abs() <= 0.05 + 1e-9, "{g} vs {truth}");
         assert!(g > 500.0, "a clear plateau noon: {g}");

@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::diode::SingleDiode;
+use super::sky::{Detector, Plane, Site, Sky, clouded};
 
 /// Accelerated clock: simulated seconds since the Unix epoch advance `speed` times faster
 /// than real time.
@@ -61,15 +62,17 @@ pub struct WorldConfig {
     pub seed: u64,
     /// Clock acceleration.
     pub speed: f64,
-    /// Simulated start, seconds since the Unix epoch; the local solar time of day is taken
-    /// from it with `utc_offset_hours`.
+    /// Simulated start, seconds since the Unix epoch; local mean solar time is UTC plus
+    /// longitude/15 h.
     pub start: f64,
-    /// Offset of local solar time from UTC [h] (the plateau site: ~+6.7 h at 101.8° E).
-    pub utc_offset_hours: f64,
-    /// Site latitude [°] (36.6° N, a high-plateau site).
+    /// Site latitude [°] (36.62° N, a high-plateau site).
     pub latitude: f64,
+    /// Site longitude [°, east +] (101.77° E).
+    pub longitude: f64,
     /// Site altitude [m] (thin air: low air mass, high irradiance).
     pub altitude: f64,
+    /// The plane of the module, reference cells and plane-of-array pyranometer.
+    pub plane: Plane,
     /// Whether clouds pass; without them the day is clear.
     pub clouds: bool,
 }
@@ -81,9 +84,10 @@ impl Default for WorldConfig {
             speed: 1.0,
             // 2026-06-21 05:00 UTC ≈ 11:40 local solar time at 101.8° E.
             start: 1_782_018_000.0,
-            utc_offset_hours: 101.8 / 15.0,
-            latitude: 36.6,
+            latitude: 36.62,
+            longitude: 101.77,
             altitude: 2260.0,
+            plane: Plane::Tracker,
             clouds: true,
         }
     }
@@ -169,6 +173,7 @@ pub struct World {
     /// Errors of the tester under calibration.
     pub tester: TesterErrors,
     thermal: Mutex<Thermal>,
+    sky: Sky,
     /// Phases of the wind's periodic components [rad] (seeded apart from everything else).
     wind_phases: [f64; 4],
     switch_closed: Mutex<Option<u32>>,
@@ -196,9 +201,13 @@ const THERMAL_STEP: f64 = 2.0;
 const MODULE_TAU: f64 = 420.0;
 /// Thermal time constant of an encapsulated reference cell [s].
 const CELL_TAU: f64 = 240.0;
-/// Ross coefficient: module temperature rise over ambient per irradiance [K·m²/W]
-/// (open-rack, ~0.025–0.035 in the literature).
-const ROSS: f64 = 0.03;
+/// Faiman heat-loss coefficients of an open-rack glass-backsheet module: constant U0
+/// [W/(m²·K)] and wind U1 [W·s/(m³·K)] (Faiman, D. (2008), Prog. Photovolt. 16, 307–315;
+/// IEC 61853-2:2016 §8; pvlib `temperature.faiman` defaults): T_m = T_a + G/(U0 + U1·v).
+const FAIMAN_U0: f64 = 25.0;
+const FAIMAN_U1: f64 = 6.84;
+/// The reference cell's smaller, metal-backed package runs cooler than the module [U].
+const CELL_HEATING: f64 = 0.8;
 
 impl World {
     /// Build the world from its configuration.
@@ -227,7 +236,18 @@ impl World {
         let mut wind_rng = StdRng::seed_from_u64(config.seed ^ 0x5749_4e44);
         let wind_phases =
             std::array::from_fn(|_| wind_rng.random_range(0.0..std::f64::consts::TAU));
+        let sky = Sky::new(
+            Site {
+                latitude: config.latitude,
+                longitude: config.longitude,
+                altitude: config.altitude,
+            },
+            config.plane,
+            config.seed,
+            standard_pressure(config.altitude),
+        );
         World {
+            sky,
             clock: Mutex::new(SimClock::new(config.start, config.speed)),
             clouds,
             module: SingleDiode::cs5p_220m(),
@@ -296,49 +316,62 @@ impl World {
         *lock(&self.clock) = SimClock::new(sim_now, speed);
     }
 
-    /// Local solar time of day at `t` [h].
+    /// Local mean solar time of day at `t` [h].
     fn solar_hour(&self, t: f64) -> f64 {
-        ((t / 3600.0 + self.config.utc_offset_hours) % 24.0 + 24.0) % 24.0
+        (t / 3600.0 + self.config.longitude / 15.0).rem_euclid(24.0)
     }
 
-    /// Sine of the solar elevation at `t` (simple declination/hour-angle model; good to a
-    /// degree or so, which is all a simulated sky needs).
-    fn sin_elevation(&self, t: f64) -> f64 {
-        let day = (t / 86_400.0).floor();
-        let day_of_year = (day + 4.0 * 365.25 - 10.0) % 365.25; // ~days since 1 Jan
-        let declination =
-            (-23.44f64).to_radians() * ((360.0 / 365.0) * (day_of_year + 10.0)).to_radians().cos();
-        let hour_angle = (15.0 * (self.solar_hour(t) - 12.0)).to_radians();
-        let lat = self.config.latitude.to_radians();
-        lat.sin() * declination.sin() + lat.cos() * declination.cos() * hour_angle.cos()
+    /// The spectral sky and its detectors.
+    pub fn sky(&self) -> &Sky {
+        &self.sky
     }
 
-    /// Clear-sky in-plane irradiance on a two-axis tracker at `t` [W/m²]: Meinel-type
-    /// beam attenuation with pressure-corrected air mass plus a diffuse share.
-    fn clear_sky_irradiance(&self, t: f64) -> f64 {
-        let (beam, diffuse) = self.clear_sky_parts(t);
-        beam + diffuse
+    /// What `detector` reads at `t` [W/m²]: its effective irradiance (its own spectral and
+    /// angular response, calibrated to read 1000 under AM1.5G at normal incidence), under the
+    /// passing clouds.
+    pub fn detector_irradiance(&self, detector: Detector, t: f64) -> f64 {
+        clouded(self.sky.effective_parts(detector, t), self.cloud_factor(t)).0
     }
 
-    /// Beam and diffuse parts of the clear-sky in-plane irradiance at `t` [W/m²].
-    fn clear_sky_parts(&self, t: f64) -> (f64, f64) {
-        let s = self.sin_elevation(t);
-        if s <= 0.01 {
-            return (0.0, 0.0);
-        }
-        let pressure_ratio = (-self.config.altitude / 8434.5).exp();
-        let air_mass =
-            pressure_ratio / (s + 0.50572 * (6.07995 + s.asin().to_degrees()).powf(-1.6364));
-        let beam = 1361.0 * 0.7f64.powf(air_mass.powf(0.678));
-        (beam, 0.1 * beam * s.sqrt())
+    /// What the module converts at `t` [W/m²]: the effective irradiance behind its glass with
+    /// its c-Si response (its short-circuit current is proportional to it).
+    pub fn module_irradiance(&self, t: f64) -> f64 {
+        self.detector_irradiance(Detector::Module, t)
     }
 
-    /// Diffuse in-plane irradiance at `t` [W/m²] (what a pyranometer behind a shading ball
-    /// reads): the clear-sky diffuse part, plus a quarter of the beam a cloud removes, which
-    /// it scatters [U: a simulated sky's rule of thumb].
+    /// What the reference cells convert at `t` [W/m²].
+    pub fn reference_cell_irradiance(&self, t: f64) -> f64 {
+        self.detector_irradiance(Detector::ReferenceCell, t)
+    }
+
+    /// What a plane-of-array thermopile pyranometer reads at `t` [W/m²].
+    pub fn pyranometer_irradiance(&self, t: f64) -> f64 {
+        self.detector_irradiance(Detector::Thermopile, t)
+    }
+
+    /// Diffuse in-plane irradiance at `t` as a thermopile behind a shading ball reads it
+    /// [W/m²]: sky diffuse (with the light clouds scatter) and ground-reflected.
     pub fn diffuse_irradiance(&self, t: f64) -> f64 {
-        let (beam, diffuse) = self.clear_sky_parts(t);
-        diffuse + 0.25 * beam * (1.0 - self.cloud_factor(t).min(1.0))
+        clouded(
+            self.sky.effective_parts(Detector::Thermopile, t),
+            self.cloud_factor(t),
+        )
+        .1
+    }
+
+    /// Global spectral irradiance on the plane at `t` [W·m⁻²·nm⁻¹] on the SPECTRL2
+    /// wavelengths (`sim::spectrl2::wavelengths`), clouds included.
+    pub fn spectrum(&self, t: f64) -> Vec<f64> {
+        let cloud = self.cloud_factor(t);
+        let [beam, sky, ground] = self.sky.clear_spectra(t);
+        (0..beam.len())
+            .map(|k| clouded([beam[k], sky[k], ground[k]], cloud).0)
+            .collect()
+    }
+
+    /// Angle of incidence of the beam on the module plane at `t` [°].
+    pub fn angle_of_incidence(&self, t: f64) -> f64 {
+        self.sky.aoi(t)
     }
 
     /// Wind speed at `t` [m/s]: a plateau breeze of ~3 m/s with slow swings and gusts
@@ -364,10 +397,9 @@ impl World {
         35.0 + 20.0 * (std::f64::consts::PI * (h - 5.0) / 12.0).cos()
     }
 
-    /// Station pressure [hPa] at the site's altitude: the ISO 2533 standard atmosphere
-    /// (pvlib `atmosphere.alt2pres`); ~770 hPa at 2 260 m.
+    /// Station pressure [hPa] at the site's altitude (~770 hPa at 2 260 m).
     pub fn pressure(&self) -> f64 {
-        1013.25 * (1.0 - 2.25577e-5 * self.config.altitude).powf(5.25588)
+        standard_pressure(self.config.altitude)
     }
 
     /// Transmission of the passing clouds at `t` [1], with cloud enhancement (up to ~+15 %)
@@ -386,9 +418,10 @@ impl World {
         factor
     }
 
-    /// In-plane irradiance at `t` [W/m²].
+    /// Broadband global in-plane irradiance at `t` [W/m²] (300–4000 nm, no angular loss): the
+    /// light on the plane, before any detector's responses.
     pub fn irradiance(&self, t: f64) -> f64 {
-        self.clear_sky_irradiance(t) * self.cloud_factor(t)
+        clouded(self.sky.clear_parts(t), self.cloud_factor(t)).0
     }
 
     /// Ambient temperature at `t` [°C]: cold plateau mornings, warm afternoons.
@@ -401,9 +434,9 @@ impl World {
         let mut th = lock(&self.thermal);
         if th.module.is_empty() {
             let a = self.ambient(th.t0);
-            let g = self.irradiance(th.t0);
-            th.module.push(a + ROSS * g);
-            th.cell.push(a + 0.8 * ROSS * g);
+            let rise = self.irradiance(th.t0) / self.heat_loss(th.t0);
+            th.module.push(a + rise);
+            th.cell.push(a + CELL_HEATING * rise);
         }
         if t < th.t0 {
             return (th.module[0], th.cell[0]);
@@ -415,12 +448,13 @@ impl World {
             let tk = th.t0 + k as f64 * THERMAL_STEP;
             let a = self.ambient(tk);
             let g = self.irradiance(tk);
+            let u = self.heat_loss(tk);
             let (m, c) = (th.module[k], th.cell[k]);
             let shaded = th.shades.iter().any(|(from, to)| tk >= *from && tk < *to);
             let g_module = if shaded { g * SHADE_TRANSMISSION } else { g };
-            // Exact step of dT/dt = (T_eq − T)/τ with T_eq held over the step.
-            let m_eq = a + ROSS * g_module;
-            let c_eq = a + 0.8 * ROSS * g;
+            // Exact step of dT/dt = (T_eq − T)/τ with T_eq held over the step; the wind cools.
+            let m_eq = a + g_module / u;
+            let c_eq = a + CELL_HEATING * g / u;
             th.module
                 .push(m_eq + (m - m_eq) * (-THERMAL_STEP / MODULE_TAU).exp());
             th.cell
@@ -432,6 +466,11 @@ impl World {
             th.module[k] + f * (th.module[k + 1] - th.module[k]),
             th.cell[k] + f * (th.cell[k + 1] - th.cell[k]),
         )
+    }
+
+    /// Faiman heat-loss coefficient at `t` [W/(m²·K)]: U0 + U1 × wind speed.
+    fn heat_loss(&self, t: f64) -> f64 {
+        FAIMAN_U0 + FAIMAN_U1 * self.wind_speed(t)
     }
 
     /// What the simulated operator does when answering a prompt. `cooled`: the module was
@@ -470,7 +509,7 @@ impl World {
 
     /// Reference-cell short-circuit current at `t` [A].
     fn reference_cell_isc(&self, t: f64) -> f64 {
-        let g = self.irradiance(t);
+        let g = self.reference_cell_irradiance(t);
         let tc = self.reference_cell_temperature(t);
         let years = (t - self.reference_cell_calibrated) / (365.25 * 86_400.0);
         self.reference_cell_isc_stc
@@ -484,7 +523,7 @@ impl World {
     /// (mounted beside the working cell, read by its PT100), no drift.
     pub fn check_shunt_voltage(&self, t: f64) -> f64 {
         let tc = self.reference_cell_temperature(t);
-        self.check_cell_isc_stc * self.irradiance(t) / 1000.0
+        self.check_cell_isc_stc * self.reference_cell_irradiance(t) / 1000.0
             * (1.0 + self.reference_cell_alpha_rel * (tc - 25.0))
             * self.check_shunt
     }
@@ -497,7 +536,7 @@ impl World {
     /// Module current at terminal voltage `v` and time `t` [A], generator convention.
     pub fn module_current(&self, v: f64, t: f64) -> f64 {
         self.module
-            .current(v, self.irradiance(t), self.module_temperature(t))
+            .current(v, self.module_irradiance(t), self.module_temperature(t))
     }
 
     /// Close relay `channel` (break-before-make: any other channel opens).
@@ -534,6 +573,12 @@ impl World {
         let out = self.calibrator();
         if out.operate { out.volts } else { 0.0 }
     }
+}
+
+/// Station pressure [hPa] at `altitude` [m]: the ISO 2533 standard atmosphere (pvlib
+/// `atmosphere.alt2pres`).
+fn standard_pressure(altitude: f64) -> f64 {
+    1013.25 * (1.0 - 2.25577e-5 * altitude).powf(5.25588)
 }
 
 /// Lock a mutex, carrying on after a poisoning panic elsewhere: the guarded data are plain

@@ -3,8 +3,12 @@ Kipp & Zonen SMP10 over Modbus TCP as a lab script would read the real sensor (i
 per the Smart Pyranometer Communications Manual: device type at 0, scale factor at 4,
 irradiance at 5), and the reading agrees with the same sky seen through the station's
 reference cell (read with PyVISA from the simulated Keysight 34465A across its shunt) within
-the pyranometer's stated accuracy (±1.5 % of reading ±3 W/m²) plus the cell's temperature
-effect (α_rel 0.05 %/K over the cell's ~14 K above 25 °C). Run by .ci/run:
+the pyranometer's stated accuracy (±1.5 % of reading ±3 W/m²), the cell's temperature effect
+(α_rel 0.05 %/K over the cell's ~20 K above 25 °C) and the spectral difference between a
+spectrally flat thermopile and a c-Si cell under the thin, dry plateau sky (the simulated
+world's cell reads 3-4 % below the thermopile at noon: the near infrared beyond silicon's
+band edge that a thermopile sees; sim/sky.rs). The Rust tests check the register against the
+world's truth to the register's resolution. Run by .ci/run:
 
     python3 tests/interop/pymodbus_smp10.py target/debug/pvstation
 """
@@ -61,7 +65,7 @@ def main():
                                write_termination="\n", timeout=20000)
         shunt_v = float(dmm.query("MEAS:VOLT:DC? 1"))
         cell = shunt_v / SHUNT / CV * 1000.0
-        tolerance = 0.015 * irradiance + 3.0 + 0.0005 * 20.0 * irradiance
+        tolerance = 0.015 * irradiance + 3.0 + 0.0005 * 20.0 * irradiance + 0.045 * irradiance
         print(f"pymodbus interop: OK (SMP10 device type {device_type}, {irradiance:.1f} W/m^2; "
               f"reference cell {cell:.1f} W/m^2; |difference| {abs(irradiance - cell):.1f} <= {tolerance:.1f})")
         assert abs(irradiance - cell) <= tolerance, (irradiance, cell, tolerance)

@@ -8,7 +8,10 @@
    spectral irradiance [W m-2 nm-1], water-vapour, ozone and uniformly-mixed-gas absorption
    coefficients, as pvlib.spectrum.spectrl2 carries them (public data of the report).
 2. tests/reference/spectrl2_reference.json: pvlib.spectrum.spectrl2 for three sun positions
-   on the plateau (Xining, 2 260 m, ~770 hPa): poa_global, dni, dhi per wavelength.
+   on the plateau (Xining, 2 260 m, ~770 hPa): poa_global, dni, dhi per wavelength; and the
+   Martin-Ruiz incidence-angle modifiers (pvlib.iam.martin_ruiz, martin_ruiz_diffuse) that
+   the station's analysis models angular losses with; and the physical (Fresnel + absorption)
+   modifiers of the simulated world's glass (pvlib.iam.physical, iam.marion_diffuse).
 
 Run from the repository root: target/refvenv/bin/python tests/reference/spectrl2.py
 """
@@ -61,12 +64,39 @@ def reference():
             "dni": [float(x) for x in np.ravel(out["dni"])],
             "dhi": [float(x) for x in np.ravel(out["dhi"])],
         })
+    aoi = [0.0, 10.0, 30.0, 45.0, 60.0, 70.0, 80.0, 85.0, 89.0, 90.0, 95.0]
+    tilts = [0.0, 15.0, 35.0, 60.0, 90.0]
+    iam = {
+        "aoi": aoi,
+        "tilt": tilts,
+        "cases": [
+            {
+                "a_r": a_r,
+                "beam": [float(x) for x in pvlib.iam.martin_ruiz(np.array(aoi), a_r=a_r)],
+                "sky": [float(pvlib.iam.martin_ruiz_diffuse(t, a_r=a_r)["sky"]) for t in tilts],
+                "ground": [float(pvlib.iam.martin_ruiz_diffuse(t, a_r=a_r)["ground"]) for t in tilts],
+            }
+            for a_r in (0.16, 0.14, 0.20)
+        ],
+    }
+    physical = []
+    for n, n_ar in ((1.526, None), (1.526, 1.29), (1.46, None)):
+        kw = dict(n=n, K=4.0, L=0.002, n_ar=n_ar)
+        diffuse = [pvlib.iam.marion_diffuse("physical", t, **kw) for t in tilts]
+        physical.append({
+            "n": n, "n_ar": n_ar, "K": 4.0, "L": 0.002,
+            "beam": [float(x) for x in pvlib.iam.physical(np.array(aoi), **kw)],
+            "sky": [float(d["sky"]) for d in diffuse],
+            "ground": [float(d["ground"]) for d in diffuse],
+        })
+    iam["physical"] = physical
     data = {
         "pvlib_version": pvlib.__version__,
         "function": "pvlib.spectrum.spectrl2 (defaults: scattering albedo 0.945, alpha 1.14, "
                     "wavelength variation 0.095, asymmetry 0.65)",
         "wavelength": [float(x) for x in module._SPECTRL2_COEFFS["wavelength"]],
         "cases": cases,
+        "iam": iam,
     }
     (ROOT / "tests" / "reference" / "spectrl2_reference.json").write_text(json.dumps(data) + "\n")
 

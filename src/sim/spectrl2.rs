@@ -6,9 +6,9 @@
 //! Why this model: it is public, cited by IEC 60904-3's background literature, gives the
 //! direct, sky-diffuse and ground-reflected spectra on a tilted plane from a handful of
 //! atmospheric inputs (pressure, precipitable water, ozone, aerosol optical depth), and it is
-//! what pvlib implements (`spectrum.spectrl2`), so it can be checked independently. The
-//! simulated world uses it for its sky; the station's own analysis never needs it (the
-//! station measures its spectrum).
+//! what pvlib implements (`spectrum.spectrl2`), so it can be checked independently. It is the
+//! simulated world's sky (`sim::sky`); the station's own analysis never needs it (the station
+//! measures its spectrum), and the simulator's truth stays apart from the code it checks.
 //!
 //! Equation numbers are the report's. Where the report, its code appendix and NREL's
 //! `spectrl2_2.c` differ, this follows `spectrl2_2.c` as pvlib does (Rayleigh constant 1.3366,
