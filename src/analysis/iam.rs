@@ -32,7 +32,11 @@ pub fn martin_ruiz_diffuse(tilt: f64, a_r: f64) -> (f64, f64) {
     let (c1, c2) = (0.4244, 0.5 * a_r - 0.154);
     let beta = tilt.to_radians();
     let pi = std::f64::consts::PI;
-    let sin_beta = if tilt < 90.0 { beta.sin() } else { (pi - beta).sin() };
+    let sin_beta = if tilt < 90.0 {
+        beta.sin()
+    } else {
+        (pi - beta).sin()
+    };
     let sky = sin_beta + (pi - beta - sin_beta) / (1.0 + beta.cos());
     let ground = sin_beta + (beta - sin_beta) / (1.0 - beta.cos());
     let f = |x: f64| 1.0 - (-(c1 + c2 * x) * x / a_r).exp();

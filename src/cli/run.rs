@@ -122,7 +122,8 @@ pub fn printer(json: bool) -> EventSink {
             | Event::ActivityStarted { .. }
             | Event::Sweep { .. }
             | Event::Conditions { .. }
-            | Event::Sky { .. } => return,
+            | Event::Sky { .. }
+            | Event::Spectrum { .. } => return,
             Event::Waiting { message, .. } => format!("  … {message}"),
             Event::Log { message } => format!("  {message}"),
             Event::Interruption {

@@ -37,6 +37,8 @@ pub enum ActivityKind {
     CompareReferences,
     /// Read every sky instrument (pyranometers, weather station) once.
     ReadSky,
+    /// Read the spectroradiometers' spectra once.
+    ReadSpectrum,
     /// Earlier runs' results from the database.
     History,
     /// Ask the operator.
@@ -62,6 +64,7 @@ impl ActivityKind {
             ActivityKind::ReadTester => "read_tester",
             ActivityKind::CompareReferences => "compare_references",
             ActivityKind::ReadSky => "read_sky",
+            ActivityKind::ReadSpectrum => "read_spectrum",
             ActivityKind::History => "history",
             ActivityKind::Prompt => "prompt",
             ActivityKind::Now => "now",
@@ -157,6 +160,17 @@ pub enum Event {
         time: f64,
         /// The readings.
         readings: Value,
+    },
+    /// A spectrum was read (`read_spectrum()`).
+    Spectrum {
+        /// Time [s since epoch].
+        time: f64,
+        /// The spectroradiometer.
+        instrument: String,
+        /// Wavelengths [nm].
+        wavelength: Vec<f64>,
+        /// Spectral irradiance [W·m⁻²·nm⁻¹].
+        irradiance: Vec<f64>,
     },
     /// A sweep was measured (for live curves).
     Sweep {

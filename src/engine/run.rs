@@ -172,6 +172,23 @@ fn snapshot(
             })
         })
         .collect();
+    let modbus: Vec<Value> = station
+        .file
+        .modbus
+        .iter()
+        .map(|m| {
+            let profile = crate::instruments::modbus::ModbusProfile::built_in(&m.profile);
+            json!({
+                "name": m.name,
+                "role": profile.as_ref().map(|p| p.role.as_str()),
+                "profile": m.profile,
+                "manufacturer": profile.as_ref().map(|p| p.manufacturer.clone()),
+                "model": profile.as_ref().map(|p| p.model.clone()),
+                "resource": m.resource,
+                "identity": identities.get(&m.name).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
     json!({
         "path": station.path.display().to_string(),
         "sha256": hash,
@@ -181,6 +198,7 @@ fn snapshot(
         "seed": seed,
         "speed": speed,
         "instruments": instruments,
+        "modbus": modbus,
         "references": station.file.reference,
         "file": file,
     })
@@ -293,6 +311,14 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
             .map_err(|e| EngineError::Station(format!("identifying `{name}`: {e}")))?;
         identities.insert(name, idn);
     }
+    // The Modbus sky instruments: identity registers checked against their profiles.
+    for sky in bench.sky.iter_mut() {
+        let idn = sky
+            .identify()
+            .await
+            .map_err(|e| EngineError::Station(format!("identifying {e}")))?;
+        identities.insert(sky.name.clone(), idn);
+    }
     // Reported after the `started` event (the first line of `--json` output).
     let today = Date::from_unix_seconds(clock.now());
     let mut warnings = Vec::new();
@@ -313,9 +339,11 @@ pub async fn run(options: RunOptions) -> Result<RunOutcome, EngineError> {
     let (rec, resumed) = match (&resume, &previous) {
         (Some(id), Some((_, snap, _))) => {
             for (name, idn) in &identities {
-                let was = snap["instruments"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|i| i["name"] == name.as_str()))
+                let was = ["instruments", "modbus"]
+                    .iter()
+                    .filter_map(|k| snap[*k].as_array())
+                    .flatten()
+                    .find(|i| i["name"] == name.as_str())
                     .and_then(|i| i["identity"].as_str());
                 // A simulated instrument has the same identity every time; a real one that
                 // was swapped has another serial number.

@@ -52,16 +52,26 @@ pub struct SkyInstrument {
     pub profile: super::modbus::ModbusProfile,
     log: IoLog,
     connection: Option<super::modbus::ModbusInstrument<Box<dyn super::modbus::ByteStream>>>,
+    /// The identity found on connecting.
+    identity: String,
 }
 
 impl SkyInstrument {
-    /// Every quantity of its map (scale and status registers aside) in its unit, identity
-    /// checked on connecting. Err names the instrument, resource and register.
-    pub async fn read_all(&mut self) -> std::result::Result<BTreeMap<String, f64>, String> {
-        let fail = |e: &dyn std::fmt::Display, name: &str| format!("{name}: {e}");
+    fn fail(&self, e: &dyn std::fmt::Display) -> String {
+        format!("{}: {e}", self.name)
+    }
+
+    /// The connection, opened (and the unit identified against its profile) if needed; the
+    /// identity found.
+    async fn connection(
+        &mut self,
+    ) -> std::result::Result<
+        &mut super::modbus::ModbusInstrument<Box<dyn super::modbus::ByteStream>>,
+        String,
+    > {
         if self.connection.is_none() {
-            let resource = crate::modbus::ModbusResource::parse(&self.resource)
-                .map_err(|e| fail(&e, &self.name))?;
+            let resource =
+                crate::modbus::ModbusResource::parse(&self.resource).map_err(|e| self.fail(&e))?;
             let tap = super::modbus::io_log_tap(&self.log, &self.name, &self.resource);
             let mut inst = super::modbus::connect(
                 &resource,
@@ -70,34 +80,72 @@ impl SkyInstrument {
                 tap,
             )
             .await
-            .map_err(|e| fail(&e, &self.name))?;
-            inst.identify().await.map_err(|e| fail(&e, &self.name))?;
+            .map_err(|e| self.fail(&e))?;
+            self.identity = inst.identify().await.map_err(|e| self.fail(&e))?;
             self.connection = Some(inst);
         }
+        self.connection
+            .as_mut()
+            .ok_or_else(|| format!("{}: not connected", self.name))
+    }
+
+    /// Connect and check the unit against its profile; its identity ("Kipp & Zonen SMP10,
+    /// device_type=610").
+    pub async fn identify(&mut self) -> std::result::Result<String, String> {
+        let result = self.connection().await.map(|_| ());
+        self.settle(result)?;
+        Ok(self.identity.clone())
+    }
+
+    /// After a failure the next call connects afresh (a rebooted or replugged sensor).
+    fn settle<T>(&mut self, r: std::result::Result<T, String>) -> std::result::Result<T, String> {
+        if r.is_err() {
+            self.connection = None;
+        }
+        r
+    }
+
+    /// Every quantity of its map (scale, status and grid registers aside) in its unit. Err
+    /// names the instrument, resource and register.
+    pub async fn read_all(&mut self) -> std::result::Result<BTreeMap<String, f64>, String> {
         let names: Vec<String> = self
             .profile
             .registers
             .iter()
-            .filter(|r| r.unit != "1")
+            .filter(|r| r.unit != "1" && r.unit != "nm")
             .map(|r| r.name.clone())
             .collect();
-        let mut out = BTreeMap::new();
-        for name in names {
-            let Some(inst) = self.connection.as_mut() else {
-                break;
-            };
-            match inst.read(&name).await {
-                Ok(v) => {
-                    out.insert(name, v);
-                }
-                Err(e) => {
-                    // The next call connects afresh (a rebooted or replugged sensor).
-                    self.connection = None;
-                    return Err(fail(&e, &self.name));
-                }
+        let name = self.name.clone();
+        let result = async {
+            let inst = self.connection().await?;
+            let mut out = BTreeMap::new();
+            for register in names {
+                let v = inst
+                    .read(&register)
+                    .await
+                    .map_err(|e| format!("{name}: {e}"))?;
+                out.insert(register, v);
             }
+            Ok(out)
         }
-        Ok(out)
+        .await;
+        self.settle(result)
+    }
+
+    /// One whole spectrum (spectroradiometers). Err names the instrument, resource and
+    /// register.
+    pub async fn read_spectrum(
+        &mut self,
+    ) -> std::result::Result<super::modbus::SpectrumScan, String> {
+        let name = self.name.clone();
+        let result = async {
+            let inst = self.connection().await?;
+            inst.read_spectrum()
+                .await
+                .map_err(|e| format!("{name}: {e}"))
+        }
+        .await;
+        self.settle(result)
     }
 }
 
@@ -146,6 +194,7 @@ impl Bench {
                 profile,
                 log: log.clone(),
                 connection: None,
+                identity: String::new(),
             });
         }
         for entry in &station.file.instrument {

@@ -11,10 +11,18 @@ use crate::modbus::registers::scaled;
 use crate::modbus::{Client, Kind, ModbusError, WordOrder};
 
 /// The built-in Modbus profiles: (file name, text).
-pub const BUILT_IN: [(&str, &str); 2] = [
+pub const BUILT_IN: [(&str, &str); 4] = [
     (
         "kipp-zonen-smp10.toml",
         include_str!("../../instruments/modbus/kipp-zonen-smp10.toml"),
+    ),
+    (
+        "eko-ms80m.toml",
+        include_str!("../../instruments/modbus/eko-ms80m.toml"),
+    ),
+    (
+        "pvstation-spectroradiometer.toml",
+        include_str!("../../instruments/modbus/pvstation-spectroradiometer.toml"),
     ),
     (
         "pvstation-weather.toml",
@@ -143,11 +151,49 @@ pub struct ModbusProfile {
     pub accuracy: String,
     /// Serial defaults (RTU).
     pub serial: SerialDefaults,
-    /// Identity registers.
+    /// Identity registers (none when the model has no identifying register).
+    #[serde(default)]
     pub identity: Vec<IdentityRegister>,
     /// Register map.
     #[serde(rename = "register")]
     pub registers: Vec<RegisterEntry>,
+    /// A spectroradiometer's block of spectral values.
+    #[serde(default)]
+    pub spectrum: Option<SpectrumBlock>,
+}
+
+/// A block of spectral values: `points` values of `kind` from `address`, at wavelengths
+/// `first_wavelength + k·wavelength_step`. Where the map also has registers named
+/// `first_wavelength`, `wavelength_step` and `points`, the instrument's own values take
+/// precedence; a `scan_counter` register, read before and after the block, proves the block
+/// came from one scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpectrumBlock {
+    /// PDU address of the first value.
+    pub address: u16,
+    /// Input (04) or holding (03) registers.
+    pub input: bool,
+    /// Type of each value.
+    pub kind: Kind,
+    /// Word order of 32-bit values.
+    #[serde(default)]
+    pub word_order: WordOrder,
+    /// Wavelength of the first value [nm].
+    pub first_wavelength: f64,
+    /// Step [nm].
+    pub wavelength_step: f64,
+    /// Number of values.
+    pub points: u16,
+    /// Unit of the values.
+    pub unit: String,
+    /// Registers per read request (≤ 125, FC 03/04), a whole number of values.
+    #[serde(default = "default_registers_per_read")]
+    pub registers_per_read: u16,
+}
+
+fn default_registers_per_read() -> u16 {
+    120
 }
 
 impl ModbusProfile {
@@ -173,6 +219,34 @@ impl ModbusProfile {
                     r.name
                 ));
             }
+        }
+        if let Some(b) = &p.spectrum {
+            let per_value = b.kind.registers();
+            if !(b.first_wavelength.is_finite()
+                && b.wavelength_step.is_finite()
+                && b.wavelength_step > 0.0
+                && b.points >= 2)
+            {
+                return Err(format!(
+                    "{file}: [spectrum] needs a finite first_wavelength, a positive wavelength_step and points ≥ 2"
+                ));
+            }
+            if b.registers_per_read > 125
+                || usize::from(b.registers_per_read) < per_value
+                || usize::from(b.registers_per_read) % per_value != 0
+            {
+                return Err(format!(
+                    "{file}: [spectrum] registers_per_read must be a whole number of values and at most 125"
+                ));
+            }
+            if usize::from(b.address) + usize::from(b.points) * per_value > 65_536 {
+                return Err(format!("{file}: [spectrum] runs past register 65535"));
+            }
+        }
+        if (p.role == ModbusRole::Spectroradiometer) != p.spectrum.is_some() {
+            return Err(format!(
+                "{file}: a spectroradiometer profile has a [spectrum] block, and only a spectroradiometer has one"
+            ));
         }
         Ok(p)
     }
@@ -212,6 +286,16 @@ pub enum ModbusInstrumentError {
         found: f64,
         /// Value expected.
         expected: f64,
+    },
+    /// The spectrum changed under every attempt to read it whole.
+    #[error(
+        "{resource}: the spectrum changed while it was read ({attempts} attempts, scan counter moving): the scan period is shorter than a block read; lengthen it or read faster"
+    )]
+    Torn {
+        /// Resource.
+        resource: String,
+        /// Attempts made.
+        attempts: u32,
     },
     /// The profile has no such quantity.
     #[error("profile {profile} has no register `{name}`")]
@@ -283,6 +367,23 @@ pub async fn connect(
     Ok(ModbusInstrument::new(profile, client, &text))
 }
 
+/// One spectrum from a spectroradiometer: its wavelength grid, values, and the scan's
+/// bookkeeping as the instrument stated it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpectrumScan {
+    /// Wavelengths [nm].
+    pub wavelength: Vec<f64>,
+    /// Spectral irradiance, in `unit`.
+    pub irradiance: Vec<f64>,
+    /// Unit of the values (`W/m²/nm`).
+    pub unit: String,
+    /// The instrument's scan counter, when its map has one.
+    pub scan: Option<f64>,
+    /// The other quantities of its map (integration time, status, detector temperature), in
+    /// their units.
+    pub registers: std::collections::BTreeMap<String, f64>,
+}
+
 /// A Modbus instrument driven by its profile.
 pub struct ModbusInstrument<S> {
     /// Its model.
@@ -349,6 +450,113 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ModbusInstrument<S> {
             (None, None) => 0,
         };
         Ok(scaled(raw, scale))
+    }
+
+    /// Read the whole spectral block of a spectroradiometer, whole: the scan counter before
+    /// and after the block must agree (else read again, three attempts); the grid from the
+    /// instrument's own registers where its map has them.
+    pub async fn read_spectrum(&mut self) -> Result<SpectrumScan, ModbusInstrumentError> {
+        let block =
+            self.profile
+                .spectrum
+                .clone()
+                .ok_or_else(|| ModbusInstrumentError::Unknown {
+                    profile: self.profile.id.clone(),
+                    name: "[spectrum]".into(),
+                })?;
+        let has = |name: &str| self.profile.register(name).is_some();
+        let (has_counter, has_grid) = (
+            has("scan_counter"),
+            has("first_wavelength") && has("wavelength_step") && has("points"),
+        );
+        let (first, step, points) = if has_grid {
+            (
+                self.read("first_wavelength").await?,
+                self.read("wavelength_step").await?,
+                self.read("points").await?.round().max(0.0) as usize,
+            )
+        } else {
+            (
+                block.first_wavelength,
+                block.wavelength_step,
+                usize::from(block.points),
+            )
+        };
+        let per_value = block.kind.registers();
+        let total = points * per_value;
+        if points < 2 || usize::from(block.address) + total > 65_536 {
+            return Err(ModbusInstrumentError::Modbus(ModbusError::Garbled {
+                resource: self.resource.clone(),
+                register: block.address,
+                problem: crate::modbus::frame::Malformed(format!(
+                    "the instrument states {points} spectral values, which do not fit its block"
+                )),
+            }));
+        }
+        const ATTEMPTS: u32 = 3;
+        for _ in 0..ATTEMPTS {
+            let before = if has_counter {
+                Some(self.read("scan_counter").await?)
+            } else {
+                None
+            };
+            let mut words = Vec::with_capacity(total);
+            while words.len() < total {
+                let count = (total - words.len()).min(usize::from(block.registers_per_read));
+                let address = block.address + words.len() as u16;
+                words.extend(self.client.read(block.input, address, count as u16).await?);
+            }
+            let after = if has_counter {
+                Some(self.read("scan_counter").await?)
+            } else {
+                None
+            };
+            if before != after {
+                continue;
+            }
+            let irradiance = words
+                .chunks(per_value)
+                .enumerate()
+                .map(|(k, w)| {
+                    block.kind.decode(w, block.word_order).ok_or_else(|| {
+                        ModbusInstrumentError::Modbus(ModbusError::Garbled {
+                            resource: self.resource.clone(),
+                            register: block.address + (k * per_value) as u16,
+                            problem: crate::modbus::frame::Malformed(
+                                "a spectral value that does not decode".into(),
+                            ),
+                        })
+                    })
+                })
+                .collect::<Result<Vec<f64>, _>>()?;
+            let mut registers = std::collections::BTreeMap::new();
+            let others: Vec<String> = self
+                .profile
+                .registers
+                .iter()
+                .map(|r| r.name.clone())
+                .filter(|n| {
+                    !matches!(
+                        n.as_str(),
+                        "scan_counter" | "first_wavelength" | "wavelength_step" | "points"
+                    )
+                })
+                .collect();
+            for name in others {
+                registers.insert(name.clone(), self.read(&name).await?);
+            }
+            return Ok(SpectrumScan {
+                wavelength: (0..points).map(|k| first + step * k as f64).collect(),
+                irradiance,
+                unit: block.unit.clone(),
+                scan: after,
+                registers,
+            });
+        }
+        Err(ModbusInstrumentError::Torn {
+            resource: self.resource.clone(),
+            attempts: ATTEMPTS,
+        })
     }
 }
 

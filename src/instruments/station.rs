@@ -271,10 +271,14 @@ pub struct ModbusEntry {
     pub profile: String,
     /// `MODBUS-RTU::/dev/ttyUSB0::UNIT`, `MODBUS-TCP::HOST::PORT::UNIT`, or `sim`.
     pub resource: String,
-    /// What a simulated instrument measures: `plane_of_array`, `diffuse` (pyranometers) or
-    /// `weather`.
+    /// What a simulated instrument measures: `plane_of_array`, `diffuse` (pyranometers),
+    /// `weather` or `spectrum` (the spectroradiometer, in the module plane).
     #[serde(default)]
     pub sensor: Option<String>,
+    /// Faults injected into a simulated instrument (`sim::faults` grammar: `no-reply@3`,
+    /// `crc@2`, `error=6@4`, `reboot@5`, `latency=200`, …).
+    #[serde(default)]
+    pub faults: Vec<String>,
     /// A simulated instrument on its RS-485 line: served as Modbus RTU on a pseudo-terminal
     /// (`MODBUS-RTU::/dev/pts/N::1`, the profile's serial settings) instead of Modbus TCP.
     #[serde(default)]
@@ -569,11 +573,35 @@ impl Station {
                 }
                 if !matches!(
                     m.sensor.as_deref(),
-                    Some("plane_of_array" | "diffuse" | "weather")
+                    Some("plane_of_array" | "diffuse" | "weather" | "spectrum")
                 ) {
                     return Err(self.fail(
                         key("sensor"),
-                        "a simulated Modbus instrument says what it measures: plane_of_array, diffuse or weather".into(),
+                        "a simulated Modbus instrument says what it measures: plane_of_array, diffuse, weather or spectrum".into(),
+                    ));
+                }
+                let role = super::modbus::ModbusProfile::built_in(&m.profile).map(|p| p.role);
+                let fits = matches!(
+                    (m.sensor.as_deref(), role),
+                    (
+                        Some("plane_of_array" | "diffuse"),
+                        Some(super::modbus::ModbusRole::Pyranometer)
+                    ) | (
+                        Some("weather"),
+                        Some(super::modbus::ModbusRole::WeatherStation)
+                    ) | (
+                        Some("spectrum"),
+                        Some(super::modbus::ModbusRole::Spectroradiometer)
+                    )
+                );
+                if !fits {
+                    return Err(self.fail(
+                        key("sensor"),
+                        format!(
+                            "profile `{}` cannot measure `{}`: pyranometers measure plane_of_array or diffuse, a weather station weather, a spectroradiometer spectrum",
+                            m.profile,
+                            m.sensor.as_deref().unwrap_or("")
+                        ),
                     ));
                 }
             } else {

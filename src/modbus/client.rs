@@ -1,7 +1,7 @@
 //! A Modbus client over any byte stream: TCP, or RTU over a serial line (the 3.5-character
 //! silent interval before every frame, Serial Line V1.02 §2.5.1.1; 1.75 ms above 19 200 baud).
-//! Every call has a timeout; reads are retried after a timeout or a corrupt frame (a read is
-//! idempotent), writes are not; an exception response is a typed error naming the register;
+//! Every call has a timeout; reads are retried after a timeout, a corrupt frame or a "busy"
+//! exception (a read is idempotent), writes are not; an exception response is a typed error naming the register;
 //! every frame goes to the tap as it is sent or received (the run's I/O log).
 
 use std::sync::Arc;
@@ -60,6 +60,9 @@ pub enum ModbusError {
         message: String,
     },
 }
+
+/// Pause before asking a busy unit again.
+const BUSY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Receives every frame: (true = sent, bytes).
 pub type Tap = Arc<dyn Fn(bool, &[u8]) + Send + Sync>;
@@ -147,12 +150,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             let outcome = tokio::time::timeout(self.timeout, self.exchange(request)).await;
             let error = match outcome {
                 Ok(Ok(Response::Exception(exception))) => {
-                    return Err(ModbusError::Exception {
+                    let error = ModbusError::Exception {
                         resource: self.resource.clone(),
                         function: request.function(),
                         register: request.address(),
                         exception,
-                    });
+                    };
+                    // A busy unit (06) or one still working on an earlier request (05) is
+                    // asked again after a pause; any other exception is the answer.
+                    if !matches!(exception, Exception::DeviceBusy | Exception::Acknowledge) {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(BUSY_PAUSE).await;
+                    error
                 }
                 Ok(Ok(r)) => return Ok(r),
                 Ok(Err(e @ ModbusError::Garbled { .. })) => e,

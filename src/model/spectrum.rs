@@ -77,4 +77,3 @@ impl Spectrum {
         self.integral(&|_| 1.0, f64::NEG_INFINITY, f64::INFINITY)
     }
 }
-

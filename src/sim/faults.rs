@@ -12,9 +12,14 @@
 //! | `garbage@N` | the reply to the N-th message is replaced by bytes that cannot be framed |
 //! | `error=CODE@N` | after the N-th message the instrument reports error CODE (queue or ESR bit) |
 //! | `reboot@N` | at the N-th message the instrument power-cycles: settings lost, PON set, connection closed |
+//! | `crc@N` | Modbus RTU: the answer to the N-th frame carries a wrong CRC (TCP: garbage) |
 //!
-//! One-shot faults fire once; `@N` defaults to `@1`.
+//! One-shot faults fire once; `@N` defaults to `@1`. On Modbus instruments `error=CODE@N`
+//! answers the N-th request with exception CODE (1–255; 6 = server busy), and `reboot@N` makes
+//! the unit silent for 2 s of simulated time, then it answers again with its counters reset.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What goes wrong.
@@ -34,6 +39,8 @@ pub enum FaultKind {
     Error(i32),
     /// Power-cycle.
     Reboot,
+    /// A Modbus RTU answer with a wrong CRC.
+    Crc,
 }
 
 /// A fault and when it fires.
@@ -90,13 +97,68 @@ impl Fault {
                     .map_err(|_| fail("error needs an integer code, e.g. error=-222"))?,
             ),
             ("reboot", None) => FaultKind::Reboot,
+            ("crc", None) => FaultKind::Crc,
             _ => {
                 return Err(fail(
-                    "known faults: latency=MS, no-reply@N, drop@N, drop=sweep, garbage@N, error=CODE@N, reboot@N",
+                    "known faults: latency=MS, no-reply@N, drop@N, drop=sweep, garbage@N, error=CODE@N, reboot@N, crc@N",
                 ));
             }
         };
         Ok(Fault { kind, at })
+    }
+}
+
+/// The faults of one simulated instrument and the count of messages it has received (over all
+/// its connections): which one-shot faults are due, and the latency to add.
+#[derive(Debug, Default)]
+pub struct FaultSchedule {
+    faults: Vec<Fault>,
+    messages: AtomicU64,
+    fired: Mutex<Vec<bool>>,
+}
+
+impl FaultSchedule {
+    /// A schedule of `faults`, none fired yet.
+    pub fn new(faults: Vec<Fault>) -> Self {
+        FaultSchedule {
+            fired: Mutex::new(vec![false; faults.len()]),
+            faults,
+            messages: AtomicU64::new(0),
+        }
+    }
+
+    /// Count one more message; its 1-based number.
+    pub fn next_message(&self) -> u64 {
+        self.messages.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// One-shot faults due at message `n` (`busy`: a sweep runs), marking them fired.
+    pub fn due(&self, n: u64, busy: bool) -> Vec<FaultKind> {
+        let mut fired = super::world::lock(&self.fired);
+        let mut out = Vec::new();
+        for (i, f) in self.faults.iter().enumerate() {
+            let due = match f.kind {
+                FaultKind::Latency(_) => false,
+                FaultKind::DropMidSweep => busy,
+                _ => n == f.at,
+            };
+            if due && !fired[i] {
+                fired[i] = true;
+                out.push(f.kind);
+            }
+        }
+        out
+    }
+
+    /// The latency added to every reply.
+    pub fn latency(&self) -> Duration {
+        self.faults
+            .iter()
+            .map(|f| match f.kind {
+                FaultKind::Latency(d) => d,
+                _ => Duration::ZERO,
+            })
+            .sum()
     }
 }
 

@@ -3,14 +3,12 @@
 //! paths they use with real hardware. Message framing uses the client's own block-aware
 //! [`Framer`](crate::scpi::framing::Framer); faults are applied here.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::device::SimDevice;
-use super::faults::{Fault, FaultKind};
+use super::faults::{Fault, FaultKind, FaultSchedule};
 use super::world::{World, lock};
 use crate::scpi::framing::{FrameError, Framer};
 
@@ -71,51 +69,18 @@ pub struct SimInstrument {
     /// Interface terminators.
     pub wire: Wire,
     /// Injected faults.
-    pub faults: Vec<Fault>,
-    messages: AtomicU64,
-    fired: Mutex<Vec<bool>>,
+    pub faults: FaultSchedule,
 }
 
 impl SimInstrument {
     /// Wrap a device.
     pub fn new(name: &str, device: Box<dyn SimDevice>, wire: Wire, faults: Vec<Fault>) -> Self {
-        let fired = Mutex::new(vec![false; faults.len()]);
         SimInstrument {
             name: name.to_string(),
             device: Mutex::new(device),
             wire,
-            faults,
-            messages: AtomicU64::new(0),
-            fired,
+            faults: FaultSchedule::new(faults),
         }
-    }
-
-    /// One-shot faults due at message `n`, marking them fired.
-    fn due(&self, n: u64, busy: bool) -> Vec<FaultKind> {
-        let mut fired = lock(&self.fired);
-        let mut out = Vec::new();
-        for (i, f) in self.faults.iter().enumerate() {
-            let due = match f.kind {
-                FaultKind::Latency(_) => false,
-                FaultKind::DropMidSweep => busy,
-                _ => n == f.at,
-            };
-            if due && !fired[i] {
-                fired[i] = true;
-                out.push(f.kind);
-            }
-        }
-        out
-    }
-
-    fn latency(&self) -> Duration {
-        self.faults
-            .iter()
-            .map(|f| match f.kind {
-                FaultKind::Latency(d) => d,
-                _ => Duration::ZERO,
-            })
-            .sum()
     }
 }
 
@@ -224,14 +189,14 @@ enum Outcome {
 }
 
 async fn exchange(instrument: &SimInstrument, world: &World, message: &[u8]) -> Outcome {
-    let n = instrument.messages.fetch_add(1, Ordering::SeqCst) + 1;
-    let latency = instrument.latency();
+    let n = instrument.faults.next_message();
+    let latency = instrument.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     let now = world.now();
     let busy = lock(&instrument.device).busy(now);
-    let due = instrument.due(n, busy);
+    let due = instrument.faults.due(n, busy);
     if due
         .iter()
         .any(|k| matches!(k, FaultKind::Drop | FaultKind::DropMidSweep))

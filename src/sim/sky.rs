@@ -57,8 +57,7 @@ pub fn sun(t: f64, site: Site, pressure_hpa: f64, temperature: f64) -> (f64, f64
     let n = t / 86_400.0 + 2_440_587.5 - 2_451_545.0; // days from J2000.0
     let mean_longitude = (280.460 + 0.985_647_4 * n).rem_euclid(360.0);
     let g = (357.528 + 0.985_600_3 * n).rem_euclid(360.0).to_radians();
-    let ecliptic =
-        (mean_longitude + 1.915 * g.sin() + 0.020 * (2.0 * g).sin()).to_radians();
+    let ecliptic = (mean_longitude + 1.915 * g.sin() + 0.020 * (2.0 * g).sin()).to_radians();
     let obliquity = (23.439 - 0.000_000_4 * n).to_radians();
     let ra = (obliquity.cos() * ecliptic.sin()).atan2(ecliptic.cos());
     let dec = (obliquity.sin() * ecliptic.sin()).asin();
@@ -78,7 +77,11 @@ pub fn sun(t: f64, site: Site, pressure_hpa: f64, temperature: f64) -> (f64, f64
     } else {
         0.0
     };
-    (90.0 - el_deg, 90.0 - el_deg - refraction, az.to_degrees().rem_euclid(360.0))
+    (
+        90.0 - el_deg,
+        90.0 - el_deg - refraction,
+        az.to_degrees().rem_euclid(360.0),
+    )
 }
 
 /// Angle between the sun at (zenith, azimuth) and the normal of a plane (tilt, azimuth) [°].
@@ -294,7 +297,8 @@ impl ClearSky {
 
 /// The atmosphere of one local day.
 fn atmosphere(seed: u64, day: i64, pressure_pa: f64) -> Atmosphere {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5350_4543 ^ (day as u64).wrapping_mul(0x9E37_79B9));
+    let mut rng =
+        StdRng::seed_from_u64(seed ^ 0x5350_4543 ^ (day as u64).wrapping_mul(0x9E37_79B9));
     Atmosphere::rural(
         pressure_pa,
         rng.random_range(0.3..1.3),
@@ -340,7 +344,12 @@ impl Sky {
         let wl = wavelengths();
         let trapezoid = trapezoid_weights(wl);
         let am15 = Spectrum::am15g();
-        let weights = [Detector::Module, Detector::ReferenceCell, Detector::Thermopile].map(|d| {
+        let weights = [
+            Detector::Module,
+            Detector::ReferenceCell,
+            Detector::Thermopile,
+        ]
+        .map(|d| {
             let w: Vec<f64> = wl
                 .iter()
                 .zip(&trapezoid)
@@ -401,9 +410,10 @@ impl Sky {
         }
         let (tilt, aoi) = match self.plane {
             Plane::Tracker => (apparent_zenith, 0.0),
-            Plane::Fixed { tilt, azimuth: facing } => {
-                (tilt, incidence(apparent_zenith, azimuth, tilt, facing))
-            }
+            Plane::Fixed {
+                tilt,
+                azimuth: facing,
+            } => (tilt, incidence(apparent_zenith, azimuth, tilt, facing)),
         };
         let local_day = ((t / 3600.0 + self.utc_offset_hours) / 24.0).floor() as i64;
         let date = Date::from_unix_seconds(t);
@@ -433,7 +443,11 @@ impl Sky {
             dot(&trapezoid, &s.poa_ground_diffuse),
         ];
         let mut effective = [[0.0; 3]; DETECTORS];
-        for d in [Detector::Module, Detector::ReferenceCell, Detector::Thermopile] {
+        for d in [
+            Detector::Module,
+            Detector::ReferenceCell,
+            Detector::Thermopile,
+        ] {
             let (w, norm) = &self.weights[d.index()];
             let (beam_iam, sky_iam, ground_iam) = match d.glass() {
                 Some(glass) => {
@@ -487,7 +501,11 @@ impl Sky {
     pub fn clear_spectra(&self, t: f64) -> [Vec<f64>; 3] {
         let (a, b, f) = self.around(t);
         let mix = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| p + f * (q - p)).collect();
-        [mix(&a.beam, &b.beam), mix(&a.sky, &b.sky), mix(&a.ground, &b.ground)]
+        [
+            mix(&a.beam, &b.beam),
+            mix(&a.sky, &b.sky),
+            mix(&a.ground, &b.ground),
+        ]
     }
 
     /// Angle of incidence of the beam on the plane at `t` [°].
@@ -532,11 +550,21 @@ mod tests {
         let total: f64 = sky.clear_parts(t).iter().sum();
         assert!((1000.0..1250.0).contains(&total), "{total}");
         let g = |d| sky.effective_parts(d, t).iter().sum::<f64>();
-        let (module, cell, pyranometer) = (g(Detector::Module), g(Detector::ReferenceCell), g(Detector::Thermopile));
+        let (module, cell, pyranometer) = (
+            g(Detector::Module),
+            g(Detector::ReferenceCell),
+            g(Detector::Thermopile),
+        );
         // A blue, thin-air spectrum: the c-Si devices read a little differently from the
         // thermopile and from each other — the spectral mismatch the station corrects.
-        assert!((module / cell - 1.0).abs() > 1e-4 && (module / cell - 1.0).abs() < 0.03, "{module} {cell}");
-        assert!((pyranometer / total - 1.0).abs() < 0.03, "{pyranometer} {total}");
+        assert!(
+            (module / cell - 1.0).abs() > 1e-4 && (module / cell - 1.0).abs() < 0.03,
+            "{module} {cell}"
+        );
+        assert!(
+            (pyranometer / total - 1.0).abs() < 0.03,
+            "{pyranometer} {total}"
+        );
         // Night.
         assert_eq!(sky.clear_parts(t + 12.0 * 3600.0), [0.0; 3]);
     }
@@ -544,7 +572,10 @@ mod tests {
     #[test]
     fn a_fixed_rack_loses_light_at_incidence_and_a_cloud_turns_the_light_blue() {
         let tracker = plateau(Plane::Tracker);
-        let rack = plateau(Plane::Fixed { tilt: 35.0, azimuth: 180.0 });
+        let rack = plateau(Plane::Fixed {
+            tilt: 35.0,
+            azimuth: 180.0,
+        });
         let morning = 1_782_019_200.0 - 4.0 * 3600.0;
         assert!(rack.aoi(morning) > 30.0);
         assert!(rack.clear_parts(morning)[0] < tracker.clear_parts(morning)[0]);
@@ -561,6 +592,11 @@ mod tests {
         };
         let blue_share = |cloud| band(400.0, 500.0, cloud) / band(700.0, 900.0, cloud);
         assert!(band(300.0, 4000.0, 0.4) < 0.7 * band(300.0, 4000.0, 1.0));
-        assert!(blue_share(0.4) > 1.02 * blue_share(1.0), "{} {}", blue_share(0.4), blue_share(1.0));
+        assert!(
+            blue_share(0.4) > 1.02 * blue_share(1.0),
+            "{} {}",
+            blue_share(0.4),
+            blue_share(1.0)
+        );
     }
 }

@@ -20,6 +20,7 @@ use super::modbus::{
     ModbusSim, SimSensor, serve_rtu as serve_modbus_rtu, serve_tcp as serve_modbus_tcp,
 };
 use super::server::{SimInstrument, Wire, serve_stream, serve_tcp};
+use super::sky::Plane;
 use super::switch::RelaySwitch;
 use super::world::{World, WorldConfig};
 use crate::instruments::InstrumentsError;
@@ -190,20 +191,34 @@ impl SimulatedStation {
             ));
         }
         let seed = options.seed.or(info.seed).unwrap_or(1);
-        let defaults = WorldConfig::default();
-        let world = Arc::new(World::new(WorldConfig {
+        let mut config = WorldConfig {
             seed,
             speed: options.speed.or(info.speed).unwrap_or(1.0),
-            start: options.start.unwrap_or(defaults.start),
-            ..defaults
-        }));
+            ..WorldConfig::default()
+        };
+        if let Some(start) = options.start {
+            config.start = start;
+        }
+        // The simulated sky is the station's site, seen in its module plane.
+        if let Some(site) = &info.site {
+            config.latitude = site.latitude;
+            config.longitude = site.longitude;
+            config.altitude = site.altitude;
+            config.plane = match (site.tracker, site.tilt, site.azimuth) {
+                (false, Some(tilt), Some(azimuth)) => Plane::Fixed { tilt, azimuth },
+                _ => Plane::Tracker,
+            };
+        }
+        let world = Arc::new(World::new(config));
         let mut extra: BTreeMap<String, Vec<Fault>> = BTreeMap::new();
         if let Some(list) = &options.faults {
             for (name, fault) in parse_fault_list(list).map_err(|e| InstrumentsError::Invalid {
                 instrument: "--faults".into(),
                 problem: e.to_string(),
             })? {
-                if !station.file.instrument.iter().any(|i| i.name == name) {
+                if !station.file.instrument.iter().any(|i| i.name == name)
+                    && !station.file.modbus.iter().any(|m| m.name == name)
+                {
                     return Err(InstrumentsError::Invalid {
                         instrument: "--faults".into(),
                         problem: format!(
@@ -292,12 +307,22 @@ impl SimulatedStation {
             let sensor = match entry.sensor.as_deref() {
                 Some("diffuse") => SimSensor::Diffuse,
                 Some("weather") => SimSensor::Weather,
+                Some("spectrum") => SimSensor::Spectrum,
                 _ => SimSensor::PlaneOfArray,
             };
+            let mut faults = Vec::new();
+            for spec in &entry.faults {
+                faults.push(Fault::parse(spec).map_err(|e| {
+                    station.fail(format!("modbus `{}`.faults", entry.name), e.to_string())
+                })?);
+            }
+            faults.extend(extra.remove(&entry.name).unwrap_or_default());
             let role = profile.role.as_str();
             let model = format!("{} {}", profile.manufacturer, profile.model);
             let baud = profile.serial.baud;
-            let sim = Arc::new(ModbusSim::new(profile, world.clone(), sensor, 1));
+            let sim = Arc::new(
+                ModbusSim::new(profile, world.clone(), sensor, 1).with_faults(faults, seed),
+            );
             let resource = if entry.rtu && !options.serial_over_tcp {
                 let (master, slave) =
                     tokio_serial::SerialStream::pair().map_err(|e| io(e.into()))?;

@@ -532,6 +532,36 @@ impl App {
                 }
                 live.sky = Some(parts.join(" · "));
             }
+            Event::Spectrum {
+                instrument,
+                wavelength,
+                irradiance,
+                ..
+            } => {
+                let points: Vec<(f64, f64)> = wavelength
+                    .iter()
+                    .copied()
+                    .zip(irradiance.iter().copied())
+                    .collect();
+                let broadband: f64 = points
+                    .windows(2)
+                    .map(|w| 0.5 * (w[0].1 + w[1].1) * (w[1].0 - w[0].0))
+                    .sum();
+                if let Some(row) = self
+                    .station
+                    .instruments
+                    .iter_mut()
+                    .find(|row| &row.name == instrument)
+                {
+                    row.last = format!(
+                        "{} values {:.0}–{:.0} nm, ∫ {broadband:.0} W/m²",
+                        points.len(),
+                        points.first().map_or(0.0, |p| p.0),
+                        points.last().map_or(0.0, |p| p.0)
+                    );
+                }
+                live.spectrum = Some((instrument.clone(), points));
+            }
             Event::Warning { message } => self.log.push(format!("warning: {message}")),
             Event::Finished {
                 run_id,

@@ -110,6 +110,8 @@ pub struct LiveState {
     pub results: BTreeMap<String, Value>,
     /// The last sky reading as text (plane and diffuse irradiance, wind, pressure, sun).
     pub sky: Option<String>,
+    /// The last spectrum: instrument, (wavelength [nm], spectral irradiance [W·m⁻²·nm⁻¹]).
+    pub spectrum: Option<(String, Vec<(f64, f64)>)>,
     /// What the runs that ended said (stated result, verdict) and where their certificates
     /// went, oldest first: it stays on the screen after the run.
     pub finished: Vec<String>,

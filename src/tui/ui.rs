@@ -350,7 +350,46 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
     });
     strip(frame, "Irradiance", "W/m²", &g, band, g_area);
     strip(frame, "Module temperature", "°C", &t, None, t_area);
-    iv(frame, app, right);
+    match &live.spectrum {
+        Some(spectrum) => {
+            let [iv_area, spectrum_area] =
+                Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .areas(right);
+            iv(frame, app, iv_area);
+            spectrum_chart(frame, spectrum, spectrum_area);
+        }
+        None => iv(frame, app, right),
+    }
+}
+
+/// The latest spectrum, spectral irradiance over wavelength.
+fn spectrum_chart(frame: &mut Frame, (instrument, points): &(String, Vec<(f64, f64)>), area: Rect) {
+    let (x0, x1) = (
+        points.first().map_or(300.0, |p| p.0),
+        points.last().map_or(1100.0, |p| p.0),
+    );
+    let top = points.iter().fold(0.1f64, |m, p| m.max(p.1)) * 1.05;
+    frame.render_widget(
+        Chart::new(vec![
+            Dataset::default()
+                .marker(symbols::Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(ACCENT))
+                .data(points),
+        ])
+        .block(block(&format!(" Spectrum ({instrument}) W·m⁻²·nm⁻¹ ")))
+        .x_axis(
+            Axis::default()
+                .bounds([x0, x1])
+                .labels([format!("{x0:.0} nm"), format!("{x1:.0} nm")]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, top])
+                .labels(["0".to_string(), format!("{top:.2}")]),
+        ),
+        area,
+    );
 }
 
 fn iv(frame: &mut Frame, app: &App, area: Rect) {

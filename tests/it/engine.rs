@@ -1558,6 +1558,9 @@ fn run(p) {
     let a = read_sky();
     sleep(5.0);
     let b = read_sky();
+    let s = read_spectrum();
+    record("spectrum_points", s.spectroradiometer.wavelength.len(), "1", #{ informative: true });
+    record("spectrum_broadband", s.spectroradiometer.broadband, "W/m²", #{ informative: true });
     record("poa", b["poa-pyranometer"].irradiance, "W/m²", #{ informative: true });
     record("diffuse", b["diffuse-pyranometer"].irradiance, "W/m²", #{ informative: true });
     record("wind", b["weather"].wind_speed, "m/s", #{ informative: true });
@@ -1581,11 +1584,36 @@ fn run(p) {
         .collect();
     assert_eq!(skies.len(), 2);
     let results = &record["results"];
+    // The spectroradiometer's 161 values, 300–1100 nm, journaled whole as raw data; the part of
+    // the plateau sun's light between 300 and 1100 nm is roughly three quarters of the whole.
+    assert_eq!(results["spectrum_points"]["value"].as_f64(), Some(161.0));
+    let in_band = results["spectrum_broadband"]["value"]
+        .as_f64()
+        .expect("broadband");
+    let text: String = rusqlite::Connection::open(&db)
+        .expect("db")
+        .query_row(
+            "SELECT data FROM raw WHERE run_id = ?1 AND kind = 'spectrum'",
+            [&run_id],
+            |r| r.get(0),
+        )
+        .expect("raw spectrum");
+    let spectrum: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        spectrum["spectroradiometer"]["irradiance"]
+            .as_array()
+            .map(Vec::len),
+        Some(161)
+    );
     let poa = results["poa"]["value"].as_f64().expect("poa");
     let diffuse = results["diffuse"]["value"].as_f64().expect("diffuse");
     assert!(
         poa > 500.0 && diffuse > 0.0 && diffuse < 0.3 * poa,
         "{poa} {diffuse}"
+    );
+    assert!(
+        in_band > 0.6 * poa && in_band < 0.9 * poa,
+        "{in_band} of {poa}"
     );
     let p = results["pressure"]["value"].as_f64().expect("pressure");
     assert!((p - 775.0).abs() < 10.0, "plateau pressure {p} hPa");
@@ -1642,6 +1670,56 @@ fn run(p) {
             file.to_str().expect("utf-8"),
         ],
     );
+    // The run does not start: the sky instruments are identified with the others at run start.
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("identifying poa-pyranometer") && err.contains("MODBUS-TCP::127.0.0.1::9::1"),
+        "{err}\n{events:?}"
+    );
+    // Faults on the Modbus sensors mid-run: a wrong CRC, a busy exception, a silent unit and a
+    // garbled answer are retaken and the run completes; the retries are in the I/O log.
+    let (code, events, err) = run(
+        &dir.join("faults.db"),
+        &[
+            script.to_str().expect("utf-8"),
+            "--speed",
+            "50",
+            "--faults",
+            "diffuse-pyranometer:crc@3,weather:error=6@3,poa-pyranometer:no-reply@4,spectroradiometer:garbage@5",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let run_id = events[0]["run_id"].as_str().expect("run id").to_string();
+    let conn = rusqlite::Connection::open(dir.join("faults.db")).expect("db");
+    let requests: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM io_log WHERE run_id = ?1 AND instrument = 'weather' AND direction = 'write'",
+            [&run_id],
+            |r| r.get(0),
+        )
+        .expect("count");
+    let answers: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM io_log WHERE run_id = ?1 AND instrument = 'weather' AND direction = 'read'",
+            [&run_id],
+            |r| r.get(0),
+        )
+        .expect("count");
+    // Identity, then two readings of five registers, one asked twice after "busy".
+    assert_eq!((requests, answers), (12, 12), "weather frames");
+    // A fault that does not go away fails the activity naming the instrument, its resource
+    // and the register: a device failure (exception 04) on the weather station's first
+    // reading.
+    let (code, events, err) = run(
+        &dir.join("failure.db"),
+        &[
+            script.to_str().expect("utf-8"),
+            "--speed",
+            "50",
+            "--faults",
+            "weather:error=4@2",
+        ],
+    );
     assert_ne!(code, Some(0));
     let reason = events
         .iter()
@@ -1649,7 +1727,9 @@ fn run(p) {
         .map(|e| e["reason"].to_string())
         .unwrap_or_default();
     assert!(
-        reason.contains("poa-pyranometer") && reason.contains("MODBUS-TCP::127.0.0.1::9::1"),
+        reason.contains("weather")
+            && reason.contains("MODBUS-TCP::127.0.0.1::")
+            && reason.contains("register 2"),
         "{reason}\n{err}"
     );
 }

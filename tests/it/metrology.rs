@@ -540,7 +540,10 @@ fn martin_ruiz_iam_agrees_with_pvlib() {
         let a_r = case["a_r"].as_f64().expect("a_r");
         for (theta, want) in aoi.iter().zip(numbers(&case["beam"])) {
             let got = martin_ruiz(*theta, a_r);
-            assert!((got - want).abs() < 1e-12, "a_r {a_r}, {theta}°: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "a_r {a_r}, {theta}°: {got} vs {want}"
+            );
         }
         for ((beta, sky), ground) in tilt
             .iter()
@@ -548,7 +551,10 @@ fn martin_ruiz_iam_agrees_with_pvlib() {
             .zip(numbers(&case["ground"]))
         {
             let (s, g) = martin_ruiz_diffuse(*beta, a_r);
-            assert!((s - sky).abs() < 1e-12 && (g - ground).abs() < 1e-9, "a_r {a_r}, tilt {beta}°: ({s}, {g}) vs ({sky}, {ground})");
+            assert!(
+                (s - sky).abs() < 1e-12 && (g - ground).abs() < 1e-9,
+                "a_r {a_r}, tilt {beta}°: ({s}, {g}) vs ({sky}, {ground})"
+            );
         }
     }
 }
@@ -580,7 +586,10 @@ fn the_simulated_glass_agrees_with_pvlib_physical_iam() {
         };
         for (theta, want) in aoi.iter().zip(numbers(&case["beam"])) {
             let got = glass.iam(*theta);
-            assert!((got - want).abs() < 1e-9, "{glass:?} at {theta}°: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{glass:?} at {theta}°: {got} vs {want}"
+            );
         }
         for ((beta, sky), ground) in tilt
             .iter()
@@ -589,9 +598,15 @@ fn the_simulated_glass_agrees_with_pvlib_physical_iam() {
         {
             let (s, g) = glass.diffuse(*beta);
             // Two numerical integrations of one integral (Marion's and a midpoint rule).
-            assert!((s - sky).abs() < 2e-3, "{glass:?} tilt {beta}°: sky {s} vs {sky}");
+            assert!(
+                (s - sky).abs() < 2e-3,
+                "{glass:?} tilt {beta}°: sky {s} vs {sky}"
+            );
             if *beta > 0.0 {
-                assert!((g - ground).abs() < 5e-3, "{glass:?} tilt {beta}°: ground {g} vs {ground}");
+                assert!(
+                    (g - ground).abs() < 5e-3,
+                    "{glass:?} tilt {beta}°: ground {g} vs {ground}"
+                );
             }
             worst_diffuse = worst_diffuse.max((s - sky).abs());
         }
@@ -612,7 +627,10 @@ fn the_simulated_sun_agrees_with_pvlib_spa() {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("unix"))
     {
-        let v: Vec<f64> = line.split(',').map(|x| x.parse().expect("number")).collect();
+        let v: Vec<f64> = line
+            .split(',')
+            .map(|x| x.parse().expect("number"))
+            .collect();
         // 1950–2050 and the sun more than 1° up (refraction formulas differ at the horizon).
         if !(-631_152_000.0..2_524_608_000.0).contains(&v[0]) || v[7] > 89.0 {
             continue;

@@ -346,7 +346,7 @@ impl Host {
 }
 
 /// `conditions`, `wait_stable`, `sweep`, `stable_sweep`, `select_channel`, `set_voltage`,
-/// `standby`, `read_tester`, `read_sky`, `compare_references`.
+/// `standby`, `read_tester`, `read_sky`, `read_spectrum`, `compare_references`.
 pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
     host_fn!(
         engine,
@@ -461,7 +461,8 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
                 return Err("the station has no sky instruments: add [[modbus]] pyranometers or a weather station to the station file".into());
             }
             let mut out = serde_json::Map::new();
-            for s in h.bench.sky.iter_mut() {
+            // Spectroradiometers are read whole by `read_spectrum()`.
+            for s in h.bench.sky.iter_mut().filter(|s| s.profile.spectrum.is_none()) {
                 let r = h.rt.block_on(s.read_all())?;
                 out.insert(s.name.clone(), json!(r));
             }
@@ -477,6 +478,44 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
         })?;
         to_dyn(&v)
     });
+    // `read_spectrum()`: every spectroradiometer's latched spectrum once — #{ "spectroradiometer":
+    // #{ wavelength: [nm…], irradiance: [W/m²/nm…], unit, scan, registers: #{ integration_time,
+    // status, … }, broadband: ∫ over the range [W/m²] } }; the raw scan is journaled whole.
+    host_fn!(
+        engine,
+        shared,
+        "read_spectrum",
+        |host| -> HostResult<Dynamic> {
+            let v: Value = host.activity(ActivityKind::ReadSpectrum, json!({}), |h, _| {
+            let mut out = serde_json::Map::new();
+            let now = h.now();
+            for s in h.bench.sky.iter_mut().filter(|s| s.profile.spectrum.is_some()) {
+                let scan = h.rt.block_on(s.read_spectrum())?;
+                let broadband: f64 = scan
+                    .wavelength
+                    .windows(2)
+                    .zip(scan.irradiance.windows(2))
+                    .map(|(w, e)| 0.5 * (e[0] + e[1]) * (w[1] - w[0]))
+                    .sum();
+                (h.events)(Event::Spectrum {
+                    time: now,
+                    instrument: s.name.clone(),
+                    wavelength: scan.wavelength.clone(),
+                    irradiance: scan.irradiance.clone(),
+                });
+                let mut v = serde_json::to_value(&scan).map_err(|e| e.to_string())?;
+                v["broadband"] = json!(broadband);
+                out.insert(s.name.clone(), v);
+            }
+            if out.is_empty() {
+                return Err("the station has no spectroradiometer: add a [[modbus]] entry with a spectroradiometer profile (pvstation-spectroradiometer) to the station file".into());
+            }
+            let v = Value::Object(out);
+            Ok((v.clone(), vec![("spectrum".into(), v.to_string())]))
+        })?;
+            to_dyn(&v)
+        }
+    );
     host_fn!(engine, shared, "compare_references", |host,
                                                     readings: i64|
      -> HostResult<
