@@ -4,7 +4,10 @@
 //! - decode of 10^6 REAL,64 values from a definite block (target ≥ 1 GB/s), plus framing
 //!   the same block out of a byte stream;
 //! - Modbus RTU (issue 14): a read of 10 holding registers from the simulated weather station
-//!   through a pseudo-terminal at 115 200 baud (silent interval 1.75 ms each way), median.
+//!   through a pseudo-terminal at 115 200 baud (silent interval 1.75 ms each way), median;
+//!   and a spectrum of 161 F32 values (322 registers in three requests, scan counter before
+//!   and after) read from the simulated spectroradiometer over Modbus TCP on loopback and
+//!   journaled durably as a `read_spectrum` activity with its raw scan (WAL, fsync), median.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -148,5 +151,83 @@ fn modbus_rtu(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, round_trip, block_decode, modbus_rtu);
+fn modbus_spectrum(c: &mut Criterion) {
+    use pvstation::engine::journal::Recorder;
+    use pvstation::instruments::modbus::{ModbusInstrument, ModbusProfile};
+    use pvstation::modbus::{Client, Framing};
+    use pvstation::sim::modbus::{ModbusSim, SimSensor, serve_tcp as serve_modbus_tcp};
+    use pvstation::store::db::{Database, RunStart, sha256_hex};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let world = Arc::new(World::new(WorldConfig::default()));
+    let profile = ModbusProfile::built_in("pvstation-spectroradiometer").expect("profile");
+    let sim = Arc::new(ModbusSim::new(
+        profile.clone(),
+        world.clone(),
+        SimSensor::Spectrum,
+        1,
+    ));
+    let mut radiometer = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_modbus_tcp(sim.clone(), stream));
+            }
+        });
+        let stream = TcpStream::connect(address).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let client = Client::new(stream, Framing::Tcp, 1, "MODBUS-TCP::127.0.0.1::502::1");
+        ModbusInstrument::new(profile, client, "MODBUS-TCP::127.0.0.1::502::1")
+    });
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-db");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("spectrum.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let mut recorder = Recorder::start(
+        Database::open(&path).expect("db"),
+        &RunStart {
+            id: "spectrum".into(),
+            procedure: "sky".into(),
+            procedure_hash: sha256_hex(b"script"),
+            parameters: "{}".into(),
+            operator: "bench".into(),
+            software_version: "0.1.0".into(),
+            station: "{}".into(),
+            started_at: 0.0,
+        },
+        world.clone(),
+    )
+    .expect("recorder");
+    c.bench_function(
+        "modbus spectrum: 161 values read over TCP and journaled",
+        |b| {
+            b.iter(|| {
+                let scan = rt.block_on(radiometer.read_spectrum()).expect("spectrum");
+                let raw = serde_json::to_string(&scan).expect("json");
+                let v: serde_json::Value = recorder
+                    .activity("read_spectrum", &serde_json::json!({}), |_| {
+                        Ok((
+                            serde_json::json!({"points": scan.irradiance.len()}),
+                            vec![("spectrum".to_string(), raw)],
+                        ))
+                    })
+                    .expect("journal");
+                black_box(v)
+            })
+        },
+    );
+}
+
+criterion_group!(
+    benches,
+    round_trip,
+    block_decode,
+    modbus_rtu,
+    modbus_spectrum
+);
 criterion_main!(benches);

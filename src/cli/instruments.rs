@@ -45,23 +45,36 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let today = Date::from_unix_seconds(clock.now());
             let certs = certificates(&station, today);
             let mut ok = reports.iter().all(|r| r.ok);
+            // Columns as wide as the longest name and role.
+            let name_width = reports
+                .iter()
+                .map(|r| r.name.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(16);
+            let role_width = reports
+                .iter()
+                .map(|r| r.role.len())
+                .max()
+                .unwrap_or(0)
+                .max(12);
             for r in &reports {
                 if json {
                     println!("{}", serde_json::to_string(r)?);
                 } else {
                     println!(
-                        "{:<16} {:<17} {:<8} {}",
+                        "{:<name_width$} {:<role_width$} {:<8} {}",
                         r.name,
                         r.role,
                         if r.ok { "ok" } else { "PROBLEM" },
                         r.identity.as_deref().unwrap_or("-")
                     );
-                    println!("{:<16} {}", "", r.resource);
+                    println!("{:<name_width$} {}", "", r.resource);
                     for e in &r.instrument_errors {
-                        println!("{:<16} instrument error: {e}", "");
+                        println!("{:<name_width$} instrument error: {e}", "");
                     }
                     for p in &r.problems {
-                        println!("{:<16} problem: {p}", "");
+                        println!("{:<name_width$} problem: {p}", "");
                     }
                 }
             }

@@ -453,20 +453,36 @@ async fn probe_modbus(
         Ok(mut inst) => match inst.identify().await {
             Err(e) => report.problems.push(e.to_string()),
             Ok(id) => {
-                let reading = match &first {
-                    Some(r) => match inst.read(&r.name).await {
-                        Ok(v) => format!(
-                            "; {} {} {}",
-                            r.name,
-                            crate::model::stated::significant(v, 4).unwrap_or_default(),
-                            r.unit
+                let reading = if inst.profile.spectrum.is_some() {
+                    // A spectroradiometer is probed by reading one whole spectrum.
+                    match inst.read_spectrum().await {
+                        Ok(scan) => format!(
+                            "; spectrum {} values {}–{} nm",
+                            scan.irradiance.len(),
+                            scan.wavelength.first().copied().unwrap_or_default(),
+                            scan.wavelength.last().copied().unwrap_or_default()
                         ),
                         Err(e) => {
                             report.problems.push(e.to_string());
                             String::new()
                         }
-                    },
-                    None => String::new(),
+                    }
+                } else {
+                    match &first {
+                        Some(r) => match inst.read(&r.name).await {
+                            Ok(v) => format!(
+                                "; {} {} {}",
+                                r.name,
+                                crate::model::stated::significant(v, 4).unwrap_or_default(),
+                                r.unit
+                            ),
+                            Err(e) => {
+                                report.problems.push(e.to_string());
+                                String::new()
+                            }
+                        },
+                        None => String::new(),
+                    }
                 };
                 report.identity = Some(format!("{id}{reading}"));
             }

@@ -422,6 +422,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ModbusInstrument<S> {
             }
             found.push(format!("{}={v}", id.name));
         }
+        if found.is_empty() {
+            return Ok(format!(
+                "{} {} (no identity register in its profile)",
+                self.profile.manufacturer, self.profile.model
+            ));
+        }
         Ok(format!(
             "{} {}, {}",
             self.profile.manufacturer,

@@ -410,6 +410,27 @@ mod tests {
         assert!((p - w.pressure()).abs() < 0.01, "{p}");
         let v = station.read("wind_speed").await.expect("wind");
         assert!((0.0..8.0).contains(&v), "{v}");
+        // The EKO MS-80M: F32 in holding registers 2–3, high word first, no identity register.
+        let eko = ModbusProfile::built_in("eko-ms80m").expect("profile");
+        let sim = Arc::new(ModbusSim::new(
+            eko.clone(),
+            w.clone(),
+            SimSensor::PlaneOfArray,
+            1,
+        ));
+        let (client_end, server_end) = tokio::io::duplex(1024);
+        tokio::spawn(serve_tcp(sim, server_end));
+        let client = Client::new(client_end, Framing::Tcp, 1, "MODBUS-TCP::sim::502::1");
+        let mut ms80 = ModbusInstrument::new(eko, client, "MODBUS-TCP::sim::502::1");
+        assert!(
+            ms80.identify()
+                .await
+                .expect("identity")
+                .contains("no identity register")
+        );
+        let g = ms80.read("irradiance").await.expect("irradiance");
+        let truth = w.pyranometer_irradiance(w.now());
+        assert!((g - truth).abs() < 0.01, "{g} vs {truth}");
         // A wrong unit address gets no answer on RS-485: the read times out naming the register.
         let smp = ModbusProfile::built_in("kipp-zonen-smp10").expect("profile");
         let sim = Arc::new(ModbusSim::new(

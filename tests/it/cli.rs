@@ -68,7 +68,7 @@ pub fn start_sim(args: &[&str]) -> Sim {
 #[test]
 fn sim_prints_resources_and_serves_scpi_and_serial() {
     let sim = start_sim(&["--seed", "3"]);
-    assert_eq!(sim.served.len(), 10, "7 SCPI and 3 Modbus instruments");
+    assert_eq!(sim.served.len(), 11, "7 SCPI and 4 Modbus instruments");
     let resource = |name: &str| {
         sim.served
             .iter()
@@ -148,7 +148,7 @@ fn probe_reports_every_instrument_and_certificate() {
         .iter()
         .filter(|o| o.get("identity").is_some())
         .collect();
-    assert_eq!(instruments.len(), 10, "7 SCPI and 3 Modbus instruments");
+    assert_eq!(instruments.len(), 11, "7 SCPI and 4 Modbus instruments");
     assert!(instruments.iter().all(|o| o["ok"] == true), "{text}");
     let certificates: Vec<_> = objects
         .iter()
