@@ -50,6 +50,9 @@ pub struct SkyInstrument {
     pub resource: String,
     /// Its model.
     pub profile: super::modbus::ModbusProfile,
+    /// What it measures (`plane_of_array`, `diffuse`, `weather`, `spectrum`), as the station
+    /// file says.
+    pub sensor: Option<String>,
     log: IoLog,
     connection: Option<super::modbus::ModbusInstrument<Box<dyn super::modbus::ByteStream>>>,
     /// The identity found on connecting.
@@ -192,6 +195,7 @@ impl Bench {
                     .cloned()
                     .unwrap_or_else(|| entry.resource.clone()),
                 profile,
+                sensor: entry.sensor.clone(),
                 log: log.clone(),
                 connection: None,
                 identity: String::new(),

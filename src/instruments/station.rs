@@ -271,8 +271,9 @@ pub struct ModbusEntry {
     pub profile: String,
     /// `MODBUS-RTU::/dev/ttyUSB0::UNIT`, `MODBUS-TCP::HOST::PORT::UNIT`, or `sim`.
     pub resource: String,
-    /// What a simulated instrument measures: `plane_of_array`, `diffuse` (pyranometers),
-    /// `weather` or `spectrum` (the spectroradiometer, in the module plane).
+    /// What it measures: `plane_of_array`, `diffuse` (pyranometers), `weather` or `spectrum`
+    /// (the spectroradiometer, in the module plane). Required of a simulated instrument; on a
+    /// real one it tells procedures which pyranometer is which.
     #[serde(default)]
     pub sensor: Option<String>,
     /// Faults injected into a simulated instrument (`sim::faults` grammar: `no-reply@3`,

@@ -454,7 +454,8 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
         }
     );
     // `read_sky()`: every Modbus sky instrument once — #{ "poa-pyranometer": #{ irradiance,
-    // body_temperature }, "weather": #{ wind_speed, … } } in the profiles' units.
+    // body_temperature, sensor: "plane_of_array" }, "weather": #{ wind_speed, … } } in the
+    // profiles' units, `sensor` as the station file says.
     host_fn!(engine, shared, "read_sky", |host| -> HostResult<Dynamic> {
         let v: Value = host.activity(ActivityKind::ReadSky, json!({}), |h, _| {
             if h.bench.sky.is_empty() {
@@ -464,7 +465,11 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
             // Spectroradiometers are read whole by `read_spectrum()`.
             for s in h.bench.sky.iter_mut().filter(|s| s.profile.spectrum.is_none()) {
                 let r = h.rt.block_on(s.read_all())?;
-                out.insert(s.name.clone(), json!(r));
+                let mut v = json!(r);
+                if let Some(sensor) = &s.sensor {
+                    v["sensor"] = json!(sensor);
+                }
+                out.insert(s.name.clone(), v);
             }
             if let Some(site) = h.station.file.station.site {
                 out.insert("sun".into(), sun_at(h.now(), site, &out));
