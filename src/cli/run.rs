@@ -317,7 +317,9 @@ Host API of procedure scripts (activities are journaled and replayed on resume):
                                        sweeps are recorded as interruptions and retaken (≤ n times)
   select_channel(ch)  set_voltage(v)  standby()  read_tester()
   read_sky()                           activity: every Modbus sky instrument once, by name:
-                                       #{\"poa-pyranometer\": #{irradiance, body_temperature}, …}
+                                       #{\"poa-pyranometer\": #{irradiance, body_temperature, sensor}, …, sun}
+  read_spectrum()                      activity: every spectroradiometer's latched spectrum, by name:
+                                       #{wavelength, irradiance, unit, scan, registers, broadband, time}
   compare_references(n)  history(procedure, result)
   prompt(id, text)  now()  sleep(seconds)  random()
 Pure:

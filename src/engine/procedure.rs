@@ -40,7 +40,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "reference-check",
         include_str!("../../procedures/reference-check.rhai"),
     ),
-    ("sky-survey", include_str!("../../procedures/sky-survey.rhai")),
+    (
+        "sky-survey",
+        include_str!("../../procedures/sky-survey.rhai"),
+    ),
 ];
 
 /// Earlier releases of the shipped procedures, by name and file: a changed procedure's old

@@ -526,7 +526,12 @@ impl App {
                         .iter_mut()
                         .find(|row| &row.name == name)
                     {
-                        row.last = text.clone();
+                        // The row names the instrument already.
+                        row.last = text
+                            .trim_start_matches(name.as_str())
+                            .trim_start_matches(':')
+                            .trim()
+                            .to_string();
                     }
                     parts.push(text);
                 }
@@ -554,8 +559,7 @@ impl App {
                     .find(|row| &row.name == instrument)
                 {
                     row.last = format!(
-                        "{} values {:.0}–{:.0} nm, ∫ {broadband:.0} W/m²",
-                        points.len(),
+                        "∫ {broadband:.0} W/m² {:.0}–{:.0} nm",
                         points.first().map_or(0.0, |p| p.0),
                         points.last().map_or(0.0, |p| p.0)
                     );

@@ -29,14 +29,13 @@ fn recorded_identities(db: &Database, run_id: &str) -> Vec<(String, String)> {
     else {
         return Vec::new();
     };
-    snapshot["instruments"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| Some((x["name"].as_str()?.into(), x["identity"].as_str()?.into())))
-                .collect()
-        })
-        .unwrap_or_default()
+    // SCPI instruments and the Modbus sky instruments alike.
+    ["instruments", "modbus"]
+        .iter()
+        .filter_map(|k| snapshot[*k].as_array())
+        .flatten()
+        .filter_map(|x| Some((x["name"].as_str()?.into(), x["identity"].as_str()?.into())))
+        .collect()
 }
 
 /// The identities a run recorded, from the database file.

@@ -136,8 +136,17 @@ fn certificate_text(status: CertificateStatus) -> String {
 }
 
 fn station(frame: &mut Frame, app: &App, area: Rect) {
+    // Every instrument, when the screen allows, with at least two reference rows below; the
+    // references get the rest, the ones that need attention first.
+    let instruments_need = app.station.instruments.len() as u16 + 3;
+    let references_need = app.station.references.len() as u16 + 3;
+    let instruments_height = if area.height >= instruments_need + references_need {
+        instruments_need
+    } else {
+        instruments_need.min(area.height.saturating_sub(5))
+    };
     let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+        Layout::vertical([Constraint::Length(instruments_height), Constraint::Min(0)]).areas(area);
     let rows = app.station.instruments.iter().map(|i| {
         let state = if i.state == Use::Fault {
             bold().fg(Color::Red)
@@ -176,7 +185,26 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
         .block(block(" Instruments ")),
         top,
     );
-    let rows = app.station.references.iter().map(|r| {
+    let mut references: Vec<_> = app.station.references.iter().collect();
+    let shown = bottom.height.saturating_sub(3) as usize;
+    let title = if shown < references.len() {
+        references.sort_by_key(|r| match r.status {
+            CertificateStatus::Expired { .. } => 0,
+            CertificateStatus::DueSoon { .. } => 1,
+            CertificateStatus::Valid => 2,
+        });
+        let hidden = &references[shown..];
+        let all_valid = hidden.iter().all(|r| r.status == CertificateStatus::Valid);
+        format!(
+            " Reference devices ({shown} of {}; {} more{}) ",
+            references.len(),
+            hidden.len(),
+            if all_valid { ", all valid" } else { "" }
+        )
+    } else {
+        " Reference devices ".to_string()
+    };
+    let rows = references.into_iter().map(|r| {
         let style = match r.status {
             CertificateStatus::Expired { .. } => bold().fg(Color::Red),
             CertificateStatus::DueSoon { .. } => bold().fg(Color::Yellow),
@@ -200,7 +228,7 @@ fn station(frame: &mut Frame, app: &App, area: Rect) {
             ],
         )
         .header(Row::new(["Reference", "Certificate", "Due", "Status"]).style(bold()))
-        .block(block(" Reference devices ")),
+        .block(block(&title)),
         bottom,
     );
 }
@@ -327,6 +355,11 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
     .areas(area);
     frame.render_widget(Paragraph::new(lines).block(Block::default()), info);
     let wide = charts.width >= 120;
+    // A run that samples no irradiance or temperature (sky-survey) gives the curves the room.
+    if live.irradiance.is_empty() && live.temperature.is_empty() {
+        curves(frame, app, charts);
+        return;
+    }
     let [left, right] = if wide {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts)
     } else {
@@ -350,15 +383,21 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
     });
     strip(frame, "Irradiance", "W/m²", &g, band, g_area);
     strip(frame, "Module temperature", "°C", &t, None, t_area);
-    match &live.spectrum {
-        Some(spectrum) => {
+    curves(frame, app, right);
+}
+
+/// The last sweep and the last spectrum: whichever exists, or both one above the other.
+fn curves(frame: &mut Frame, app: &App, area: Rect) {
+    match (&app.live.curve, &app.live.spectrum) {
+        (Some(_), Some(spectrum)) => {
             let [iv_area, spectrum_area] =
                 Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
-                    .areas(right);
+                    .areas(area);
             iv(frame, app, iv_area);
             spectrum_chart(frame, spectrum, spectrum_area);
         }
-        None => iv(frame, app, right),
+        (None, Some(spectrum)) => spectrum_chart(frame, spectrum, area),
+        _ => iv(frame, app, area),
     }
 }
 

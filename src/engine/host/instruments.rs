@@ -485,7 +485,8 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
     });
     // `read_spectrum()`: every spectroradiometer's latched spectrum once — #{ "spectroradiometer":
     // #{ wavelength: [nm…], irradiance: [W/m²/nm…], unit, scan, registers: #{ integration_time,
-    // status, … }, broadband: ∫ over the range [W/m²] } }; the raw scan is journaled whole.
+    // status, … }, broadband: ∫ over the range [W/m²], time: the run's clock [s since epoch] } };
+    // the raw scan is journaled whole.
     host_fn!(
         engine,
         shared,
@@ -510,6 +511,7 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
                 });
                 let mut v = serde_json::to_value(&scan).map_err(|e| e.to_string())?;
                 v["broadband"] = json!(broadband);
+                v["time"] = json!(now);
                 out.insert(s.name.clone(), v);
             }
             if out.is_empty() {

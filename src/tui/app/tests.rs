@@ -534,5 +534,29 @@ fn a_sky_reading_shows_on_live_and_on_the_instruments_rows() {
         .iter()
         .find(|r| r.name == "poa-pyranometer")
         .expect("row");
-    assert_eq!(row.last, "poa-pyranometer 1104 W/m²");
+    assert_eq!(row.last, "1104 W/m²");
+    // A spectrum: the chart's points and the instrument's row.
+    a.station.instruments.push(InstrumentRow {
+        name: "spectroradiometer".into(),
+        role: "spectroradiometer".into(),
+        identity: None,
+        state: Use::Idle,
+        last: String::new(),
+    });
+    a.apply(&Event::Spectrum {
+        time: 0.0,
+        instrument: "spectroradiometer".into(),
+        wavelength: vec![300.0, 700.0, 1100.0],
+        irradiance: vec![0.0, 1.5, 0.5],
+    });
+    let (name, points) = a.live.spectrum.as_ref().expect("spectrum");
+    assert_eq!((name.as_str(), points.len()), ("spectroradiometer", 3));
+    let row = a
+        .station
+        .instruments
+        .iter()
+        .find(|r| r.name == "spectroradiometer")
+        .expect("row");
+    // ∫ = 0.5·1.5·400 + 0.5·2.0·400 = 700 W/m².
+    assert_eq!(row.last, "∫ 700 W/m² 300–1100 nm");
 }
