@@ -12,7 +12,7 @@
 /// Beam IAM at angle of incidence `aoi` [°]: (1 − e^(−cos θ / a_r)) / (1 − e^(−1 / a_r)); 0 from
 /// 90° on (light from behind the plane).
 pub fn martin_ruiz(aoi: f64, a_r: f64) -> f64 {
-    if !(aoi.abs() < 90.0) {
+    if aoi.is_nan() || aoi.abs() >= 90.0 {
         return 0.0;
     }
     (1.0 - (-aoi.to_radians().cos() / a_r).exp()) / (1.0 - (-1.0 / a_r).exp())

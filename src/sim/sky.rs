@@ -115,7 +115,7 @@ impl Glass {
     /// Beckman, W. A., Solar Engineering of Thermal Processes, 4th ed. (2013), §5.1–5.3; De Soto
     /// et al. (2006); pvlib `iam.physical`, which the test compares with).
     pub fn iam(&self, aoi: f64) -> f64 {
-        if !(aoi.abs() < 90.0) {
+        if aoi.is_nan() || aoi.abs() >= 90.0 {
             return 0.0;
         }
         let transmitted = |cos1: f64| -> f64 {

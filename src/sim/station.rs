@@ -191,25 +191,7 @@ impl SimulatedStation {
             ));
         }
         let seed = options.seed.or(info.seed).unwrap_or(1);
-        let mut config = WorldConfig {
-            seed,
-            speed: options.speed.or(info.speed).unwrap_or(1.0),
-            ..WorldConfig::default()
-        };
-        if let Some(start) = options.start {
-            config.start = start;
-        }
-        // The simulated sky is the station's site, seen in its module plane.
-        if let Some(site) = &info.site {
-            config.latitude = site.latitude;
-            config.longitude = site.longitude;
-            config.altitude = site.altitude;
-            config.plane = match (site.tracker, site.tilt, site.azimuth) {
-                (false, Some(tilt), Some(azimuth)) => Plane::Fixed { tilt, azimuth },
-                _ => Plane::Tracker,
-            };
-        }
-        let world = Arc::new(World::new(config));
+        let world = Arc::new(World::new(world_config(station, options)));
         let mut extra: BTreeMap<String, Vec<Fault>> = BTreeMap::new();
         if let Some(list) = &options.faults {
             for (name, fault) in parse_fault_list(list).map_err(|e| InstrumentsError::Invalid {
@@ -374,4 +356,29 @@ impl SimulatedStation {
             .map(|s| (s.name.clone(), s.resource.clone()))
             .collect()
     }
+}
+/// The simulated world of `station`: its seed and speed (command line first), start, and the
+/// sky of its site seen in its module plane.
+pub fn world_config(station: &Station, options: &SimOptions) -> WorldConfig {
+    let info = &station.file.station;
+    let seed = options.seed.or(info.seed).unwrap_or(1);
+    let mut config = WorldConfig {
+        seed,
+        speed: options.speed.or(info.speed).unwrap_or(1.0),
+        ..WorldConfig::default()
+    };
+    if let Some(start) = options.start {
+        config.start = start;
+    }
+    // The simulated sky is the station's site, seen in its module plane.
+    if let Some(site) = &info.site {
+        config.latitude = site.latitude;
+        config.longitude = site.longitude;
+        config.altitude = site.altitude;
+        config.plane = match (site.tracker, site.tilt, site.azimuth) {
+            (false, Some(tilt), Some(azimuth)) => Plane::Fixed { tilt, azimuth },
+            _ => Plane::Tracker,
+        };
+    }
+    config
 }

@@ -310,3 +310,42 @@ pub fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// `pvstation sim truth` (contract: `{"p_mp","i_sc","v_oc","i_mp","v_mp","ff"}` in SI units):
+/// the simulated CS5P-220M at STC is the CEC record pvlib evaluates (219.96 W, 5.10 A, 59.4 V).
+#[test]
+fn sim_truth_prints_the_simulated_modules_stc_values() {
+    let out = bin()
+        .args(["sim", "truth", "--json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let f = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {v}"));
+    assert!((f("p_mp") - 219.96).abs() < 0.01, "{v}");
+    assert!(
+        (f("i_sc") - 5.10).abs() < 1e-3 && (f("v_oc") - 59.40).abs() < 1e-3,
+        "{v}"
+    );
+    assert!((f("i_mp") * f("v_mp") - f("p_mp")).abs() < 1e-9);
+    assert!((f("ff") - f("p_mp") / (f("i_sc") * f("v_oc"))).abs() < 1e-12);
+    // A real station has no simulated truth.
+    let dir = tempdir("sim-truth");
+    let real = dir.join("real.toml");
+    std::fs::write(
+        &real,
+        "[station]\nname = \"bench\"\nlaboratory = \"lab\"\nsimulated = false\n",
+    )
+    .expect("write");
+    let out = bin()
+        .args(["sim", "truth", "--station", real.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a simulated station"), "{err}");
+}
