@@ -1733,3 +1733,86 @@ fn run(p) {
         "{reason}\n{err}"
     );
 }
+
+/// The sky gates of outdoor-pmax 1.2.0: high wind, a large angle of incidence and a high diffuse
+/// fraction each hold the sweep, and the run that times out says which condition it waited for;
+/// with the defaults the window records the sky it accepted.
+#[test]
+fn the_gate_waits_for_wind_sun_angle_and_a_clear_sky() {
+    let dir = tempdir("engine-sky-gates");
+    let reason_of = |events: &[Value]| {
+        events
+            .iter()
+            .find(|e| e["event"] == "finished")
+            .map(|e| e["reason"].to_string())
+            .unwrap_or_default()
+    };
+    // A fixed rack facing south at 35° tilt: at 11:40 solar time in June the sun is ~13.5° from
+    // the zenith, so ~22° off the module's normal.
+    let station =
+        std::fs::read_to_string(repo("instruments/stations/demo-sim.toml")).expect("station");
+    let rack = dir.join("rack.toml");
+    std::fs::write(
+        &rack,
+        station.replacen("tracker = true ", "tilt = 35.0\nazimuth = 180.0\n", 1),
+    )
+    .expect("write");
+    for (name, extra, waited) in [
+        (
+            "wind",
+            vec!["--set", "max_wind=0.1"],
+            "waiting for the wind to drop",
+        ),
+        (
+            "diffuse",
+            vec!["--set", "max_diffuse_fraction=0.01"],
+            "waiting for a clearer sky: diffuse fraction",
+        ),
+        (
+            "aoi",
+            vec!["--station", rack.to_str().expect("utf-8")],
+            "waiting for the sun to face the module: angle of incidence",
+        ),
+    ] {
+        let mut args = vec![
+            "outdoor-pmax",
+            "--speed",
+            "50",
+            "--set",
+            "sweeps=1",
+            "--set",
+            "gate_timeout=20",
+            "--set",
+            "retries=0",
+        ];
+        args.extend(extra);
+        let (code, events, err) = run(&dir.join(format!("{name}.db")), &args);
+        assert_ne!(code, Some(0), "{name}: {err}");
+        let reason = reason_of(&events);
+        assert!(reason.contains(waited), "{name}: {reason}\n{err}");
+    }
+    // The defaults hold on the plateau noon tracker: the accepted window carries the sky.
+    let db = dir.join("ok.db");
+    let (code, events, err) = run(&db, &["outdoor-pmax", "--speed", "50", "--set", "sweeps=1"]);
+    assert_eq!(code, Some(0), "{err}");
+    let run_id = events[0]["run_id"].as_str().expect("run id");
+    let record = show(&db, run_id);
+    let window = record["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .find(|a| a["kind"] == "wait_stable")
+        .expect("wait_stable")["result"]["sky"]
+        .clone();
+    assert!(window["aoi"].as_f64().is_some_and(|a| a < 1.0), "{window}");
+    assert!(
+        window["wind_speed"].as_f64().is_some_and(|w| w <= 4.0),
+        "{window}"
+    );
+    assert!(
+        window["diffuse_fraction"]
+            .as_f64()
+            .is_some_and(|f| f > 0.0 && f <= 0.25),
+        "{window}"
+    );
+}

@@ -1,6 +1,9 @@
 //! The stable-sun gate (a suspender, DESIGN.md): activities wait until the conditions hold —
-//! irradiance above a minimum and steady over a window, the module sensors close together —
-//! and the window that held is recorded with the activity.
+//! irradiance above a minimum and steady over a window, the module sensors close together, and
+//! where the gate sets them and the station has the instruments, the sun facing the module
+//! (angle of incidence), the wind and the diffuse fraction — and the window that held is
+//! recorded with the activity. A sky limit the station cannot check is named in the window as
+//! unchecked, never silently passed.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +26,18 @@ pub struct Gate {
     pub timeout: f64,
     /// Time between samples [s].
     pub interval: f64,
+    // The sky limits are left out of the journal when unset, so that runs journaled before they
+    // existed replay to the same requests.
+    /// Largest angle of incidence of the beam on the module plane [°] (the station's site).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_aoi: Option<f64>,
+    /// Largest wind speed [m/s] (the weather station).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wind: Option<f64>,
+    /// Largest diffuse fraction of the plane-of-array irradiance [1] (the shaded pyranometer
+    /// over the plane-of-array one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_diffuse_fraction: Option<f64>,
 }
 
 impl Default for Gate {
@@ -35,8 +50,31 @@ impl Default for Gate {
             max_temperature_spread: 2.0,
             timeout: 3600.0,
             interval: 1.0,
+            max_aoi: None,
+            max_wind: None,
+            max_diffuse_fraction: None,
         }
     }
+}
+
+impl Gate {
+    /// Whether the gate sets any sky limit.
+    pub fn has_sky_limits(&self) -> bool {
+        self.max_aoi.is_some() || self.max_wind.is_some() || self.max_diffuse_fraction.is_some()
+    }
+}
+
+/// The sky at one sample, as far as the station's instruments tell it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SkyConditions {
+    /// Angle of incidence of the beam on the module plane [°].
+    pub aoi: Option<f64>,
+    /// Wind speed [m/s].
+    pub wind_speed: Option<f64>,
+    /// Diffuse over plane-of-array irradiance [1].
+    pub diffuse_fraction: Option<f64>,
+    /// Limits the station cannot check, with why.
+    pub unchecked: Vec<String>,
 }
 
 /// One sample of the conditions.
@@ -54,6 +92,9 @@ pub struct ConditionSample {
     pub module_temperatures: BTreeMap<String, f64>,
     /// Every sensor [°C].
     pub temperatures: BTreeMap<String, f64>,
+    /// The sky, when the gate has sky limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sky: Option<SkyConditions>,
 }
 
 impl ConditionSample {
@@ -105,6 +146,29 @@ pub fn gate_problem(gate: &Gate, window: &[ConditionSample]) -> Option<String> {
             gate.duration
         ));
     }
+    if let Some(sky) = &last.sky {
+        if let (Some(limit), Some(aoi)) = (gate.max_aoi, sky.aoi)
+            && aoi > limit
+        {
+            return Some(format!(
+                "waiting for the sun to face the module: angle of incidence {aoi:.1}°, need ≤ {limit:.1}°"
+            ));
+        }
+        if let (Some(limit), Some(wind)) = (gate.max_wind, sky.wind_speed)
+            && wind > limit
+        {
+            return Some(format!(
+                "waiting for the wind to drop: {wind:.1} m/s, need ≤ {limit:.1} m/s"
+            ));
+        }
+        if let (Some(limit), Some(fraction)) = (gate.max_diffuse_fraction, sky.diffuse_fraction)
+            && fraction > limit
+        {
+            return Some(format!(
+                "waiting for a clearer sky: diffuse fraction {fraction:.2}, need ≤ {limit:.2}"
+            ));
+        }
+    }
     if last.module_spread() > gate.max_temperature_spread {
         return Some(format!(
             "waiting for uniform module temperature: sensors {:.2} K apart, need ≤ {:.1} K",
@@ -140,6 +204,7 @@ pub fn summarise_window(window: &[ConditionSample], waited: f64) -> Value {
         "module_spread": last.map(ConditionSample::module_spread),
         "cell_temperature": last.map(|s| s.cell_temperature),
         "temperatures": last.map(|s| s.temperatures.clone()),
+        "sky": last.and_then(|s| s.sky.clone()),
     })
 }
 
@@ -163,6 +228,7 @@ mod tests {
                     .map(|(j, t)| (format!("module_back_{j}"), *t))
                     .collect(),
                 temperatures: BTreeMap::new(),
+                sky: None,
             })
             .collect()
     }
@@ -208,5 +274,48 @@ mod tests {
         // Irradiance is judged before duration: a dark sky is reported as such at once.
         let dark = gate_problem(&gate, &steady(300.0, 2)).expect("dark");
         assert!(dark.contains("300 W/m²"), "{dark}");
+    }
+
+    /// The sky limits: each blocks with its own message at its limit + a step, passes at the
+    /// limit, and a limit without a measurement is not judged here (the window names it).
+    #[test]
+    fn the_sky_limits_block_and_name_the_condition() {
+        let gate = Gate {
+            max_aoi: Some(10.0),
+            max_wind: Some(4.0),
+            max_diffuse_fraction: Some(0.25),
+            ..Gate::default()
+        };
+        let with = |aoi: f64, wind: f64, fraction: f64| {
+            let mut w = window(&[1000.0; 11], &[40.0]);
+            for s in &mut w {
+                s.sky = Some(SkyConditions {
+                    aoi: Some(aoi),
+                    wind_speed: Some(wind),
+                    diffuse_fraction: Some(fraction),
+                    unchecked: Vec::new(),
+                });
+            }
+            gate_problem(&gate, &w)
+        };
+        assert_eq!(with(10.0, 4.0, 0.25), None);
+        let aoi = with(10.1, 1.0, 0.1).expect("aoi");
+        assert!(
+            aoi.contains("angle of incidence 10.1°, need ≤ 10.0°"),
+            "{aoi}"
+        );
+        let wind = with(0.0, 4.1, 0.1).expect("wind");
+        assert!(
+            wind.contains("wind to drop: 4.1 m/s, need ≤ 4.0 m/s"),
+            "{wind}"
+        );
+        let diffuse = with(0.0, 1.0, 0.26).expect("diffuse");
+        assert!(
+            diffuse.contains("diffuse fraction 0.26, need ≤ 0.25"),
+            "{diffuse}"
+        );
+        // No sky measured (no sky limits in a gate, or no instruments): only the sun's level
+        // and stability are judged.
+        assert_eq!(gate_problem(&gate, &window(&[1000.0; 11], &[40.0])), None);
     }
 }

@@ -9,7 +9,7 @@ use rhai::{Dynamic, Engine, Map};
 use serde_json::{Value, json};
 
 use super::args::{from_dyn, num, sweep_settings, to_dyn};
-use super::gate::{ConditionSample, Gate, gate_problem, summarise_window};
+use super::gate::{ConditionSample, Gate, SkyConditions, gate_problem, summarise_window};
 use super::{Host, HostResult, SharedHost, fail, host_fn};
 use crate::analysis::validity::{Observation, ValidityLimits, check};
 use crate::engine::events::{ActivityKind, CurveData, Event, InterruptionKind};
@@ -86,6 +86,7 @@ impl Host {
             cell_temperature,
             module_temperatures,
             temperatures,
+            sky: None,
         };
         (self.events)(Event::Conditions {
             time: sample.time,
@@ -105,7 +106,10 @@ impl Host {
             if self.aborted() {
                 return Err("aborted by the operator".into());
             }
-            let s = self.sample()?;
+            let mut s = self.sample()?;
+            if gate.has_sky_limits() {
+                s.sky = Some(self.sky_conditions(gate)?);
+            }
             let t = s.time;
             window.push(s);
             // Keep the shortest tail of samples that spans the gate's duration.
@@ -143,6 +147,60 @@ impl Host {
             }
             self.pause(gate.interval)?;
         }
+    }
+
+    /// What the sky instruments say about the gate's sky limits: the angle of incidence from
+    /// the station's site, the wind from a weather station, the diffuse fraction from the
+    /// shaded over the plane-of-array pyranometer. A limit the station cannot check is listed
+    /// as unchecked with the missing part.
+    fn sky_conditions(&mut self, gate: &Gate) -> Result<SkyConditions, String> {
+        let mut out = SkyConditions::default();
+        let reading =
+            |h: &mut Self, sensor: &str| -> Result<Option<BTreeMap<String, f64>>, String> {
+                let Some(inst) = h
+                    .bench
+                    .sky
+                    .iter_mut()
+                    .find(|s| s.sensor.as_deref() == Some(sensor))
+                else {
+                    return Ok(None);
+                };
+                h.rt.block_on(inst.read_all()).map(Some)
+            };
+        if gate.max_wind.is_some() {
+            match reading(self, "weather")? {
+                Some(w) => out.wind_speed = w.get("wind_speed").copied(),
+                None => out.unchecked.push(
+                    "max_wind: no weather station (sensor = \"weather\") in the station file"
+                        .into(),
+                ),
+            }
+        }
+        if gate.max_diffuse_fraction.is_some() {
+            match (reading(self, "plane_of_array")?, reading(self, "diffuse")?) {
+                (Some(g), Some(d)) => {
+                    out.diffuse_fraction = match (g.get("irradiance"), d.get("irradiance")) {
+                        (Some(g), Some(d)) if *g > 0.0 => Some(d / g),
+                        _ => None,
+                    }
+                }
+                _ => out.unchecked.push(
+                    "max_diffuse_fraction: needs a plane_of_array and a diffuse pyranometer in the station file".into(),
+                ),
+            }
+        }
+        if gate.max_aoi.is_some() {
+            match self.station.file.station.site {
+                Some(site) => {
+                    let sun = sun_at(self.now(), site, &serde_json::Map::new());
+                    out.aoi = sun["angle_of_incidence"].as_f64();
+                }
+                None => out
+                    .unchecked
+                    .push("max_aoi: no [station.site] in the station file".into()),
+            }
+        }
+        Ok(out)
     }
 
     /// Live part of `sweep`: temperatures, then the sweep with the irradiance sampled
