@@ -258,6 +258,82 @@ pub struct ReferenceDevice {
     pub calibration: Vec<CalibrationRecord>,
     /// Its certificate.
     pub certificate: Certificate,
+    /// Its earlier certificates (`[[reference.history]]`), for the drift since calibration.
+    #[serde(default)]
+    pub history: Vec<PastCalibration>,
+}
+
+/// An earlier certificate of a reference device: when, and the value it stated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PastCalibration {
+    /// Certificate number.
+    pub number: String,
+    /// Date of calibration.
+    pub calibration_date: Date,
+    /// The value it stated, in the current certificate's unit.
+    pub value: f64,
+}
+
+/// A reference device's drift since its calibration, from its calibration history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Drift {
+    /// Relative change of the certified value per year over the history [1/year]: the
+    /// least-squares slope of value/current value − 1 against time, or the largest observed
+    /// rate between successive certificates when that is larger (never understate).
+    pub per_year: f64,
+    /// Years since the current certificate's calibration.
+    pub elapsed_years: f64,
+    /// Half-width of a rectangular distribution for the change since calibration [1]:
+    /// |per_year| × elapsed_years.
+    pub half_width: f64,
+    /// Certificates the rate is based on (the current one included).
+    pub certificates: usize,
+}
+
+impl ReferenceDevice {
+    /// The drift since calibration at `today`, from the history and the current certificate
+    /// (Metro-PV 19ENG01 guideline, standards.md §12.1: rectangular ± the largest observed
+    /// change per interval, scaled to the elapsed time). `None` without history.
+    pub fn drift(&self, today: Date) -> Option<Drift> {
+        let current = &self.certificate;
+        let year = |d: Date| d.days_since_epoch() as f64 / 365.25;
+        let mut points: Vec<(f64, f64)> = self
+            .history
+            .iter()
+            .map(|h| (year(h.calibration_date), h.value / current.value - 1.0))
+            .collect();
+        points.push((year(current.calibration_date), 0.0));
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if points.len() < 2 || current.value == 0.0 {
+            return None;
+        }
+        let largest_step = points
+            .windows(2)
+            .filter(|w| w[1].0 > w[0].0)
+            .map(|w| ((w[1].1 - w[0].1) / (w[1].0 - w[0].0)).abs())
+            .fold(0.0, f64::max);
+        let n = points.len() as f64;
+        let (mt, mv) = (
+            points.iter().map(|p| p.0).sum::<f64>() / n,
+            points.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let sxx: f64 = points.iter().map(|p| (p.0 - mt).powi(2)).sum();
+        let sxy: f64 = points.iter().map(|p| (p.0 - mt) * (p.1 - mv)).sum();
+        let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+        let per_year = if largest_step > slope.abs() {
+            largest_step.copysign(if slope == 0.0 { 1.0 } else { slope })
+        } else {
+            slope
+        };
+        let elapsed_years = (year(today) - year(current.calibration_date)).max(0.0);
+        Some(Drift {
+            per_year,
+            elapsed_years,
+            half_width: per_year.abs() * elapsed_years,
+            certificates: points.len(),
+        })
+    }
 }
 
 /// `[[modbus]]`: an instrument that speaks Modbus (pyranometers, weather stations), described
@@ -615,6 +691,23 @@ impl Station {
             if !ids.insert(r.id.as_str()) {
                 return Err(self.fail(key("id"), "duplicate reference id".into()));
             }
+            for (j, h) in r.history.iter().enumerate() {
+                if !(h.value.is_finite() && h.value != 0.0) {
+                    return Err(self.fail(
+                        key(&format!("history[{j}].value")),
+                        "must be the finite, non-zero value that certificate stated".into(),
+                    ));
+                }
+                if h.calibration_date >= r.certificate.calibration_date {
+                    return Err(self.fail(
+                        key(&format!("history[{j}].calibration_date")),
+                        format!(
+                            "{} is not before the current certificate's {}: the history lists earlier certificates",
+                            h.calibration_date, r.certificate.calibration_date
+                        ),
+                    ));
+                }
+            }
             let c = &r.certificate;
             if !(c.value.is_finite()) {
                 return Err(self.fail(key("certificate.value"), "must be a finite number".into()));
@@ -760,6 +853,33 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));
         }
+    }
+
+    /// RC-01's history (0.12377 A in 2024, 0.12253 A in 2025, 0.1213 A in 2026-03): −1 %/year,
+    /// so by the winter solstice 0.78 years later the half-width is ~0.78 %. A history entry
+    /// not before the current certificate is refused with its key.
+    #[test]
+    fn drift_since_calibration_from_the_certificate_history() {
+        let s = demo().expect("valid");
+        let cell = s.reference("RC-01").expect("RC-01");
+        let d = cell
+            .drift(Date::parse("2026-12-21").expect("date"))
+            .expect("drift");
+        assert_eq!(d.certificates, 3);
+        assert!((d.per_year + 0.0101).abs() < 0.0005, "{d:?}");
+        assert!((d.elapsed_years - 0.78).abs() < 0.01, "{d:?}");
+        assert!((d.half_width - 0.0079).abs() < 0.0005, "{d:?}");
+        // No history, no drift stated.
+        let check = s.reference("RC-02").expect("RC-02");
+        assert_eq!(check.drift(Date::parse("2026-12-21").expect("date")), None);
+        let e = broken(
+            "calibration_date = \"2025-03-10\"",
+            "calibration_date = \"2026-05-10\"",
+        );
+        assert!(
+            e.contains("history[0].calibration_date") && e.contains("not before"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub struct PmaxSetup {
     pub cv: f64,
     /// u(CV) [A].
     pub u_cv: f64,
+    /// Drift of the reference since its calibration: half-width of a rectangular relative
+    /// change [1] (0: none stated; the input is then left out).
+    #[serde(default)]
+    pub cv_drift: f64,
     /// Shunt resistance [Ω] and its standard uncertainty.
     pub r_shunt: f64,
     /// u(R_shunt) [Ω].
@@ -282,6 +286,14 @@ impl PmaxModel {
             normal("shunt_voltage", s.shunt_voltage, 0.0),
             normal("module_temperature", s.module_temperature, 0.0),
         ]);
+        // The reference's drift since calibration, when its history states one: a relative
+        // change of its sensitivity, rectangular (Metro-PV 19ENG01; standards.md §12.1).
+        if s.cv_drift > 0.0 {
+            inputs.push(Input {
+                unit: Some("1".into()),
+                ..rect("cv_drift", 0.0, s.cv_drift)
+            });
+        }
         let units = [
             "A", "Ω", "V", "1/K", "°C", "1", "1", "K", "K", "K", "1", "V", "1", "A",
         ];
@@ -312,7 +324,9 @@ impl PmaxModel {
         let m = self.m;
         let shunt = x[16 + m] + x[2];
         let isc = shunt / x[1];
-        let g = irradiance_from_reference(isc, x[0], x[3], x[4], x[5]) * (1.0 + x[6]);
+        let drift = x.get(18 + m).copied().unwrap_or(0.0);
+        let g =
+            irradiance_from_reference(isc, x[0], x[3], x[4], x[5]) * (1.0 + x[6]) * (1.0 + drift);
         Conditions {
             irradiance: g,
             temperature: x[17 + m] + x[7] + x[8] + x[9],

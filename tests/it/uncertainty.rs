@@ -366,6 +366,7 @@ pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
         },
         cv,
         u_cv: 0.0011 / 2.0,
+        cv_drift: 0.0,
         r_shunt,
         u_r_shunt: 0.0001,
         alpha_ref,
@@ -644,4 +645,36 @@ fn battery_tester_points() {
     assert!((g.y - (4.999035 - 5.0)).abs() <= 1e-12, "{}", g.y);
     assert!((g.u / u_c - 1.0).abs() <= 1e-6, "{} vs {u_c}", g.u);
     assert!((u_c - 54.16e-6).abs() < 0.01e-6, "the hand value: {u_c}");
+}
+
+/// The reference cell's drift since calibration enters the Pmax budget as a rectangular relative
+/// change of the irradiance: with a 0.78 % half-width its contribution is ≈ 0.78 %/√3 of Pmax
+/// (Pmax is ~proportional to G), it leaves the estimate alone, and without one there is no row.
+#[test]
+fn the_reference_drift_enters_the_pmax_budget() {
+    use pvstation::uncertainty::gum::gum;
+    use pvstation::uncertainty::station::{PmaxModel, PmaxSetup};
+    let base = pmax_setup();
+    let run = |drift: f64| {
+        let model = PmaxModel::new(PmaxSetup {
+            cv_drift: drift,
+            ..base.clone()
+        })
+        .expect("model");
+        gum(model.problem(), &|x| model.eval(x)).expect("gum")
+    };
+    let (without, with) = (run(0.0), run(0.0078));
+    assert!(without.budget.iter().all(|b| b.name != "cv_drift"));
+    let row = with
+        .budget
+        .iter()
+        .find(|b| b.name == "cv_drift")
+        .expect("drift row");
+    let relative = row.contribution / with.y;
+    assert!(
+        (relative - 0.0078 / 3f64.sqrt()).abs() < 0.0006,
+        "{relative}"
+    );
+    assert!((with.y - without.y).abs() < 1e-9);
+    assert!(with.u > without.u);
 }

@@ -72,6 +72,7 @@ pub(super) fn register(engine: &mut Engine) {
                 dmm: i.dmm,
                 cv: i.cv,
                 u_cv: i.u_cv,
+                cv_drift: i.cv_drift,
                 r_shunt: i.r_shunt,
                 u_r_shunt: i.u_r_shunt,
                 alpha_ref: i.alpha_ref,
@@ -229,6 +230,9 @@ struct PmaxInputs {
     dmm: Spec,
     cv: f64,
     u_cv: f64,
+    /// Relative half-width of the reference's drift since calibration (`reference(id).drift`).
+    #[serde(default)]
+    cv_drift: f64,
     r_shunt: f64,
     u_r_shunt: f64,
     alpha_ref: f64,

@@ -85,7 +85,11 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
         match host.station.reference(id).cloned() {
             Some(r) => {
                 host.used_references.insert(r.id.clone());
-                to_dyn(&r)
+                // With its drift since calibration at the run's clock, from its history.
+                let mut v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+                let today = crate::model::Date::from_unix_seconds(host.now());
+                v["drift"] = serde_json::to_value(r.drift(today)).unwrap_or_default();
+                to_dyn(&v)
             }
             None => fail(format!(
                 "the station has no reference device `{id}`; it has: {}",
