@@ -18,6 +18,10 @@
 //! [procedure4]
 //! epsilon = 1.232             # V per cell (c-Si)
 //! rs = 1.290                  # Ω (default: procedure 1's rs)
+//! [spectral_response]         # relative, for the spectral mismatch (IEC 60904-7)
+//! wavelength = [300.0, 310.0, …]   # nm
+//! value = [0.05, 0.08, …]
+//! u_relative = 0.01           # relative standard uncertainty of each value
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -69,6 +73,13 @@ fn default_epsilon() -> f64 {
     1.232
 }
 
+/// Module files shipped with pvstation (`instruments/modules/NAME.toml`), by name: the
+/// simulated stations' modules under test.
+pub const BUILT_IN: [(&str, &str); 1] = [(
+    "cs5p-220m",
+    include_str!("../../instruments/modules/cs5p-220m.toml"),
+)];
+
 /// A module file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,14 +118,29 @@ pub struct Module {
     /// Procedure 4 parameters.
     #[serde(default)]
     pub procedure4: Option<Procedure4Parameters>,
+    /// Relative spectral responsivity (spectral mismatch, IEC 60904-7).
+    #[serde(default)]
+    pub spectral_response: Option<crate::model::spectrum::ResponseTable>,
 }
 
 impl Module {
+    /// The built-in module file `name`, parsed.
+    pub fn built_in(name: &str) -> Option<Result<Module, AnalysisError>> {
+        BUILT_IN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| Module::from_toml(text))
+    }
+
     /// Parse and check a module file's text.
     pub fn from_toml(text: &str) -> Result<Module, AnalysisError> {
         let m: Module = toml::from_str(text)
             .map_err(|e| AnalysisError::Invalid(e.to_string().trim_end().to_string()))?;
         m.check_ranges()?;
+        if let Some(sr) = &m.spectral_response {
+            sr.check()
+                .map_err(|e| AnalysisError::Invalid(format!("spectral_response: {e}")))?;
+        }
         if m.alpha_isc.is_none() && (m.alpha_isc_rel.is_none() || m.isc_stc.is_none()) {
             return Err(AnalysisError::Invalid(
                 "give alpha_isc [A/K], or alpha_isc_rel [1/K] with isc_stc [A]".into(),

@@ -190,6 +190,13 @@ pub struct SpectrumBlock {
     /// Registers per read request (≤ 125, FC 03/04), a whole number of values.
     #[serde(default = "default_registers_per_read")]
     pub registers_per_read: u16,
+    /// The specification as relative standard uncertainties (k = 1): an error of the spectral
+    /// shape correlated over the range (a tilt, at the range's ends) [1]…
+    #[serde(default)]
+    pub u_tilt: f64,
+    /// …and an independent error of each value [1].
+    #[serde(default)]
+    pub u_point: f64,
 }
 
 fn default_registers_per_read() -> u16 {
@@ -382,6 +389,10 @@ pub struct SpectrumScan {
     /// The other quantities of its map (integration time, status, detector temperature), in
     /// their units.
     pub registers: std::collections::BTreeMap<String, f64>,
+    /// The profile's specification: correlated (tilt) relative standard uncertainty [1].
+    pub u_tilt: f64,
+    /// … and independent per value [1].
+    pub u_point: f64,
 }
 
 /// A Modbus instrument driven by its profile.
@@ -557,6 +568,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ModbusInstrument<S> {
                 unit: block.unit.clone(),
                 scan: after,
                 registers,
+                u_tilt: block.u_tilt,
+                u_point: block.u_point,
             });
         }
         Err(ModbusInstrumentError::Torn {

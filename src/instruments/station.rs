@@ -59,6 +59,10 @@ pub struct StationInfo {
     /// The outdoor site and the module plane (sun position, angle of incidence, air mass).
     #[serde(default)]
     pub site: Option<SiteInfo>,
+    /// The module under test: a module shipped with pvstation by name (`cs5p-220m`, see
+    /// `instruments/modules/`) or a module file's path, relative to the station file.
+    #[serde(default)]
+    pub dut: Option<String>,
 }
 
 /// `[station.site]`: where the outdoor bench stands and how the module faces the sky.
@@ -261,6 +265,10 @@ pub struct ReferenceDevice {
     /// Its earlier certificates (`[[reference.history]]`), for the drift since calibration.
     #[serde(default)]
     pub history: Vec<PastCalibration>,
+    /// Its relative spectral responsivity (reference cells; from its certificate), for the
+    /// spectral mismatch factor (IEC 60904-7).
+    #[serde(default)]
+    pub spectral_response: Option<crate::model::spectrum::ResponseTable>,
 }
 
 /// An earlier certificate of a reference device: when, and the value it stated.
@@ -690,6 +698,10 @@ impl Station {
             let key = |k: &str| format!("reference[{i}] (`{}`).{k}", r.id);
             if !ids.insert(r.id.as_str()) {
                 return Err(self.fail(key("id"), "duplicate reference id".into()));
+            }
+            if let Some(sr) = &r.spectral_response {
+                sr.check()
+                    .map_err(|e| self.fail(key("spectral_response"), e))?;
             }
             for (j, h) in r.history.iter().enumerate() {
                 if !(h.value.is_finite() && h.value != 0.0) {

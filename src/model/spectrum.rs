@@ -77,3 +77,39 @@ impl Spectrum {
         self.integral(&|_| 1.0, f64::NEG_INFINITY, f64::INFINITY)
     }
 }
+
+/// A relative spectral responsivity as a certificate or datasheet gives it: wavelengths [nm],
+/// values (relative; the scale cancels in the mismatch factor), and the relative standard
+/// uncertainty of the shape [1] (`[spectral_response]` in station and module files).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseTable {
+    /// Wavelengths [nm], strictly ascending.
+    pub wavelength: Vec<f64>,
+    /// Relative responsivity at each wavelength, ≥ 0.
+    pub value: Vec<f64>,
+    /// Relative standard uncertainty of each value (k = 1) [1].
+    pub u_relative: f64,
+}
+
+impl ResponseTable {
+    /// Check the table; the problem in words.
+    pub fn check(&self) -> Result<(), String> {
+        Spectrum::new(self.wavelength.clone(), self.value.clone())?;
+        if !(self.u_relative.is_finite() && (0.0..1.0).contains(&self.u_relative)) {
+            return Err(format!(
+                "u_relative = {}: give the relative standard uncertainty of the values, 0 ≤ u < 1",
+                self.u_relative
+            ));
+        }
+        Ok(())
+    }
+
+    /// As a spectrum.
+    pub fn spectrum(&self) -> Spectrum {
+        Spectrum {
+            wavelength: self.wavelength.clone(),
+            value: self.value.clone(),
+        }
+    }
+}

@@ -7,7 +7,8 @@
 //! on RS-485), with the fault injection of `sim::faults` (latency, no reply, dropped
 //! connections, garbage, CRC errors, exception codes, reboots).
 //!
-//! The spectroradiometer latches a scan every second of simulated time: the block holds the
+//! The spectroradiometer latches a scan every second of simulated time (longer when the clock
+//! runs faster than four times real time, so that a block read fits in one scan): the block holds the
 //! world's plane-of-array spectrum at that scan, interpolated to the profile's grid, with the
 //! simulated unit's own errors — a calibration tilt of +1 % per 400 nm about 700 nm and 0.5 %
 //! noise per value and scan [U: the simulated unit's, within its stated accuracy].
@@ -80,11 +81,14 @@ impl ModbusSim {
         self
     }
 
-    /// The latched scan at `t`: (counter, its time).
+    /// The latched scan at `t`: (counter, its time). A scan takes 1 s of simulated time, or
+    /// 0.25 s of real time when the clock is accelerated beyond that (a block read must fit in
+    /// one scan, as with the real instrument at real speed).
     fn scan(&self, t: f64) -> (f64, f64) {
         let booted = *lock(&self.booted);
-        let n = ((t - booted) / SCAN_PERIOD).floor().max(0.0);
-        (n, booted + n * SCAN_PERIOD)
+        let period = SCAN_PERIOD.max(0.25 * self.world.clock().speed());
+        let n = ((t - booted) / period).floor().max(0.0);
+        (n, booted + n * period)
     }
 
     /// The spectral block at `t` on the profile's grid, in W·m⁻²·nm⁻¹.

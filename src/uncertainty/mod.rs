@@ -13,6 +13,7 @@ pub mod gum;
 pub mod mcm;
 pub mod model_file;
 pub mod special;
+pub mod spectral;
 pub mod station;
 
 pub use distribution::{Distribution, Input};

@@ -87,10 +87,11 @@ pub fn check_pmax_result(p: &Value) {
     // the budget is dominated by Type B inputs of infinite ν, so ν_eff is large.
     assert!((1.959..2.1).contains(&k), "k = {k}");
     // The station's budget is dominated by the reference cell's calibration (0.9 % at k = 2);
-    // with the other inputs it comes to 1.3–1.7 % of Pmax (k ≈ 2) — never the 0.5 % or 5 %
-    // a broken budget would give.
+    // with the other inputs (the spectral mismatch measured, the cell's drift since
+    // calibration) it comes to 1.1–1.8 % of Pmax (k ≈ 2) — never the 0.5 % or 5 % a broken
+    // budget would give.
     assert!(
-        (0.013..0.017).contains(&(big_u / value)),
+        (0.011..0.018).contains(&(big_u / value)),
         "U/P = {}",
         big_u / value
     );

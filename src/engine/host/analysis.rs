@@ -97,6 +97,61 @@ pub(super) fn register(engine: &mut Engine) {
             gum_value(&r)
         },
     );
+    // `spectral_mismatch(spectrum, dut_sr, ref_sr)`: SMM (IEC 60904-7) of a measured spectrum
+    // (a `read_spectrum()` entry: wavelength, irradiance, u_tilt, u_point) for the DUT's and the
+    // reference's spectral responses (wavelength, value, u_relative), with its standard
+    // uncertainty by Monte Carlo over the spectral data (`uncertainty::spectral`).
+    engine.register_fn(
+        "spectral_mismatch",
+        |spectrum: Map, dut: Map, reference: Map| -> HostResult<Dynamic> {
+            use crate::analysis::irradiance::Spectrum;
+            use crate::model::spectrum::ResponseTable;
+            use crate::uncertainty::spectral::{SpectralErrors, mismatch_with_uncertainty};
+            #[derive(Deserialize)]
+            struct Measured {
+                wavelength: Vec<f64>,
+                irradiance: Vec<f64>,
+                #[serde(default)]
+                u_tilt: f64,
+                #[serde(default)]
+                u_point: f64,
+            }
+            let m: Measured = from_dyn("spectrum", &Dynamic::from_map(spectrum))?;
+            let measured =
+                Spectrum::new(m.wavelength, m.irradiance).map_err(|e| format!("spectrum: {e}"))?;
+            let table = |name: &str, map: Map| -> HostResult<(Spectrum, SpectralErrors)> {
+                let t: ResponseTable = from_dyn(name, &Dynamic::from_map(map))?;
+                t.check().map_err(|e| format!("{name}: {e}"))?;
+                Ok((
+                    t.spectrum(),
+                    SpectralErrors {
+                        u_tilt: t.u_relative,
+                        u_point: t.u_relative,
+                    },
+                ))
+            };
+            let dut = table("dut spectral response", dut)?;
+            let reference = table("reference spectral response", reference)?;
+            let r = mismatch_with_uncertainty(
+                (
+                    &measured,
+                    SpectralErrors {
+                        u_tilt: m.u_tilt,
+                        u_point: m.u_point,
+                    },
+                ),
+                (&dut.0, dut.1),
+                (&reference.0, reference.1),
+                &Spectrum::am15g(),
+                // 400 trials: the standard deviation to ~4 % of itself (JCGM 101 §7.9 would
+                // adapt; a mismatch u of 0.03 % is then known to 0.001 %).
+                400,
+                1,
+            )
+            .map_err(|e| e.to_string())?;
+            to_dyn(&r)
+        },
+    );
     engine.register_fn("resistance_budget", |point: Map| -> HostResult<Dynamic> {
         let p: ResistancePoint = from_dyn("resistance point", &Dynamic::from_map(point))?;
         let (problem, model) = p.problem().map_err(|e| e.to_string())?;

@@ -103,6 +103,58 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
             )),
         }
     });
+    // `dut()`: the station's module under test (`[station] dut`), its module file as a map.
+    host_fn!(engine, shared, "dut", |host| -> HostResult<Dynamic> {
+        let Some(dut) = host.station.file.station.dut.clone() else {
+            return fail(
+                "the station names no module under test: set `dut` in its [station] table (a shipped module such as \"cs5p-220m\", or a module file path)",
+            );
+        };
+        let module = if dut.ends_with(".toml") {
+            let path = host
+                .station
+                .path
+                .parent()
+                .map(|d| d.join(&dut))
+                .unwrap_or_else(|| dut.clone().into());
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("the module file {}: {e}", path.display()))?;
+            crate::analysis::module::Module::from_toml(&text)
+                .map_err(|e| format!("the module file {}: {e}", path.display()))?
+        } else {
+            crate::analysis::module::Module::built_in(&dut)
+                .ok_or_else(|| {
+                    format!(
+                        "no shipped module `{dut}`; shipped: {} (or give a module file path ending in .toml)",
+                        crate::analysis::module::BUILT_IN
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?
+                .map_err(|e| format!("the shipped module `{dut}`: {e}"))?
+        };
+        to_dyn(&module)
+    });
+    // `sky_instruments()`: the station's Modbus instruments, [#{ name, role, sensor }], from
+    // the station file (so that a re-executed run sees what the original saw).
+    host_fn!(engine, shared, "sky_instruments", |host| -> HostResult<
+        Dynamic,
+    > {
+        let list: Vec<Value> = host
+            .station
+            .file
+            .modbus
+            .iter()
+            .map(|m| {
+                let role = crate::instruments::modbus::ModbusProfile::built_in(&m.profile)
+                    .map(|p| p.role.as_str());
+                json!({"name": m.name, "role": role, "sensor": m.sensor})
+            })
+            .collect();
+        to_dyn(&list)
+    });
     host_fn!(engine, shared, "references", |host,
                                             kind: &str|
      -> HostResult<Dynamic> {
