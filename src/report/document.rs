@@ -274,14 +274,27 @@ fn method(r: &Report, b: &mut Vec<Block>) {
                 .find(|t| t.kind == "reference_cell")
                 .map(|t| format!("{} ({})", t.id, t.serial_number))
                 .unwrap_or_else(|| "—".into());
-            b.push(Block::Para(gf(
-                "method_irradiance",
-                &[
-                    ("cell", &cell),
-                    ("smm", &param_text(r, "smm")),
-                    ("u_smm", &param_text(r, "u_smm")),
-                ],
-            )));
+            // The mismatch factor measured with each sweep (outdoor-pmax ≥ 1.2.0 with a
+            // spectroradiometer), else the procedure's parameter.
+            let measured = r.results.get("spectral_mismatch").and_then(|e| {
+                // u with two significant digits, the trailing zero kept (GUM 7.2.6).
+                let smm = significant(e.value_f64()?, 4).map(|s| trim_zeros(&s))?;
+                Some((smm, significant(e.number("u")?, 2)?))
+            });
+            b.push(Block::Para(match measured {
+                Some((smm, u_smm)) => gf(
+                    "method_irradiance_measured",
+                    &[("cell", &cell), ("smm", &smm), ("u_smm", &u_smm)],
+                ),
+                None => gf(
+                    "method_irradiance",
+                    &[
+                        ("cell", &cell),
+                        ("smm", &param_text(r, "smm")),
+                        ("u_smm", &param_text(r, "u_smm")),
+                    ],
+                ),
+            }));
             b.push(Block::Para(gf(
                 "method_temperature",
                 &[("back_to_cell", &param_text(r, "back_to_cell"))],

@@ -138,8 +138,11 @@ fn tester_rows_are_in_numerical_order() {
 /// Glossary entries that appear only in some certificates (another decision rule, a
 /// revision, an accredited laboratory, a draft, interruptions or none — a passing cloud under a
 /// loaded machine decides —, a continued table).
-const CONDITIONAL: [&str; 15] = [
+const CONDITIONAL: [&str; 17] = [
     "none",
+    // The mismatch factor: measured with each sweep (a spectroradiometer) or a parameter.
+    "method_irradiance",
+    "method_irradiance_measured",
     "demo_key",
     "digital_signature",
     "draft_title",
