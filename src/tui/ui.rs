@@ -389,6 +389,8 @@ fn live(frame: &mut Frame, app: &App, area: Rect) {
 /// The last sweep and the last spectrum: whichever exists, or both one above the other.
 fn curves(frame: &mut Frame, app: &App, area: Rect) {
     match (&app.live.curve, &app.live.spectrum) {
+        // Too little room for two charts (an 80×24 terminal after a run): the sweep alone.
+        (Some(_), Some(_)) if area.height < 10 => iv(frame, app, area),
         (Some(_), Some(spectrum)) => {
             let [iv_area, spectrum_area] =
                 Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
