@@ -146,16 +146,16 @@ impl Glass {
 
     /// IAMs of isotropic sky-diffuse and ground-reflected light on a plane tilted `tilt` [°]:
     /// ∫IAM(θ)·cos θ dΩ / ∫cos θ dΩ over the part of the plane's hemisphere above (sky) or below
-    /// (ground) the horizon, by the midpoint rule on 0.5° × 1° cells.
+    /// (ground) the horizon, by the midpoint rule on 1° × 2° cells.
     pub fn diffuse(&self, tilt: f64) -> (f64, f64) {
         let b = tilt.to_radians();
         let (mut sky, mut sky_w, mut ground, mut ground_w) = (0.0, 0.0, 0.0, 0.0);
-        for i in 0..180 {
-            let theta = (i as f64 + 0.5) * 0.5;
+        for i in 0..90 {
+            let theta = i as f64 + 0.5;
             let (st, ct) = (theta.to_radians().sin(), theta.to_radians().cos());
             let iam = self.iam(theta);
-            for j in 0..360 {
-                let phi = ((j as f64 + 0.5) * 1.0).to_radians();
+            for j in 0..180 {
+                let phi = ((j as f64 + 0.5) * 2.0).to_radians();
                 // Height above the horizon of the direction (θ from the normal, φ around it,
                 // φ = 0 up the slope).
                 let up = ct * b.cos() + st * phi.cos() * b.sin();

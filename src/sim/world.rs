@@ -293,6 +293,16 @@ impl World {
             calibrator: Mutex::new(CalibratorOutput::default()),
             config,
         }
+        .warmed()
+    }
+
+    /// The sky's first hour and the module's thermal history up to the start, computed now:
+    /// an instrument's first reading must not stall its server (a sweep's timing is simulated
+    /// time, which runs on while the server computes).
+    fn warmed(self) -> Self {
+        let start = self.config.start;
+        let _ = self.temperatures(start);
+        self
     }
 
     /// The configuration.
