@@ -30,19 +30,24 @@ impl Spectrum {
         Ok(Spectrum { wavelength, value })
     }
 
-    /// The AM1.5G reference spectrum (ASTM G173-03 global, 280–4000 nm).
+    /// The AM1.5G reference spectrum (ASTM G173-03 global, 280–4000 nm), parsed once.
     pub fn am15g() -> Spectrum {
-        let mut wavelength = Vec::with_capacity(2002);
-        let mut value = Vec::with_capacity(2002);
-        for line in AM15G_CSV.lines().filter(|l| !l.starts_with('#')).skip(1) {
-            if let Some((w, v)) = line.split_once(',')
-                && let (Ok(w), Ok(v)) = (w.parse(), v.parse())
-            {
-                wavelength.push(w);
-                value.push(v);
-            }
-        }
-        Spectrum { wavelength, value }
+        static AM15G: std::sync::OnceLock<Spectrum> = std::sync::OnceLock::new();
+        AM15G
+            .get_or_init(|| {
+                let mut wavelength = Vec::with_capacity(2002);
+                let mut value = Vec::with_capacity(2002);
+                for line in AM15G_CSV.lines().filter(|l| !l.starts_with('#')).skip(1) {
+                    if let Some((w, v)) = line.split_once(',')
+                        && let (Ok(w), Ok(v)) = (w.parse(), v.parse())
+                    {
+                        wavelength.push(w);
+                        value.push(v);
+                    }
+                }
+                Spectrum { wavelength, value }
+            })
+            .clone()
     }
 
     /// Linear interpolation at `wl` [nm]; 0 outside the tabulated range.

@@ -370,6 +370,20 @@ mod tests {
         }))
     }
 
+    /// The driver of built-in profile `id` talking Modbus TCP to its simulator of `sensor`.
+    fn over_tcp(
+        id: &str,
+        w: &Arc<World>,
+        sensor: SimSensor,
+    ) -> ModbusInstrument<tokio::io::DuplexStream> {
+        let profile = ModbusProfile::built_in(id).expect("profile");
+        let sim = Arc::new(ModbusSim::new(profile.clone(), w.clone(), sensor, 1));
+        let (client_end, server_end) = tokio::io::duplex(4096);
+        tokio::spawn(serve_tcp(sim, server_end));
+        let client = Client::new(client_end, Framing::Tcp, 1, "MODBUS-TCP::sim::502::1");
+        ModbusInstrument::new(profile, client, "MODBUS-TCP::sim::502::1")
+    }
+
     #[tokio::test]
     async fn the_driver_reads_the_simulated_smp10_over_rtu_and_the_weather_station_over_tcp() {
         let w = world();
@@ -398,34 +412,14 @@ mod tests {
         // One decimal on the wire.
         assert!((g - truth).abs() <= 0.05 + 1e-9, "{g} vs {truth}");
         assert!(g > 500.0, "a clear plateau noon: {g}");
-        let weather = ModbusProfile::built_in("pvstation-weather").expect("profile");
-        let sim = Arc::new(ModbusSim::new(
-            weather.clone(),
-            w.clone(),
-            SimSensor::Weather,
-            1,
-        ));
-        let (client_end, server_end) = tokio::io::duplex(1024);
-        tokio::spawn(serve_tcp(sim, server_end));
-        let client = Client::new(client_end, Framing::Tcp, 1, "MODBUS-TCP::sim::502::1");
-        let mut station = ModbusInstrument::new(weather, client, "MODBUS-TCP::sim::502::1");
+        let mut station = over_tcp("pvstation-weather", &w, SimSensor::Weather);
         station.identify().await.expect("identity");
         let p = station.read("pressure").await.expect("pressure");
         assert!((p - w.pressure()).abs() < 0.01, "{p}");
         let v = station.read("wind_speed").await.expect("wind");
         assert!((0.0..8.0).contains(&v), "{v}");
         // The EKO MS-80M: F32 in holding registers 2–3, high word first, no identity register.
-        let eko = ModbusProfile::built_in("eko-ms80m").expect("profile");
-        let sim = Arc::new(ModbusSim::new(
-            eko.clone(),
-            w.clone(),
-            SimSensor::PlaneOfArray,
-            1,
-        ));
-        let (client_end, server_end) = tokio::io::duplex(1024);
-        tokio::spawn(serve_tcp(sim, server_end));
-        let client = Client::new(client_end, Framing::Tcp, 1, "MODBUS-TCP::sim::502::1");
-        let mut ms80 = ModbusInstrument::new(eko, client, "MODBUS-TCP::sim::502::1");
+        let mut ms80 = over_tcp("eko-ms80m", &w, SimSensor::PlaneOfArray);
         assert!(
             ms80.identify()
                 .await

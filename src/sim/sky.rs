@@ -330,6 +330,8 @@ pub struct Sky {
     /// Per detector: trapezoid weight × responsivity on the SPECTRL2 grid, and the AM1.5G
     /// normalisation Σ wₖ·s(λₖ)·E_AM1.5(λₖ).
     weights: [(Vec<f64>, f64); DETECTORS],
+    /// Trapezoid weights of the SPECTRL2 grid.
+    trapezoid: Vec<f64>,
     nodes: Mutex<HashMap<i64, Arc<ClearSky>>>,
     /// Diffuse IAMs per detector and whole degree of tilt.
     diffuse: Mutex<HashMap<(Detector, i32), (f64, f64)>>,
@@ -365,6 +367,7 @@ impl Sky {
             pressure_hpa,
             utc_offset_hours: site.longitude / 15.0,
             weights,
+            trapezoid,
             nodes: Mutex::new(HashMap::new()),
             diffuse: Mutex::new(HashMap::new()),
         }
@@ -434,13 +437,12 @@ impl Sky {
             },
             &atmosphere(self.seed, local_day, self.pressure_hpa * 100.0),
         );
-        let wl = wavelengths();
-        let trapezoid = trapezoid_weights(wl);
+        let trapezoid = &self.trapezoid;
         let dot = |w: &[f64], x: &[f64]| w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
         let totals = [
-            dot(&trapezoid, &s.poa_direct),
-            dot(&trapezoid, &s.poa_sky_diffuse),
-            dot(&trapezoid, &s.poa_ground_diffuse),
+            dot(trapezoid, &s.poa_direct),
+            dot(trapezoid, &s.poa_sky_diffuse),
+            dot(trapezoid, &s.poa_ground_diffuse),
         ];
         let mut effective = [[0.0; 3]; DETECTORS];
         for d in [

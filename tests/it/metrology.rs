@@ -461,15 +461,8 @@ fn solar_position_agrees_with_pvlib_spa() {
 #[test]
 fn spectrl2_agrees_with_pvlib() {
     use pvstation::sim::spectrl2::{Atmosphere, Geometry, spectrl2, wavelengths};
-    let text = std::fs::read_to_string(crate::cli::repo("tests/reference/spectrl2_reference.json"))
-        .expect("reference");
-    let reference: serde_json::Value = serde_json::from_str(&text).expect("json");
-    let wl: Vec<f64> = reference["wavelength"]
-        .as_array()
-        .expect("wavelength")
-        .iter()
-        .map(|w| w.as_f64().expect("number"))
-        .collect();
+    let reference = spectrl2_reference();
+    let wl = numbers(&reference["wavelength"]);
     assert_eq!(wl, wavelengths());
     let cases = reference["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), 3);
@@ -524,17 +517,8 @@ fn spectrl2_agrees_with_pvlib() {
 #[test]
 fn martin_ruiz_iam_agrees_with_pvlib() {
     use pvstation::analysis::iam::{martin_ruiz, martin_ruiz_diffuse};
-    let text = std::fs::read_to_string(crate::cli::repo("tests/reference/spectrl2_reference.json"))
-        .expect("reference");
-    let reference: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let reference = spectrl2_reference();
     let iam = &reference["iam"];
-    let numbers = |v: &serde_json::Value| -> Vec<f64> {
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|x| x.as_f64().expect("number"))
-            .collect()
-    };
     let (aoi, tilt) = (numbers(&iam["aoi"]), numbers(&iam["tilt"]));
     for case in iam["cases"].as_array().expect("cases") {
         let a_r = case["a_r"].as_f64().expect("a_r");
@@ -565,17 +549,8 @@ fn martin_ruiz_iam_agrees_with_pvlib() {
 #[test]
 fn the_simulated_glass_agrees_with_pvlib_physical_iam() {
     use pvstation::sim::sky::Glass;
-    let text = std::fs::read_to_string(crate::cli::repo("tests/reference/spectrl2_reference.json"))
-        .expect("reference");
-    let reference: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let reference = spectrl2_reference();
     let iam = &reference["iam"];
-    let numbers = |v: &serde_json::Value| -> Vec<f64> {
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|x| x.as_f64().expect("number"))
-            .collect()
-    };
     let (aoi, tilt) = (numbers(&iam["aoi"]), numbers(&iam["tilt"]));
     let mut worst_diffuse = 0.0f64;
     for case in iam["physical"].as_array().expect("physical") {
@@ -649,4 +624,20 @@ fn the_simulated_sun_agrees_with_pvlib_spa() {
     assert!(n > 300, "{n}");
     eprintln!("simulated sun vs pvlib SPA ({n} points): largest angular difference {worst:.4}°");
     assert!(worst < 0.02, "{worst}");
+}
+
+/// tests/reference/spectrl2_reference.json (tests/reference/spectrl2.py).
+fn spectrl2_reference() -> serde_json::Value {
+    let text = std::fs::read_to_string(crate::cli::repo("tests/reference/spectrl2_reference.json"))
+        .expect("reference");
+    serde_json::from_str(&text).expect("json")
+}
+
+/// A JSON array of numbers.
+fn numbers(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
