@@ -64,6 +64,8 @@ fn setup() -> PmaxSetup {
         },
         quantity: StcQuantity::PMp,
         repeated: vec![219.7, 219.9, 219.8, 220.1, 219.6],
+        influences: Vec::new(),
+        sources: Default::default(),
     }
 }
 

@@ -43,6 +43,26 @@ pub fn martin_ruiz_diffuse(tilt: f64, a_r: f64) -> (f64, f64) {
     (f(sky), f(ground))
 }
 
+/// Relative difference between the irradiance a device under test converts and the one a
+/// reference device reads, from their angular responses alone (both calibrated at normal
+/// incidence), for a beam at `aoi` [°] and a share `diffuse_fraction` [1] of isotropic sky
+/// diffuse light on a plane tilted `tilt` [°]:
+/// `[(1 − f)·IAM_dut(θ) + f·D_dut] / [(1 − f)·IAM_ref(θ) + f·D_ref] − 1` [1].
+///
+/// The angular-response difference under direct and diffuse light of standards.md §12.1 (PTB,
+/// Plag et al., Solar Energy 174 (2018) 431–444 [R]); Martin–Ruiz responses (above).
+pub fn angular_mismatch(
+    aoi: f64,
+    diffuse_fraction: f64,
+    tilt: f64,
+    a_r_dut: f64,
+    a_r_reference: f64,
+) -> f64 {
+    let f = diffuse_fraction.clamp(0.0, 1.0);
+    let seen = |a_r: f64| (1.0 - f) * martin_ruiz(aoi, a_r) + f * martin_ruiz_diffuse(tilt, a_r).0;
+    seen(a_r_dut) / seen(a_r_reference) - 1.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +75,24 @@ mod tests {
         assert!(martin_ruiz(60.0, 0.14) > martin_ruiz(60.0, 0.16));
         let (sky, ground) = martin_ruiz_diffuse(35.0, 0.16);
         assert!(sky > 0.9 && sky < 1.0 && ground < sky, "{sky} {ground}");
+    }
+
+    /// Equal responses: no difference at any angle; a better (AR) module glass converts more
+    /// of the diffuse light than the reference window, and the difference grows with it.
+    #[test]
+    fn angular_mismatch_vanishes_for_equal_responses_and_grows_with_diffuse_light() {
+        assert!(angular_mismatch(30.0, 0.3, 30.0, 0.16, 0.16).abs() < 1e-15);
+        assert!(angular_mismatch(0.0, 0.0, 30.0, 0.14, 0.17).abs() < 1e-15);
+        let clear = angular_mismatch(5.0, 0.1, 30.0, 0.14, 0.17);
+        let hazy = angular_mismatch(5.0, 0.3, 30.0, 0.14, 0.17);
+        assert!(clear > 0.0 && hazy > 2.0 * clear, "{clear} {hazy}");
+        // By hand: beam IAMs at 5°, sky IAMs at 30° tilt, weights 0.9/0.1.
+        let (d, r) = (
+            martin_ruiz_diffuse(30.0, 0.14).0,
+            martin_ruiz_diffuse(30.0, 0.17).0,
+        );
+        let want =
+            (0.9 * martin_ruiz(5.0, 0.14) + 0.1 * d) / (0.9 * martin_ruiz(5.0, 0.17) + 0.1 * r);
+        assert!((clear - (want - 1.0)).abs() < 1e-15);
     }
 }

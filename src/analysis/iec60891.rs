@@ -128,6 +128,7 @@ impl Method {
             1 => {
                 let p = module
                     .procedure1
+                    .as_ref()
                     .ok_or_else(|| missing("[procedure1] rs, kappa"))?;
                 Ok(Method::P1 {
                     alpha: module.alpha(),
@@ -139,6 +140,7 @@ impl Method {
             2 => {
                 let p = module
                     .procedure2
+                    .as_ref()
                     .ok_or_else(|| missing("[procedure2] parameters"))?;
                 let (alpha_rel, beta_rel) = (module.alpha_rel()?, module.beta_rel()?);
                 match (p.a, p.b1, p.b2) {
@@ -167,12 +169,18 @@ impl Method {
             4 => {
                 let p = module
                     .procedure4
+                    .clone()
                     .unwrap_or(super::module::Procedure4Parameters {
                         epsilon: 1.232,
                         rs: None,
+                        u_epsilon: None,
+                        u_rs: None,
+                        model_error_irradiance: None,
+                        model_error_temperature: None,
+                        source: None,
                     });
                 let rs =
-                    p.rs.or(module.procedure1.map(|p1| p1.rs))
+                    p.rs.or(module.procedure1.as_ref().map(|p1| p1.rs))
                         .ok_or_else(|| missing("[procedure4] rs (or [procedure1] rs)"))?;
                 Ok(Method::P4 {
                     alpha: module.alpha(),

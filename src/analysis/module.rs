@@ -29,17 +29,33 @@ use serde::{Deserialize, Serialize};
 use super::AnalysisError;
 
 /// `[procedure1]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure1Parameters {
     /// Internal series resistance Rs [Ω] (a fitting parameter, not the single-diode Rs).
     pub rs: f64,
     /// Curve correction factor κ [Ω/K].
     pub kappa: f64,
+    /// u(Rs) [Ω], standard uncertainty from the parameters' determination.
+    #[serde(default)]
+    pub u_rs: Option<f64>,
+    /// u(κ) [Ω/K].
+    #[serde(default)]
+    pub u_kappa: Option<f64>,
+    /// IEC 60891 model error: relative half-width per W/m² of |G − G_target| [1/(W/m²)]
+    /// (from the residual spread of the parameter fit over its span).
+    #[serde(default)]
+    pub model_error_irradiance: Option<f64>,
+    /// … and per kelvin of |T − T_target| [1/K].
+    #[serde(default)]
+    pub model_error_temperature: Option<f64>,
+    /// Where the values came from: "datasheet", "iec60891-params run ID", "standard default".
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// `[procedure2]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure2Parameters {
     /// Irradiance correction factor a of Ed. 2 [1].
@@ -55,10 +71,29 @@ pub struct Procedure2Parameters {
     pub rs: f64,
     /// κ' [Ω/K].
     pub kappa: f64,
+    /// u(a) [1].
+    #[serde(default)]
+    pub u_a: Option<f64>,
+    /// u(R's) [Ω].
+    #[serde(default)]
+    pub u_rs: Option<f64>,
+    /// u(κ') [Ω/K].
+    #[serde(default)]
+    pub u_kappa: Option<f64>,
+    /// IEC 60891 model error: relative half-width per W/m² of |G − G_target| [1/(W/m²)]
+    /// (from the residual spread of the parameter fit over its span).
+    #[serde(default)]
+    pub model_error_irradiance: Option<f64>,
+    /// … and per kelvin of |T − T_target| [1/K].
+    #[serde(default)]
+    pub model_error_temperature: Option<f64>,
+    /// Where the values came from.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// `[procedure4]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedure4Parameters {
     /// Extrapolated band-gap voltage per cell ε [V] (c-Si 1.232 V, as in `ivcorrection`).
@@ -67,6 +102,65 @@ pub struct Procedure4Parameters {
     /// Rs [Ω]; defaults to procedure 1's.
     #[serde(default)]
     pub rs: Option<f64>,
+    /// u(ε) [V].
+    #[serde(default)]
+    pub u_epsilon: Option<f64>,
+    /// u(Rs) [Ω]; defaults to procedure 1's with its Rs.
+    #[serde(default)]
+    pub u_rs: Option<f64>,
+    /// IEC 60891 model error: relative half-width per W/m² of |G − G_target| [1/(W/m²)]
+    /// (from the residual spread of the parameter fit over its span).
+    #[serde(default)]
+    pub model_error_irradiance: Option<f64>,
+    /// … and per kelvin of |T − T_target| [1/K].
+    #[serde(default)]
+    pub model_error_temperature: Option<f64>,
+    /// Where the values came from.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// `[temperature]`: cell temperature from the back-of-module sensors,
+/// `T_cell = T_back + (G_POA / 1000 W/m²)·ΔT` (King, Boyson, Kratochvil, SAND2004-3535, the
+/// Sandia array performance model; pvlib `temperature.sapm_cell_from_module`; standards.md
+/// §12.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackToCell {
+    /// ΔT at 1000 W/m² [K] (SAPM: 3 K open-rack glass/cell/polymer sheet and glass/cell/glass,
+    /// 1 K close-roof glass/glass, 0 K insulated back).
+    pub delta_t: f64,
+    /// Half-width of its rectangular uncertainty at 1000 W/m² [K] (standards.md §12.2: its own
+    /// size unless measured for the module type).
+    pub half_width: f64,
+    /// Where ΔT came from.
+    pub source: String,
+}
+
+/// `[angular_response]`: Martin & Ruiz (2001) incidence-angle modifier
+/// `IAM(θ) = (1 − exp(−cos θ / a_r)) / (1 − exp(−1 / a_r))` (standards.md §12.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AngularResponse {
+    /// Angular losses coefficient a_r [1] (pvlib default 0.16 for glass).
+    pub a_r: f64,
+    /// u(a_r) [1].
+    pub u_a_r: f64,
+    /// Where a_r came from.
+    pub source: String,
+}
+
+/// `[mismatch]`: the spectral mismatch factor to apply when no spectrum is measured
+/// (IEC 60904-7), against the station's reference device type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatedMismatch {
+    /// SMM [1].
+    pub smm: f64,
+    /// u(SMM) [1].
+    pub u: f64,
+    /// Where it came from.
+    pub source: String,
 }
 
 fn default_epsilon() -> f64 {
@@ -109,6 +203,39 @@ pub struct Module {
     /// Nameplate Pmax at STC [W].
     #[serde(default)]
     pub p_mp_stc: Option<f64>,
+    /// Rated tolerance of the nameplate Pmax, ± as a fraction of it [1] (0.03 = ±3 %).
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// Cell technology as the certificate names it ("mono-Si", "CdTe", …).
+    #[serde(default)]
+    pub technology: Option<String>,
+    /// u(α) [A/K] (or with `alpha_isc_rel`: u(α_rel) [1/K]), standard uncertainty.
+    #[serde(default)]
+    pub u_alpha_isc: Option<f64>,
+    /// u(β) [V/K] (or with `beta_voc_rel`: u(β_rel) [1/K]).
+    #[serde(default)]
+    pub u_beta_voc: Option<f64>,
+    /// Where α and β came from.
+    #[serde(default)]
+    pub coefficients_source: Option<String>,
+    /// u(Voc at STC) [V] (the equivalent cell temperature's reference point).
+    #[serde(default)]
+    pub u_voc_stc: Option<f64>,
+    /// Diode ideality factor per cell n [1] (equivalent cell temperature, IEC 60904-5).
+    #[serde(default)]
+    pub ideality: Option<f64>,
+    /// u(n) [1].
+    #[serde(default)]
+    pub u_ideality: Option<f64>,
+    /// Back-of-module to cell temperature model.
+    #[serde(default)]
+    pub temperature: Option<BackToCell>,
+    /// Angular response of the module (its front glass).
+    #[serde(default)]
+    pub angular_response: Option<AngularResponse>,
+    /// Spectral mismatch factor for stations without a spectroradiometer.
+    #[serde(default)]
+    pub mismatch: Option<StatedMismatch>,
     /// Procedure 1 parameters.
     #[serde(default)]
     pub procedure1: Option<Procedure1Parameters>,
@@ -276,6 +403,89 @@ impl Module {
                 "must lie within ±1 Ω/K (κ')",
             )?;
         }
+        let nonnegative = |key: &str, value: Option<f64>| {
+            within(key, value, 0.0, 1e6, "must be a standard uncertainty ≥ 0")
+        };
+        for (key, value) in [
+            ("u_alpha_isc", self.u_alpha_isc),
+            ("u_beta_voc", self.u_beta_voc),
+            ("u_voc_stc", self.u_voc_stc),
+            ("u_ideality", self.u_ideality),
+            (
+                "procedure1.u_rs",
+                self.procedure1.as_ref().and_then(|p| p.u_rs),
+            ),
+            (
+                "procedure1.u_kappa",
+                self.procedure1.as_ref().and_then(|p| p.u_kappa),
+            ),
+            (
+                "procedure2.u_a",
+                self.procedure2.as_ref().and_then(|p| p.u_a),
+            ),
+            (
+                "procedure2.u_rs",
+                self.procedure2.as_ref().and_then(|p| p.u_rs),
+            ),
+            (
+                "procedure2.u_kappa",
+                self.procedure2.as_ref().and_then(|p| p.u_kappa),
+            ),
+            (
+                "procedure4.u_epsilon",
+                self.procedure4.as_ref().and_then(|p| p.u_epsilon),
+            ),
+            (
+                "procedure4.u_rs",
+                self.procedure4.as_ref().and_then(|p| p.u_rs),
+            ),
+            (
+                "angular_response.u_a_r",
+                self.angular_response.as_ref().map(|a| a.u_a_r),
+            ),
+            ("mismatch.u", self.mismatch.as_ref().map(|m| m.u)),
+            (
+                "temperature.half_width",
+                self.temperature.as_ref().map(|t| t.half_width),
+            ),
+        ] {
+            nonnegative(key, value)?;
+        }
+        within(
+            "tolerance",
+            self.tolerance,
+            0.0,
+            0.5,
+            "must be a fraction of the rating within 0–0.5 (0.03 = ±3 %) — a percentage? divide by 100",
+        )?;
+        within(
+            "ideality",
+            self.ideality,
+            0.5,
+            5.0,
+            "must lie within 0.5–5 (a diode ideality factor per cell, c-Si ≈ 1.0–1.3)",
+        )?;
+        within(
+            "temperature.delta_t",
+            self.temperature.as_ref().map(|t| t.delta_t),
+            0.0,
+            20.0,
+            "must lie within 0–20 K (cell minus back of module at 1000 W/m²; SAPM open rack 3 K)",
+        )?;
+        within(
+            "angular_response.a_r",
+            self.angular_response.as_ref().map(|a| a.a_r),
+            0.01,
+            1.0,
+            "must lie within 0.01–1 (Martin–Ruiz a_r; glass ≈ 0.16)",
+        )?;
+        within(
+            "mismatch.smm",
+            self.mismatch.as_ref().map(|m| m.smm),
+            0.5,
+            1.5,
+            "must lie within 0.5–1.5 (a spectral mismatch factor)",
+        )?;
         if let Some(p) = &self.procedure4 {
             within(
                 "procedure4.epsilon",
@@ -287,6 +497,119 @@ impl Module {
             within("procedure4.rs", p.rs, 0.0, 1e3, "must be ≥ 0 Ω")?;
         }
         Ok(())
+    }
+
+    /// The standard uncertainties of `method`'s parameters in the order of
+    /// [`Method::parameters`], and where the values came from, for an uncertainty budget.
+    /// Every u must be in the module file: a missing one is named, never assumed.
+    pub fn parameter_uncertainties(
+        &self,
+        method: &super::iec60891::Method,
+    ) -> Result<(Vec<f64>, String), AnalysisError> {
+        use super::iec60891::Method;
+        let need = |key: &str, value: Option<f64>| {
+            value.ok_or_else(|| {
+                AnalysisError::Invalid(format!(
+                    "module `{}` gives no {key}: an uncertainty budget needs the standard uncertainty of every correction parameter (add it to the module file)",
+                    self.name
+                ))
+            })
+        };
+        // u(α), u(β) as stated, converted to the form the method uses.
+        let u_alpha_abs = || -> Result<f64, AnalysisError> {
+            let u = need("u_alpha_isc", self.u_alpha_isc)?;
+            Ok(match (self.alpha_isc, self.isc_stc) {
+                (None, Some(isc)) => u * isc,
+                _ => u,
+            })
+        };
+        let u_beta_abs = || -> Result<f64, AnalysisError> {
+            let u = need("u_beta_voc", self.u_beta_voc)?;
+            Ok(match (self.beta_voc, self.voc_stc) {
+                (None, Some(voc)) => u * voc,
+                _ => u,
+            })
+        };
+        let relative = |u: f64, of: Option<f64>, key: &str| -> Result<f64, AnalysisError> {
+            Ok(u / need(key, of)?)
+        };
+        let coefficients = self
+            .coefficients_source
+            .clone()
+            .unwrap_or_else(|| "not stated".into());
+        let source = |table: Option<&String>| {
+            format!(
+                "α, β: {coefficients}; correction parameters: {}",
+                table.map(String::as_str).unwrap_or("not stated")
+            )
+        };
+        match method {
+            Method::P1 { .. } => {
+                let p = self.procedure1.as_ref();
+                Ok((
+                    vec![
+                        u_alpha_abs()?,
+                        u_beta_abs()?,
+                        need("procedure1.u_rs", p.and_then(|p| p.u_rs))?,
+                        need("procedure1.u_kappa", p.and_then(|p| p.u_kappa))?,
+                    ],
+                    source(p.and_then(|p| p.source.as_ref())),
+                ))
+            }
+            Method::P2Ed2 { .. } | Method::P2Ed3 { .. } => {
+                let p = self.procedure2.as_ref();
+                let mut u = vec![
+                    relative(u_alpha_abs()?, self.isc_stc, "isc_stc")?,
+                    relative(u_beta_abs()?, self.voc_stc, "voc_stc")?,
+                ];
+                if matches!(method, Method::P2Ed3 { .. }) {
+                    return Err(AnalysisError::Invalid(
+                        "the budget of the Ed. 3 procedure 2 (b1, b2) is not modelled: give `a` (Ed. 2 form) in [procedure2]".into(),
+                    ));
+                }
+                u.extend([
+                    need("procedure2.u_a", p.and_then(|p| p.u_a))?,
+                    need("procedure2.u_rs", p.and_then(|p| p.u_rs))?,
+                    need("procedure2.u_kappa", p.and_then(|p| p.u_kappa))?,
+                ]);
+                Ok((u, source(p.and_then(|p| p.source.as_ref()))))
+            }
+            Method::P4 { .. } => {
+                let p = self.procedure4.as_ref();
+                let u_rs = p
+                    .and_then(|p| p.u_rs)
+                    .or_else(|| self.procedure1.as_ref().and_then(|p| p.u_rs));
+                Ok((
+                    vec![
+                        u_alpha_abs()?,
+                        need("procedure4.u_epsilon", p.and_then(|p| p.u_epsilon))?,
+                        need("procedure4.u_rs (or procedure1.u_rs)", u_rs)?,
+                    ],
+                    source(p.and_then(|p| p.source.as_ref())),
+                ))
+            }
+        }
+    }
+
+    /// The IEC 60891 model error coefficients of procedure `procedure` (per W/m², per K), when
+    /// the module file states them.
+    pub fn model_error(&self, procedure: u8) -> Option<(f64, f64)> {
+        let (g, t) = match procedure {
+            1 => self
+                .procedure1
+                .as_ref()
+                .map(|p| (p.model_error_irradiance, p.model_error_temperature))?,
+            2 => self
+                .procedure2
+                .as_ref()
+                .map(|p| (p.model_error_irradiance, p.model_error_temperature))?,
+            4 => self
+                .procedure4
+                .as_ref()
+                .map(|p| (p.model_error_irradiance, p.model_error_temperature))?,
+            _ => return None,
+        };
+        Some((g?, t?))
     }
 
     /// α [A/K].

@@ -21,6 +21,10 @@ pub struct ValidityLimits {
     pub max_temperature_spread: f64,
     /// Largest time between the temperature reading and the sweep [s] — 1 [V vendor].
     pub max_temperature_age: f64,
+    /// Largest change of the module temperature (sensor mean) from before to after the sweep
+    /// [K] — 1 [R: IEC 60904-1 practice, the device temperature stable within ±1 °C during the
+    /// measurement].
+    pub max_temperature_change: f64,
 }
 
 impl Default for ValidityLimits {
@@ -32,6 +36,7 @@ impl Default for ValidityLimits {
             stability_duration: 10.0,
             max_temperature_spread: 2.0,
             max_temperature_age: 1.0,
+            max_temperature_change: 1.0,
         }
     }
 }
@@ -67,6 +72,8 @@ pub struct Observation<'a> {
     pub module_temperatures: &'a [f64],
     /// Time between the temperature reading and the sweep [s].
     pub temperature_age: Option<f64>,
+    /// Module temperature sensor readings right after the sweep [°C] (empty: not read).
+    pub module_temperatures_after: &'a [f64],
 }
 
 /// Run the checks that the observation has data for.
@@ -150,6 +157,19 @@ pub fn check(o: &Observation, l: &ValidityLimits) -> Vec<Check> {
             source: "IEC 60904-1 (uniform device temperature; numeric limit not public)",
         });
     }
+    if !o.module_temperatures.is_empty() && !o.module_temperatures_after.is_empty() {
+        let mean = |t: &[f64]| t.iter().sum::<f64>() / t.len() as f64;
+        let change = mean(o.module_temperatures_after) - mean(o.module_temperatures);
+        out.push(Check {
+            name: "module_temperature_change_during_sweep",
+            value: change.abs(),
+            limit: l.max_temperature_change,
+            unit: "K",
+            passed: change.abs() <= l.max_temperature_change,
+            confidence: "R",
+            source: "IEC 60904-1 practice: device temperature stable within ±1 °C during the measurement",
+        });
+    }
     if let Some(age) = o.temperature_age {
         out.push(Check {
             name: "temperature_reading_timing",
@@ -178,13 +198,16 @@ mod tests {
             before: &before,
             module_temperatures: &[44.0, 45.5],
             temperature_age: Some(0.4),
+            module_temperatures_after: &[45.0, 46.5],
         };
         let checks = check(&o, &ValidityLimits::default());
-        assert_eq!(checks.len(), 5);
+        assert_eq!(checks.len(), 6);
         assert!(checks.iter().all(|c| c.passed), "{checks:?}");
         let o = Observation {
             sweep_irradiance: &[780.0, 800.0, 820.0],
             module_temperatures: &[40.0, 43.0],
+            module_temperatures_after: &[41.0, 44.01],
+            temperature_age: Some(1.01),
             ..Observation::default()
         };
         let failed: Vec<&str> = check(&o, &ValidityLimits::default())
@@ -197,7 +220,9 @@ mod tests {
             [
                 "minimum_irradiance",
                 "irradiance_variation_during_sweep",
-                "module_temperature_uniformity"
+                "module_temperature_uniformity",
+                "module_temperature_change_during_sweep",
+                "temperature_reading_timing"
             ]
         );
     }

@@ -92,9 +92,16 @@ fn truth(station: Option<&PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
             station.path.display()
         );
     }
+    if let Some(dut) = &station.file.station.dut
+        && crate::sim::world::SimModule::from_dut(dut).is_none()
+    {
+        anyhow::bail!(
+            "{}: the simulator has no module `{dut}` (it simulates cs5p-220m and fs-4117-3)",
+            station.path.display()
+        );
+    }
     let config = crate::sim::station::world_config(&station, &SimOptions::default());
-    let world = crate::sim::world::World::new(config);
-    let stc = world.module.at(1000.0, 25.0);
+    let stc = config.module.device().at(1000.0, 25.0);
     let i_sc = stc.current(0.0);
     let v_oc = stc.open_circuit_voltage();
     let (v_mp, i_mp, p_mp) = stc.max_power_point();

@@ -52,6 +52,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
 /// with their runs (schema version 5 and older).
 pub const ARCHIVED: &[(&str, &str)] = &[
     (
+        "outdoor-pmax-1.2.0.rhai",
+        include_str!("../../procedures/archive/outdoor-pmax-1.2.0.rhai"),
+    ),
+    (
         "outdoor-pmax-1.1.0.rhai",
         include_str!("../../procedures/archive/outdoor-pmax-1.1.0.rhai"),
     ),

@@ -136,6 +136,32 @@ pub struct InstrumentEntry {
     /// Faults injected into the simulated instrument.
     #[serde(default)]
     pub faults: Vec<String>,
+    /// Accuracy specifications and calibrated uncertainties that enter uncertainty budgets, by
+    /// function (`voltage`, `current`, `dcv`, `temperature`, …): `[instrument.accuracy.voltage]`.
+    #[serde(default)]
+    pub accuracy: BTreeMap<String, Accuracy>,
+}
+
+/// One function's accuracy: a specification ±(reading·|x| + range·full_scale) read as a
+/// rectangular half-width (JCGM 100 4.3.7), and/or a standard uncertainty from a calibration
+/// certificate (normal), with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accuracy {
+    /// Fraction of reading [1].
+    #[serde(default)]
+    pub reading: f64,
+    /// Fraction of range [1].
+    #[serde(default)]
+    pub range: f64,
+    /// Full scale of the range used [unit of the quantity].
+    #[serde(default)]
+    pub full_scale: f64,
+    /// Standard uncertainty [unit of the quantity] (certificate, k = 1).
+    #[serde(default)]
+    pub u: Option<f64>,
+    /// Datasheet, certificate number, or the lab's estimate.
+    pub source: String,
 }
 
 /// `[[modbus]]`: an instrument that speaks Modbus (pyranometers, weather stations), described
@@ -316,6 +342,22 @@ impl Station {
                     key("name"),
                     "duplicate instrument name; names must be unique".into(),
                 ));
+            }
+            for (function, a) in &inst.accuracy {
+                let numbers = [a.reading, a.range, a.full_scale, a.u.unwrap_or(0.0)];
+                if numbers.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+                    return Err(self.fail(
+                        key(&format!("accuracy.{function}")),
+                        "reading, range, full_scale and u must be finite and ≥ 0 (fractions of reading and range: 0.015 % is 150e-6)".into(),
+                    ));
+                }
+                if a.reading >= 0.1 || a.range >= 0.1 {
+                    return Err(self.fail(
+                        key(&format!("accuracy.{function}")),
+                        "reading and range are fractions (0.015 % is 150e-6), not percentages"
+                            .into(),
+                    ));
+                }
             }
             let profile = self.profiles.get(&inst.profile).ok_or_else(|| {
                 self.fail(

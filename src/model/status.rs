@@ -33,6 +33,9 @@ pub enum InterruptionKind {
     UnstableConditions,
     /// An instrument failed during an activity (it is retaken).
     InstrumentFault,
+    /// Two independent determinations of one quantity disagreed beyond their combined
+    /// uncertainty (cell temperature from the back sensors and from Voc): the sweep is retaken.
+    InconsistentMeasurement,
     /// The process stopped before the run did, and the run was resumed.
     Resumed,
 }
@@ -118,6 +121,7 @@ text_forms!(ActivityStatus { Ok => "ok", Error => "error" });
 text_forms!(InterruptionKind {
     UnstableConditions => "unstable_conditions",
     InstrumentFault => "instrument_fault",
+    InconsistentMeasurement => "inconsistent_measurement",
     Resumed => "resumed",
 });
 
@@ -134,6 +138,7 @@ mod tests {
         for k in [
             InterruptionKind::UnstableConditions,
             InterruptionKind::InstrumentFault,
+            InterruptionKind::InconsistentMeasurement,
             InterruptionKind::Resumed,
         ] {
             assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));

@@ -385,6 +385,40 @@ fn instrument_calibrations(
             push(name, role, default_item.clone(), c);
         }
     }
+    // The sky instruments of an outdoor run: the spectroradiometer's spectrum sets the
+    // mismatch factor, the pyranometers' diffuse fraction the angular term and the gate.
+    let outdoor = meta
+        .procedure
+        .as_ref()
+        .is_none_or(|p| p.roles.iter().any(|r| r == "irradiance_meter"));
+    for m in file["modbus"].as_array().into_iter().flatten() {
+        let Some(name) = m["name"].as_str() else {
+            continue;
+        };
+        let identified = station["modbus"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["name"] == name);
+        let (true, Some(identified)) = (outdoor, identified) else {
+            continue;
+        };
+        let role = identified["role"].as_str().unwrap_or("sky instrument");
+        let item = format!(
+            "{} {}",
+            identified["manufacturer"].as_str().unwrap_or_default(),
+            identified["model"].as_str().unwrap_or_default()
+        )
+        .trim()
+        .to_string();
+        let calibrations = m["calibration"].as_array().cloned().unwrap_or_default();
+        if calibrations.is_empty() {
+            missing.push((name.to_string(), role.to_string()));
+        }
+        for c in &calibrations {
+            push(name, role, item.clone(), c);
+        }
+    }
     for t in traceability {
         let Some(reference) = file["reference"]
             .as_array()

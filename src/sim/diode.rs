@@ -76,6 +76,25 @@ impl SingleDiode {
         }
     }
 
+    /// The First Solar FS-4117-3 CdTe thin-film module as the CEC module database records it
+    /// (`First_Solar__Inc__FS_4117_3`, SAM 2018.11.11 r2, in pvlib 0.16.1: 216 cells, Pmax
+    /// 117.8 W, Voc 88.1 V, Isc 1.83 A at STC), with the CdTe band gap pvlib documents for
+    /// `calcparams_cec` (EgRef 1.475 eV, dEgdT −0.0003 1/K).
+    pub fn fs_4117_3() -> Self {
+        SingleDiode {
+            cells_in_series: 216,
+            alpha_sc: 0.001329,
+            adjust: -19.963226,
+            a_ref: 3.282958,
+            i_l_ref: 1.838143,
+            i_o_ref: 3.892062e-12,
+            r_s: 4.816922,
+            r_sh_ref: 1082.56897,
+            eg_ref: 1.475,
+            d_eg_dt: -0.0003,
+        }
+    }
+
     /// Diode parameters at irradiance `g` [W/m²] and cell temperature `t` [°C].
     pub fn at(&self, g: f64, t: f64) -> DiodeAt {
         let tref = 298.15;

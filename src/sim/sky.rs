@@ -197,10 +197,21 @@ pub enum Detector {
     ReferenceCell,
     /// A thermopile pyranometer: spectrally flat 285–2800 nm under its domes, ideal cosine.
     Thermopile,
+    /// A CdTe thin-film module under test: window-layer blue loss, band edge near 850 nm, plain
+    /// front glass.
+    ThinFilmModule,
 }
 
 /// How many detectors [`Detector`] has.
-const DETECTORS: usize = 3;
+const DETECTORS: usize = 4;
+
+/// Every detector, in index order.
+const ALL: [Detector; DETECTORS] = [
+    Detector::Module,
+    Detector::ReferenceCell,
+    Detector::Thermopile,
+    Detector::ThinFilmModule,
+];
 
 impl Detector {
     fn index(self) -> usize {
@@ -219,6 +230,14 @@ impl Detector {
         match self {
             Detector::Module => eqe(372.0, 12.0, 1075.0, 34.0) * wl / 1239.84,
             Detector::ReferenceCell => eqe(335.0, 18.0, 1062.0, 30.0) * wl / 1239.84,
+            // CdTe (E_g ≈ 1.45 eV): the CdS window absorbs below ~510 nm, the band edge
+            // falls steeply at ~850 nm [U: typical shape, not any product's data].
+            Detector::ThinFilmModule => {
+                (0.55 * logistic((wl - 385.0) / 10.0) + 0.35 * logistic((wl - 505.0) / 12.0))
+                    * logistic((845.0 - wl) / 9.0)
+                    * wl
+                    / 1239.84
+            }
             Detector::Thermopile => {
                 if (285.0..=2800.0).contains(&wl) {
                     1.0
@@ -237,6 +256,11 @@ impl Detector {
             Detector::Module => Some(Glass {
                 n: 1.526,
                 n_ar: Some(1.29),
+                kl: 4.0 * 0.0032,
+            }),
+            Detector::ThinFilmModule => Some(Glass {
+                n: 1.526,
+                n_ar: None,
                 kl: 4.0 * 0.0032,
             }),
             Detector::ReferenceCell => Some(Glass {
@@ -346,12 +370,7 @@ impl Sky {
         let wl = wavelengths();
         let trapezoid = trapezoid_weights(wl);
         let am15 = Spectrum::am15g();
-        let weights = [
-            Detector::Module,
-            Detector::ReferenceCell,
-            Detector::Thermopile,
-        ]
-        .map(|d| {
+        let weights = ALL.map(|d| {
             let w: Vec<f64> = wl
                 .iter()
                 .zip(&trapezoid)
@@ -445,11 +464,7 @@ impl Sky {
             dot(trapezoid, &s.poa_ground_diffuse),
         ];
         let mut effective = [[0.0; 3]; DETECTORS];
-        for d in [
-            Detector::Module,
-            Detector::ReferenceCell,
-            Detector::Thermopile,
-        ] {
+        for d in ALL {
             let (w, norm) = &self.weights[d.index()];
             let (beam_iam, sky_iam, ground_iam) = match d.glass() {
                 Some(glass) => {

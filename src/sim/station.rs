@@ -22,6 +22,7 @@ use super::modbus::{
 use super::server::{SimInstrument, Wire, serve_stream, serve_tcp};
 use super::sky::Plane;
 use super::switch::RelaySwitch;
+use super::world::SimModule;
 use super::world::{World, WorldConfig};
 use crate::instruments::InstrumentsError;
 use crate::instruments::bench::Resources;
@@ -369,6 +370,10 @@ pub fn world_config(station: &Station, options: &SimOptions) -> WorldConfig {
     };
     if let Some(start) = options.start {
         config.start = start;
+    }
+    // The module under test, when the simulator has it (`sim truth` refuses one it has not).
+    if let Some(module) = info.dut.as_deref().and_then(SimModule::from_dut) {
+        config.module = module;
     }
     // The simulated sky is the station's site, seen in its module plane.
     if let Some(site) = &info.site {

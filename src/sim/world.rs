@@ -75,6 +75,51 @@ pub struct WorldConfig {
     pub plane: Plane,
     /// Whether clouds pass; without them the day is clear.
     pub clouds: bool,
+    /// The module under test.
+    pub module: SimModule,
+}
+
+/// The modules a simulated station can test: each a device model with its own spectral and
+/// angular response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimModule {
+    /// Canadian Solar CS5P-220M, mono-Si (instruments/modules/cs5p-220m.toml).
+    #[default]
+    Cs5p220m,
+    /// First Solar FS-4117-3, CdTe (instruments/modules/fs-4117-3.toml).
+    Fs4117,
+}
+
+impl SimModule {
+    /// The simulated module a station's `dut` names (a shipped module's name, or a module
+    /// file whose name is one), if the simulator has it.
+    pub fn from_dut(dut: &str) -> Option<SimModule> {
+        let stem = std::path::Path::new(dut)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(dut);
+        match stem {
+            "cs5p-220m" => Some(SimModule::Cs5p220m),
+            "fs-4117-3" => Some(SimModule::Fs4117),
+            _ => None,
+        }
+    }
+
+    /// Its single-diode model.
+    pub fn device(self) -> SingleDiode {
+        match self {
+            SimModule::Cs5p220m => SingleDiode::cs5p_220m(),
+            SimModule::Fs4117 => SingleDiode::fs_4117_3(),
+        }
+    }
+
+    /// Its spectral and angular response.
+    pub fn detector(self) -> Detector {
+        match self {
+            SimModule::Cs5p220m => Detector::Module,
+            SimModule::Fs4117 => Detector::ThinFilmModule,
+        }
+    }
 }
 
 impl Default for WorldConfig {
@@ -89,6 +134,7 @@ impl Default for WorldConfig {
             altitude: 2260.0,
             plane: Plane::Tracker,
             clouds: true,
+            module: SimModule::Cs5p220m,
         }
     }
 }
@@ -206,6 +252,10 @@ const CELL_TAU: f64 = 240.0;
 /// IEC 61853-2:2016 §8; pvlib `temperature.faiman` defaults): T_m = T_a + G/(U0 + U1·v).
 const FAIMAN_U0: f64 = 25.0;
 const FAIMAN_U1: f64 = 6.84;
+/// Cell minus back-sheet temperature of the simulated module at 1000 W/m² [K]: this module's
+/// own value, which the station does not know exactly (its module file states the SAPM
+/// open-rack value, 3 ± 1 K) [U].
+const BACK_TO_CELL: f64 = 2.5;
 /// The reference cell's smaller, metal-backed package runs cooler than the module [U].
 const CELL_HEATING: f64 = 0.8;
 
@@ -250,7 +300,7 @@ impl World {
             sky,
             clock: Mutex::new(SimClock::new(config.start, config.speed)),
             clouds,
-            module: SingleDiode::cs5p_220m(),
+            module: config.module.device(),
             reference_cell_isc_stc: 0.1213,
             reference_cell_alpha_rel: 0.0005,
             reference_shunt: 1.0002,
@@ -344,9 +394,9 @@ impl World {
     }
 
     /// What the module converts at `t` [W/m²]: the effective irradiance behind its glass with
-    /// its c-Si response (its short-circuit current is proportional to it).
+    /// its spectral response (its short-circuit current is proportional to it).
     pub fn module_irradiance(&self, t: f64) -> f64 {
-        self.detector_irradiance(Detector::Module, t)
+        self.detector_irradiance(self.config.module.detector(), t)
     }
 
     /// What the reference cells convert at `t` [W/m²].
@@ -505,11 +555,13 @@ impl World {
         self.temperatures(t).0
     }
 
-    /// Temperature seen by back-of-module sensor `index` [°C]: the back sheet runs ~1 K below
-    /// the cells at high irradiance, plus the sensor's position-dependent offset.
+    /// Temperature seen by back-of-module sensor `index` [°C]: the back sheet runs below the
+    /// cells in proportion to the light the module converts (the SAPM form, King et al.,
+    /// SAND2004-3535), by [`BACK_TO_CELL`] at 1000 W/m², plus the sensor's position-dependent
+    /// offset.
     pub fn module_back_temperature(&self, t: f64, index: usize) -> f64 {
         let offset = self.sensor_offsets.get(index).copied().unwrap_or(0.0);
-        self.module_temperature(t) - self.irradiance(t) / 1000.0 + offset
+        self.module_temperature(t) - BACK_TO_CELL * self.module_irradiance(t) / 1000.0 + offset
     }
 
     /// Reference-cell temperature at `t` [°C].

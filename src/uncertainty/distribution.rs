@@ -56,6 +56,9 @@ pub struct Input {
     pub dof: f64,
     /// Unit, for budgets.
     pub unit: Option<String>,
+    /// Where the value and its uncertainty came from (certificate, specification, file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Input {
@@ -71,6 +74,7 @@ impl Input {
             distribution,
             dof,
             unit: None,
+            source: None,
         }
     }
 

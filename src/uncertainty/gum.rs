@@ -38,6 +38,9 @@ pub struct BudgetLine {
     pub contribution: f64,
     /// Share of the variance c_i²u²/Σ c_j²u_j² [1].
     pub share: f64,
+    /// Where the input came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The GUM result.
@@ -156,6 +159,7 @@ pub fn gum(
             estimate: input.value,
             u: u[i],
             unit: input.unit.clone(),
+            source: input.source.clone(),
             distribution: input.distribution_name(),
             dof: input.dof.is_finite().then_some(input.dof),
             sensitivity: c[i],

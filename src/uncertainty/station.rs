@@ -166,6 +166,76 @@ pub struct PmaxSetup {
     /// The quantity at STC from repeated sweeps, in its unit (Type A repeatability; fewer
     /// than 2 = none).
     pub repeated: Vec<f64>,
+    /// Further influences, each a relative change of the irradiance or of the result, or an
+    /// additive change of the cell temperature (linearity, non-uniformity, coplanarity, angular
+    /// response, IEC 60891 model error, forward/reverse disagreement…; standards.md §12.1).
+    #[serde(default)]
+    pub influences: Vec<Influence>,
+    /// Where each standard input came from, by input name (shown in the budget).
+    #[serde(default)]
+    pub sources: std::collections::BTreeMap<String, String>,
+}
+
+/// What an [`Influence`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActsOn {
+    /// The irradiance of the translation, relatively: G·(1 + x).
+    Irradiance,
+    /// The cell temperature of the translation, additively: T + x [K].
+    Temperature,
+    /// The result, relatively: y·(1 + x).
+    Result,
+}
+
+/// A further input of the outdoor budget: zero estimate (a correction not applied) with a
+/// rectangular half-width or a normal standard uncertainty, and its source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Influence {
+    /// Input name as the budget lists it.
+    pub name: String,
+    /// What it changes.
+    pub acts_on: ActsOn,
+    /// Rectangular half-width (relative, or K for the temperature).
+    #[serde(default)]
+    pub half_width: Option<f64>,
+    /// Normal standard uncertainty (relative, or K for the temperature).
+    #[serde(default)]
+    pub u: Option<f64>,
+    /// Where it came from.
+    pub source: String,
+}
+
+impl Influence {
+    fn input(&self) -> Result<Input, UncertaintyError> {
+        let distribution = match (self.half_width, self.u) {
+            (Some(w), None) if w.is_finite() && w >= 0.0 => {
+                Distribution::Rectangular { half_width: w }
+            }
+            (None, Some(u)) if u.is_finite() && u >= 0.0 => Distribution::Normal { u },
+            _ => {
+                return Err(UncertaintyError::Input {
+                    input: self.name.clone(),
+                    problem:
+                        "give either `half_width` (rectangular) or `u` (normal), finite and ≥ 0"
+                            .into(),
+                });
+            }
+        };
+        Ok(Input {
+            unit: Some(
+                if self.acts_on == ActsOn::Temperature {
+                    "K"
+                } else {
+                    "1"
+                }
+                .into(),
+            ),
+            source: Some(self.source.clone()),
+            ..Input::new(&self.name, 0.0, distribution)
+        })
+    }
 }
 
 struct Buffers {
@@ -191,6 +261,8 @@ pub struct PmaxModel {
     problem: Problem,
     /// Number of correction parameters (inputs 14 … 14 + m − 1).
     m: usize,
+    /// Index of the first [`Influence`] input.
+    first_influence: usize,
 }
 
 impl PmaxModel {
@@ -303,7 +375,17 @@ impl PmaxModel {
         for (input, unit) in inputs[14 + m..].iter_mut().zip(["1", "1", "V", "°C"]) {
             input.unit = Some(unit.to_string());
         }
+        let first_influence = inputs.len();
+        for influence in &s.influences {
+            inputs.push(influence.input()?);
+        }
+        for input in &mut inputs {
+            if let Some(source) = s.sources.get(&input.name) {
+                input.source = Some(source.clone());
+            }
+        }
         Ok(PmaxModel {
+            first_influence,
             problem: Problem {
                 inputs,
                 correlations: Vec::new(),
@@ -324,13 +406,36 @@ impl PmaxModel {
         let m = self.m;
         let shunt = x[16 + m] + x[2];
         let isc = shunt / x[1];
-        let drift = x.get(18 + m).copied().unwrap_or(0.0);
-        let g =
+        let drift = if self.first_influence > 18 + m {
+            x[18 + m]
+        } else {
+            0.0
+        };
+        let mut g =
             irradiance_from_reference(isc, x[0], x[3], x[4], x[5]) * (1.0 + x[6]) * (1.0 + drift);
+        let mut t = x[17 + m] + x[7] + x[8] + x[9];
+        for (influence, dx) in self.setup.influences.iter().zip(&x[self.first_influence..]) {
+            match influence.acts_on {
+                ActsOn::Irradiance => g *= 1.0 + dx,
+                ActsOn::Temperature => t += dx,
+                ActsOn::Result => {}
+            }
+        }
         Conditions {
             irradiance: g,
-            temperature: x[17 + m] + x[7] + x[8] + x[9],
+            temperature: t,
         }
+    }
+
+    /// The product of the relative changes of the result in a trial.
+    fn result_factor(&self, x: &[f64]) -> f64 {
+        self.setup
+            .influences
+            .iter()
+            .zip(&x[self.first_influence..])
+            .filter(|(i, _)| i.acts_on == ActsOn::Result)
+            .map(|(_, dx)| 1.0 + dx)
+            .product()
     }
 
     /// The quantity (Pmax unless the setup says otherwise) at the target conditions for input
@@ -389,7 +494,10 @@ impl PmaxModel {
                 ti[k] = i2;
             }
             let p = extract_in(ws, tv, ti, &options).map_err(|e| e.to_string())?;
-            Ok(self.setup.quantity.of(&p) * (1.0 + x[14 + m]) * (1.0 + x[15 + m]))
+            Ok(self.setup.quantity.of(&p)
+                * (1.0 + x[14 + m])
+                * (1.0 + x[15 + m])
+                * self.result_factor(x))
         })
     }
 }

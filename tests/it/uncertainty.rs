@@ -393,6 +393,8 @@ pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
         },
         quantity: StcQuantity::PMp,
         repeated: vec![219.7, 219.9, 219.8, 220.1, 219.6],
+        influences: Vec::new(),
+        sources: Default::default(),
     }
 }
 

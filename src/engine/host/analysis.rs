@@ -12,12 +12,14 @@ use super::{HostResult, fail};
 use crate::analysis::curve::hysteresis;
 use crate::analysis::extract::extract;
 use crate::analysis::iec60891::{Conditions, translate_and_extract};
+use crate::analysis::module::Module;
 use crate::uncertainty::decision::{Rule, Tolerance, decide};
 use crate::uncertainty::fits::{SeriesPoint, natural_sunlight_parameters};
 use crate::uncertainty::gum::gum;
 use crate::uncertainty::station::{
-    PmaxModel, PmaxSetup, ResistancePoint, Spec, StcQuantity, VoltagePoint,
+    Influence, PmaxModel, PmaxSetup, ResistancePoint, Spec, StcQuantity, VoltagePoint,
 };
+use crate::uncertainty::{McmOptions, mcm, validate};
 
 /// `extract`, `translate`, `hysteresis`, `pmax_budget`, `resistance_budget`, `voltage_budget`,
 /// `decide`, `fit_iec60891`, `mean`, `stdev`, `sqrt`, `stated`, `sig`.
@@ -91,10 +93,32 @@ pub(super) fn register(engine: &mut Engine) {
                 tracer_current: i.tracer_current,
                 quantity: i.quantity,
                 repeated: i.repeated_p_mp,
+                influences: i.influences,
+                sources: i.sources,
             };
             let model = PmaxModel::new(setup).map_err(|e| e.to_string())?;
             let r = gum(model.problem(), &|x| model.eval(x)).map_err(|e| e.to_string())?;
-            gum_value(&r)
+            let Some(digits) = i.mc_digits else {
+                return gum_value(&r);
+            };
+            // JCGM 101 §8: the GUM result validated by the adaptive Monte Carlo method.
+            let options = McmOptions {
+                adaptive: Some(digits),
+                seed: i.mc_seed,
+                max_trials: i.mc_max_trials,
+                ..McmOptions::default()
+            };
+            let mc = mcm(model.problem(), &|x| model.eval(x), &options)
+                .map_err(|e| format!("Monte Carlo validation of the budget: {e}"))?;
+            let (validated, d_low, d_high, delta) = validate(&r, &mc, digits);
+            let mut out = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+            out["mcm"] = json!({
+                "y": mc.y, "u": mc.u, "interval": mc.interval, "shortest": mc.shortest,
+                "trials": mc.trials, "converged": mc.converged, "digits": digits,
+                "validated": validated, "d_low": d_low, "d_high": d_high, "delta": delta,
+                "method": "JCGM 101:2008 adaptive Monte Carlo (§7.9), GUM validation (§8)",
+            });
+            to_dyn(&out)
         },
     );
     // `spectral_mismatch(spectrum, dut_sr, ref_sr)`: SMM (IEC 60904-7) of a measured spectrum
@@ -150,6 +174,124 @@ pub(super) fn register(engine: &mut Engine) {
             )
             .map_err(|e| e.to_string())?;
             to_dyn(&r)
+        },
+    );
+    // `correction(module, procedure)`: the IEC 60891 method of a module file for procedure
+    // 1, 2 or 4 with its parameters' standard uncertainties and sources, and the stated model
+    // error: #{method, u_parameters, source, model_error: #{irradiance, temperature} | ()}.
+    engine.register_fn(
+        "correction",
+        |module: Map, procedure: i64| -> HostResult<Dynamic> {
+            use crate::analysis::iec60891::{BetaTerm, Method};
+            let module: Module = from_dyn("module", &Dynamic::from_map(module))?;
+            let number = u8::try_from(procedure).unwrap_or(0);
+            let m = Method::from_module(&module, number, BetaTerm::default())
+                .map_err(|e| e.to_string())?;
+            let (u, source) = module
+                .parameter_uncertainties(&m)
+                .map_err(|e| e.to_string())?;
+            let mut map = serde_json::Map::new();
+            map.insert("procedure".into(), json!(number));
+            for (name, _, value) in m.parameters() {
+                map.insert(name.into(), json!(value));
+            }
+            if let Method::P4 {
+                cells_in_series, ..
+            } = m
+            {
+                map.insert("cells_in_series".into(), json!(cells_in_series));
+            }
+            to_dyn(&json!({
+                "method": map,
+                "u_parameters": u,
+                "source": source,
+                "model_error": module.model_error(number)
+                    .map(|(g, t)| json!({"irradiance": g, "temperature": t})),
+            }))
+        },
+    );
+    // `ect(v_oc, irradiance, u_irradiance_rel, module)`: equivalent cell temperature from Voc
+    // (IEC 60904-5, standards.md §3.4) against the module's STC Voc, with its standard
+    // uncertainty by the GUM from u(Voc,STC), u(β), u(n) and the irradiance's relative u:
+    // #{temperature, u, budget}.
+    engine.register_fn(
+        "ect",
+        |v_oc: Dynamic, irradiance: Dynamic, u_g: Dynamic, module: Map| -> HostResult<Dynamic> {
+            use crate::analysis::irradiance::{VocReference, equivalent_cell_temperature};
+            use crate::uncertainty::{Distribution, Input, Problem};
+            let module: Module = from_dyn("module", &Dynamic::from_map(module))?;
+            let (v_oc, g, u_g) = (
+                num("v_oc", &v_oc)?,
+                num("irradiance", &irradiance)?,
+                num("u_irradiance_rel", &u_g)?,
+            );
+            let need = |key: &str, x: Option<f64>| {
+                x.ok_or_else(|| {
+                    format!(
+                        "the equivalent cell temperature needs `{key}` in module `{}`",
+                        module.name
+                    )
+                })
+            };
+            let voc1 = need("voc_stc", module.voc_stc)?;
+            let n = need("ideality", module.ideality)?;
+            let u_beta = need("u_beta_voc", module.u_beta_voc)?;
+            // u(β) as stated; with β_rel only, relative to Voc,STC.
+            let u_beta = if module.beta_voc.is_some() {
+                u_beta
+            } else {
+                u_beta * voc1
+            };
+            let normal = |name: &str, value: f64, u: f64| {
+                Input::new(name, value, Distribution::Normal { u })
+            };
+            let problem = Problem {
+                inputs: vec![
+                    normal("voc_stc", voc1, need("u_voc_stc", module.u_voc_stc)?),
+                    normal("beta", module.beta(), u_beta),
+                    normal("ideality", n, need("u_ideality", module.u_ideality)?),
+                    normal("irradiance", g, u_g * g),
+                ],
+                correlations: Vec::new(),
+                probability: 0.95,
+            };
+            let model = |x: &[f64]| {
+                equivalent_cell_temperature(
+                    v_oc,
+                    x[3],
+                    &VocReference {
+                        v_oc: x[0],
+                        irradiance: 1000.0,
+                        temperature: 25.0,
+                        beta: x[1],
+                        cells_in_series: module.cells_in_series,
+                        ideality: x[2],
+                    },
+                )
+                .map_err(|e| e.to_string())
+            };
+            let r = gum(&problem, &model).map_err(|e| e.to_string())?;
+            to_dyn(&json!({"temperature": r.y, "u": r.u, "budget": r.budget}))
+        },
+    );
+    // `angular_mismatch(aoi, diffuse_fraction, tilt, a_r_dut, a_r_reference)`: relative
+    // difference of the irradiance the module converts and the reference reads from their
+    // angular responses (Martin–Ruiz), standards.md §12.1.
+    engine.register_fn(
+        "angular_mismatch",
+        |aoi: Dynamic,
+         f: Dynamic,
+         tilt: Dynamic,
+         a_dut: Dynamic,
+         a_ref: Dynamic|
+         -> HostResult<f64> {
+            Ok(crate::analysis::iam::angular_mismatch(
+                num("aoi", &aoi)?,
+                num("diffuse_fraction", &f)?,
+                num("tilt", &tilt)?,
+                num("a_r_dut", &a_dut)?,
+                num("a_r_reference", &a_ref)?,
+            ))
         },
     );
     engine.register_fn("resistance_budget", |point: Map| -> HostResult<Dynamic> {
@@ -307,4 +449,28 @@ struct PmaxInputs {
     /// Which quantity: `p_mp` (default), `i_sc`, `v_oc`, `i_mp`, `v_mp` or `ff`.
     #[serde(default)]
     quantity: StcQuantity,
+    /// Further influences (`[#{name, acts_on, half_width | u, source}]`).
+    #[serde(default)]
+    influences: Vec<Influence>,
+    /// Sources of the standard inputs, by input name.
+    #[serde(default)]
+    sources: std::collections::BTreeMap<String, String>,
+    /// Validate the GUM result with the adaptive Monte Carlo method to this many significant
+    /// digits (JCGM 101 §7.9, §8); absent: GUM only.
+    #[serde(default)]
+    mc_digits: Option<u32>,
+    /// Seed of the Monte Carlo method (same seed, same result on re-execution).
+    #[serde(default = "default_mc_seed")]
+    mc_seed: u64,
+    /// Upper bound of the adaptive procedure's trials.
+    #[serde(default = "default_mc_max_trials")]
+    mc_max_trials: usize,
+}
+
+fn default_mc_seed() -> u64 {
+    1
+}
+
+fn default_mc_max_trials() -> usize {
+    1_000_000
 }

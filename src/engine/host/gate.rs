@@ -38,6 +38,14 @@ pub struct Gate {
     /// over the plane-of-array one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_diffuse_fraction: Option<f64>,
+    /// Largest change of the module temperature from before to after a sweep [K] (judged on
+    /// the sweep; unset: 1 K, IEC 60904-1 practice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_temperature_change: Option<f64>,
+    /// Largest time between the temperature reading and the sweep's start [s] (unset: 1 s,
+    /// vendor practice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_temperature_age: Option<f64>,
 }
 
 impl Default for Gate {
@@ -53,6 +61,8 @@ impl Default for Gate {
             max_aoi: None,
             max_wind: None,
             max_diffuse_fraction: None,
+            max_temperature_change: None,
+            max_temperature_age: None,
         }
     }
 }
@@ -69,6 +79,9 @@ impl Gate {
 pub struct SkyConditions {
     /// Angle of incidence of the beam on the module plane [°].
     pub aoi: Option<f64>,
+    /// Tilt of the module plane [°] (a tracker's: the sun's zenith angle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tilt: Option<f64>,
     /// Wind speed [m/s].
     pub wind_speed: Option<f64>,
     /// Diffuse over plane-of-array irradiance [1].
@@ -205,6 +218,7 @@ pub fn summarise_window(window: &[ConditionSample], waited: f64) -> Value {
         "cell_temperature": last.map(|s| s.cell_temperature),
         "temperatures": last.map(|s| s.temperatures.clone()),
         "sky": last.and_then(|s| s.sky.clone()),
+        "series": window.iter().map(|s| [s.time, s.irradiance]).collect::<Vec<_>>(),
     })
 }
 
@@ -291,6 +305,7 @@ mod tests {
             for s in &mut w {
                 s.sky = Some(SkyConditions {
                     aoi: Some(aoi),
+                    tilt: None,
                     wind_speed: Some(wind),
                     diffuse_fraction: Some(fraction),
                     unchecked: Vec::new(),

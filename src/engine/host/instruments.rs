@@ -194,6 +194,8 @@ impl Host {
                 Some(site) => {
                     let sun = sun_at(self.now(), site, &serde_json::Map::new());
                     out.aoi = sun["angle_of_incidence"].as_f64();
+                    // A two-axis tracker tilts its plane by the sun's zenith angle.
+                    out.tilt = site.tilt.or_else(|| sun["zenith"].as_f64());
                 }
                 None => out
                     .unchecked
@@ -250,6 +252,8 @@ impl Host {
         (self.events)(Event::Sweep {
             curves: data.clone(),
         });
+        // The module temperature right after the sweep: its change across the sweep is judged.
+        let after = self.sample()?;
         let raw = vec![
             (
                 "iv_curves".to_string(),
@@ -263,12 +267,17 @@ impl Host {
                 "conditions_before_sweep".to_string(),
                 serde_json::to_string(&before).unwrap_or_default(),
             ),
+            (
+                "conditions_after_sweep".to_string(),
+                serde_json::to_string(&after).unwrap_or_default(),
+            ),
         ];
         Ok((
             json!({
                 "curves": data,
                 "irradiance": samples.iter().map(|s| json!([s.0, s.1, s.2])).collect::<Vec<_>>(),
                 "before": before.to_value(),
+                "after": after.to_value(),
                 "settings": settings,
             }),
             raw,
@@ -341,6 +350,15 @@ impl Host {
             stability_duration: gate.duration,
             ..ValidityLimits::default()
         };
+        let limits = ValidityLimits {
+            max_temperature_change: gate
+                .max_temperature_change
+                .unwrap_or(limits.max_temperature_change),
+            max_temperature_age: gate
+                .max_temperature_age
+                .unwrap_or(limits.max_temperature_age),
+            ..limits
+        };
         let mut interruptions = Vec::new();
         for attempt in 1..=(retries.max(0) + 1) {
             let window: Value =
@@ -366,18 +384,40 @@ impl Host {
                 .as_array()
                 .map(|a| a.iter().filter_map(|s| s[1].as_f64()).collect())
                 .unwrap_or_default();
-            let modules: Vec<f64> = sweep["before"]["module_temperatures"]
-                .as_object()
-                .map(|m| m.values().filter_map(Value::as_f64).collect())
+            let sensors = |when: &str| -> Vec<f64> {
+                sweep[when]["module_temperatures"]
+                    .as_object()
+                    .map(|m| m.values().filter_map(Value::as_f64).collect())
+                    .unwrap_or_default()
+            };
+            let (modules, after) = (sensors("before"), sensors("after"));
+            // The gate's window is the band before the sweep, judged relative to its level as
+            // the gate judges it.
+            let before: Vec<(f64, f64)> = window["series"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+                        .collect()
+                })
                 .unwrap_or_default();
+            let level = window["irradiance"].as_f64().unwrap_or(gate.min_irradiance);
+            let age = sweep["curves"][0]["start_time"]
+                .as_f64()
+                .zip(sweep["before"]["time"].as_f64())
+                .map(|(start, read)| start - read);
             let checks = check(
                 &Observation {
                     sweep_irradiance: &g,
-                    before: &[],
+                    before: &before,
                     module_temperatures: &modules,
-                    temperature_age: None,
+                    temperature_age: age,
+                    module_temperatures_after: &after,
                 },
-                &limits,
+                &ValidityLimits {
+                    stability_band: gate.max_variation * level,
+                    ..limits
+                },
             );
             let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
             if failed.is_empty() {

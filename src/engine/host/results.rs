@@ -110,32 +110,48 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
                 "the station names no module under test: set `dut` in its [station] table (a shipped module such as \"cs5p-220m\", or a module file path)",
             );
         };
-        let module = if dut.ends_with(".toml") {
-            let path = host
-                .station
-                .path
-                .parent()
-                .map(|d| d.join(&dut))
-                .unwrap_or_else(|| dut.clone().into());
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("the module file {}: {e}", path.display()))?;
-            crate::analysis::module::Module::from_toml(&text)
-                .map_err(|e| format!("the module file {}: {e}", path.display()))?
-        } else {
-            crate::analysis::module::Module::built_in(&dut)
-                .ok_or_else(|| {
-                    format!(
-                        "no shipped module `{dut}`; shipped: {} (or give a module file path ending in .toml)",
-                        crate::analysis::module::BUILT_IN
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?
-                .map_err(|e| format!("the shipped module `{dut}`: {e}"))?
-        };
-        to_dyn(&module)
+        // A path in the station file is relative to the station file.
+        let base = host.station.path.parent().map(std::path::Path::to_path_buf);
+        to_dyn(&load_module(&dut, base.as_deref())?)
+    });
+    // `module_file(path)`: a module file by path (relative to the working directory) or a
+    // shipped module by name (`--set module=PATH` in outdoor procedures).
+    host_fn!(engine, shared, "module_file", |_host,
+                                             name: &str|
+     -> HostResult<Dynamic> {
+        to_dyn(&load_module(name, None)?)
+    });
+    // `instruments(role)`: the station's instruments of a role, in station-file order, each
+    // with its `accuracy` table (the first irradiance meter is the working one).
+    host_fn!(engine, shared, "instruments", |host,
+                                             role: &str|
+     -> HostResult<Dynamic> {
+        let list: Vec<_> = host
+            .station
+            .file
+            .instrument
+            .iter()
+            .filter(|i| i.role.as_str() == role)
+            .collect();
+        to_dyn(&list)
+    });
+    // `interrupt(details)`: record that a sweep is retaken because two determinations of one
+    // quantity disagreed (an `inconsistent_measurement` interruption, details as given).
+    host_fn!(engine, shared, "interrupt", |host,
+                                           details: Map|
+     -> HostResult<()> {
+        let details: Value = rhai::serde::from_dynamic(&Dynamic::from_map(details))?;
+        let seq = host
+            .rec
+            .as_ref()
+            .map(crate::engine::journal::Recorder::next_seq)
+            .unwrap_or(0);
+        host.interruption(
+            seq,
+            crate::model::InterruptionKind::InconsistentMeasurement,
+            details,
+        );
+        Ok(())
     });
     // `sky_instruments()`: the station's Modbus instruments, [#{ name, role, sensor }], from
     // the station file (so that a re-executed run sees what the original saw).
@@ -167,4 +183,27 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedHost) {
             .collect();
         to_dyn(&list)
     });
+}
+
+/// A module file by path (`.toml`, relative to `base` when given) or a shipped module by name.
+fn load_module(
+    name: &str,
+    base: Option<&std::path::Path>,
+) -> HostResult<crate::analysis::module::Module> {
+    use crate::analysis::module::{BUILT_IN, Module};
+    if name.ends_with(".toml") {
+        let path = base.map(|d| d.join(name)).unwrap_or_else(|| name.into());
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("the module file {}: {e}", path.display()))?;
+        return Ok(Module::from_toml(&text)
+            .map_err(|e| format!("the module file {}: {e}", path.display()))?);
+    }
+    Ok(Module::built_in(name)
+        .ok_or_else(|| {
+            format!(
+                "no shipped module `{name}`; shipped: {} (or give a module file path ending in .toml)",
+                BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )
+        })?
+        .map_err(|e| format!("the shipped module `{name}`: {e}"))?)
 }
