@@ -169,10 +169,16 @@ fn default_epsilon() -> f64 {
 
 /// Module files shipped with pvstation (`instruments/modules/NAME.toml`), by name: the
 /// simulated stations' modules under test.
-pub const BUILT_IN: [(&str, &str); 1] = [(
-    "cs5p-220m",
-    include_str!("../../instruments/modules/cs5p-220m.toml"),
-)];
+pub const BUILT_IN: [(&str, &str); 2] = [
+    (
+        "cs5p-220m",
+        include_str!("../../instruments/modules/cs5p-220m.toml"),
+    ),
+    (
+        "fs-4117-3",
+        include_str!("../../instruments/modules/fs-4117-3.toml"),
+    ),
+];
 
 /// A module file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

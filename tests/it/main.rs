@@ -13,6 +13,7 @@ mod golden;
 mod iv_cli;
 mod layering;
 mod metrology;
+mod outdoor;
 mod properties;
 mod regression;
 mod store;
