@@ -7,9 +7,13 @@ station and time of day: runs, the share with normalised error E_n = |y - y_true
 (ISO 13528, U_X = 0 for a simulated truth), the mean relative error and the mean U/y. Exits 1
 when a station's E_n <= 1 share is below 95 %.
 
-    python3 benches/closure.py [--binary target/release/pvstation] [--seeds 20]
+    python3 benches/closure.py [--binary target/release/pvstation] [--seeds 20] [--spread]
                                [--station instruments/stations/demo-sim.toml ...]
-                               [--set smm=1.0 ...] [--speed 200]
+                               [--set mismatch=none ...] [--speed 200]
+
+Without --spread every seed runs in every (season, time) cell; with it seed k runs in cell
+(k - 1) mod 6 only, so --seeds 24 --spread gives 24 distinct days, 4 per cell. The default
+stations are both simulated ones (c-Si demo station and CdTe thin-film station).
 
 Standard library only; every run's database in a temporary directory.
 """
@@ -69,37 +73,45 @@ def main():
     ap.add_argument("--speed", type=float, default=200.0)
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--seasons", default="summer,winter")
+    ap.add_argument("--spread", action="store_true")
     args = ap.parse_args()
-    stations = args.station or ["instruments/stations/demo-sim.toml"]
+    stations = args.station or ["instruments/stations/demo-sim.toml",
+                                "instruments/stations/plateau-thinfilm-sim.toml"]
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'station':<28} {'season':<7} {'time':<10} {'runs':>4} {'E_n<=1':>7} "
-              f"{'mean |err|/y':>12} {'mean U/y':>9} {'failed':>6}")
+              f"{'mean |err|/y':>12} {'mean err/y':>10} {'mean U/y':>9} {'max E_n':>7} "
+              f"{'failed':>6}")
         for station in stations:
             t = truth(args.binary, station)["p_mp"]
             all_en = []
-            for season in args.seasons.split(","):
-                for name, hour in TIMES[season].items():
-                    en, err, rel_u, failed = [], [], [], []
-                    for seed in range(1, args.seeds + 1):
-                        db = os.path.join(tmp, f"{len(all_en)}-{season}-{name}-{seed}.db")
-                        res, why = run_once(args.binary, station, seed, start_of(season, hour),
-                                            args.set, args.speed, db)
-                        if res is None:
-                            failed.append((seed, why))
-                            continue
-                        y, u = res
-                        en.append(abs(y - t) / u)
-                        err.append(abs(y - t) / t)
-                        rel_u.append(u / y)
-                    all_en += en
-                    share = sum(1 for x in en if x <= 1.0) / len(en) if en else float("nan")
-                    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
-                    print(f"{os.path.basename(station):<28} {season:<7} {name:<10} {len(en):>4} "
-                          f"{share:>7.0%} {mean(err):>12.3%} {mean(rel_u):>9.3%} {len(failed):>6}",
-                          flush=True)
-                    for seed, why in failed[:2]:
-                        print(f"    seed {seed} failed: {why}", flush=True)
+            cells = [(season, name, hour) for season in args.seasons.split(",")
+                     for name, hour in TIMES[season].items()]
+            for c, (season, name, hour) in enumerate(cells):
+                en, err, signed, rel_u, failed = [], [], [], [], []
+                seeds = [k for k in range(1, args.seeds + 1)
+                         if not args.spread or (k - 1) % len(cells) == c]
+                for seed in seeds:
+                    db = os.path.join(tmp, f"{len(all_en)}-{season}-{name}-{seed}.db")
+                    res, why = run_once(args.binary, station, seed, start_of(season, hour),
+                                        args.set, args.speed, db)
+                    if res is None:
+                        failed.append((seed, why))
+                        continue
+                    y, u = res
+                    en.append(abs(y - t) / u)
+                    err.append(abs(y - t) / t)
+                    signed.append((y - t) / t)
+                    rel_u.append(u / y)
+                all_en += en
+                share = sum(1 for x in en if x <= 1.0) / len(en) if en else float("nan")
+                mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
+                print(f"{os.path.basename(station):<28} {season:<7} {name:<10} {len(en):>4} "
+                      f"{share:>7.0%} {mean(err):>12.3%} {mean(signed):>+10.3%} "
+                      f"{mean(rel_u):>9.3%} {max(en, default=float('nan')):>7.2f} "
+                      f"{len(failed):>6}", flush=True)
+                for seed, why in failed[:2]:
+                    print(f"    seed {seed} failed: {why}", flush=True)
             share = sum(1 for x in all_en if x <= 1.0) / len(all_en) if all_en else 0.0
             print(f"{os.path.basename(station)}: truth {t:.4f} W; E_n <= 1 in {share:.1%} "
                   f"of {len(all_en)} runs", flush=True)

@@ -327,5 +327,16 @@ Pure:
   pmax_budget(curve, conditions, method, inputs)  resistance_budget(point)  voltage_budget(point)
   decide(y, u, U, lower, upper, rule)  mean(a)  stdev(a)  sqrt(x)
   stated(y, U, k, unit, nominal)       \"0.0031 mΩ, U = 0.0014 mΩ (k = 2.3)\" (GUM 7.2.6)
+  spectral_mismatch(spectrum, dut_sr, ref_sr)   SMM (IEC 60904-7) of a measured spectrum, u by
+                                       Monte Carlo over the spectral data: #{smm, u, …}
+  correction(module, procedure)        IEC 60891 method of a module file with its parameters' u,
+                                       their source and the stated model error
+  ect(v_oc, G, u_G_rel, module)        equivalent cell temperature (IEC 60904-5): #{temperature, u}
+  angular_mismatch(aoi, f_diffuse, tilt, a_r_dut, a_r_ref)   Martin–Ruiz response difference
   reference(id)  references(kind)  record(name, value, unit[, details])  log(text)
+Station and module:
+  dut()  module_file(path)             the station's module under test / a module file (map)
+  instruments(role)                    the station's instruments of a role, with `accuracy`
+  sky_instruments()                    the station's Modbus instruments: [#{name, role, sensor}]
+  interrupt(details)                   record an inconsistent_measurement interruption (retake)
 ";

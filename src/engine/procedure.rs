@@ -52,6 +52,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
 /// with their runs (schema version 5 and older).
 pub const ARCHIVED: &[(&str, &str)] = &[
     (
+        "iec60891-params-1.0.0.rhai",
+        include_str!("../../procedures/archive/iec60891-params-1.0.0.rhai"),
+    ),
+    (
         "outdoor-pmax-1.2.0.rhai",
         include_str!("../../procedures/archive/outdoor-pmax-1.2.0.rhai"),
     ),

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::analysis::curve::IvData;
 use crate::analysis::iec60891::Conditions;
-use crate::analysis::params::{SeriesCurve, fit_p1_kappa, fit_p1_rs, temperature_coefficients};
+use crate::analysis::params::{
+    SeriesCurve, fit_p1_kappa, fit_p1_rs, fit_p2, temperature_coefficients,
+};
 
 /// One curve of a series with the conditions it was measured at.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +75,52 @@ pub struct NaturalSunlightFit {
     pub irradiance_span: [f64; 2],
     /// Irradiance the temperature series was taken at [W/m²].
     pub reference_irradiance: f64,
+    /// The device temperatures the Rs fit used [°C]: the irradiance series within
+    /// ±[`RS_TEMPERATURE_BAND`] of one temperature (IEC 60891 allows ±2 °C, standards.md §1.8).
+    pub rs_temperature_window: [f64; 2],
+    /// Curves of the irradiance series left out of the Rs fit, each with why.
+    pub rs_rejected: Vec<String>,
+    /// Procedure 2's own parameters (Ed. 2 form) from the same series, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub procedure2: Option<Procedure2Natural>,
+}
+
+/// IEC 60891 procedure-2 parameters from natural-sunlight series: a and R's from the
+/// irradiance series at one temperature, κ' from the temperature series, with α_rel, β_rel of
+/// the same temperature series; each with a jackknife standard uncertainty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Procedure2Natural {
+    /// a [1].
+    pub a: Fitted,
+    /// R's [Ω].
+    pub rs: Fitted,
+    /// κ' [Ω/K].
+    pub kappa: Fitted,
+}
+
+/// Half-width of the temperature window of the curves Rs is fitted from [K]: IEC 60891 Ed. 2
+/// allows ±2 °C; wider, Rs absorbs the temperature dependence (JRC97700, standards.md §1.8).
+pub const RS_TEMPERATURE_BAND: f64 = 2.0;
+
+/// The curves of `series` within ±[`RS_TEMPERATURE_BAND`] of one temperature: the window
+/// holding the most of them (the narrowest such on ties), as indices, and its bounds.
+fn one_temperature(series: &[SeriesPoint]) -> (Vec<usize>, [f64; 2]) {
+    let mut best: (Vec<usize>, [f64; 2]) = (Vec::new(), [f64::NAN; 2]);
+    for centre in series.iter().map(|s| s.temperature) {
+        let keep: Vec<usize> = (0..series.len())
+            .filter(|&k| (series[k].temperature - centre).abs() <= RS_TEMPERATURE_BAND)
+            .collect();
+        let (lo, hi) = keep
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &k| {
+                (a.min(series[k].temperature), b.max(series[k].temperature))
+            });
+        let wider = hi - lo > best.1[1] - best.1[0];
+        if keep.len() > best.0.len() || (keep.len() == best.0.len() && !wider) {
+            best = (keep, [lo, hi]);
+        }
+    }
+    best
 }
 
 /// Jackknife standard uncertainty of an estimator over `n` items: `fit` is given the indices
@@ -106,6 +154,16 @@ pub fn natural_sunlight_parameters(
     irradiance: &[SeriesPoint],
     g_ref: f64,
 ) -> Result<NaturalSunlightFit, String> {
+    natural_sunlight_fit(temperature, irradiance, g_ref, false)
+}
+
+/// [`natural_sunlight_parameters`], with procedure 2's a, R's, κ' too when `procedure2`.
+pub fn natural_sunlight_fit(
+    temperature: &[SeriesPoint],
+    irradiance: &[SeriesPoint],
+    g_ref: f64,
+    procedure2: bool,
+) -> Result<NaturalSunlightFit, String> {
     let g_stc = Conditions::STC.irradiance;
     let scaled: Vec<IvData> = temperature
         .iter()
@@ -128,7 +186,33 @@ pub fn natural_sunlight_parameters(
             },
         })
         .collect();
-    let g_series: Vec<SeriesCurve> = irradiance.iter().map(SeriesPoint::as_curve).collect();
+    // Rs only from curves at one device temperature (outdoors: close in time).
+    let (keep, window) = one_temperature(irradiance);
+    let rs_rejected: Vec<String> = irradiance
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !keep.contains(k))
+        .map(|(_, s)| {
+            format!(
+                "curve at {:.0} W/m², {:.1} °C: outside {:.1}–{:.1} °C (±{RS_TEMPERATURE_BAND} K)",
+                s.irradiance, s.temperature, window[0], window[1]
+            )
+        })
+        .collect();
+    // (Fewer than 4 curves in all is the span check's below.)
+    if keep.len() < 4 && irradiance.len() >= 4 {
+        let (lo, hi) = irradiance
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
+                (a.min(s.temperature), b.max(s.temperature))
+            });
+        return Err(format!(
+            "irradiance series: only {} of {} curves lie within ±{RS_TEMPERATURE_BAND} K of one temperature (they span {lo:.1}–{hi:.1} °C); Rs fitted across temperatures absorbs the temperature dependence (IEC 60891 allows ±2 °C): take the irradiance series while the module temperature is steady",
+            keep.len(),
+            irradiance.len()
+        ));
+    }
+    let g_series: Vec<SeriesCurve> = keep.iter().map(|&k| irradiance[k].as_curve()).collect();
     let tc = temperature_coefficients(&t_series).map_err(|e| format!("temperature series: {e}"))?;
     let (alpha, beta) = (tc.alpha_isc.value, tc.beta_voc.value);
     let (g_min, g_max) = g_series.iter().fold((f64::INFINITY, 0.0f64), |(a, b), c| {
@@ -166,6 +250,55 @@ pub fn natural_sunlight_parameters(
         spread,
         curves,
     };
+    let procedure2 = if procedure2 {
+        // Relative to the fitted Isc and Voc at 25 °C.
+        let (alpha_rel, beta_rel) = (tc.alpha_isc.relative, tc.beta_voc.relative);
+        let fit = |g: &[SeriesCurve], t: &[SeriesCurve]| {
+            fit_p2(g, t, alpha_rel, beta_rel).map_err(|e| format!("procedure 2: {e}"))
+        };
+        let f = fit(&g_series, &t_series)?;
+        // Jackknife over the irradiance series (a, R's) and the temperature series (κ').
+        let u_of = |pick: fn(&crate::analysis::params::Procedure2Fit) -> f64, over_g: bool| {
+            let n = if over_g {
+                g_series.len()
+            } else {
+                t_series.len()
+            };
+            jackknife(n, |keep| {
+                let r = if over_g {
+                    fit(&subset(&g_series, keep), &t_series)
+                } else {
+                    fit(&g_series, &subset(&t_series, keep))
+                };
+                r.map(|f| pick(&f))
+            })
+        };
+        Some(Procedure2Natural {
+            a: fitted(
+                f.a.value,
+                u_of(|f| f.a.value, true)?,
+                "1",
+                Some(f.a.spread),
+                f.a.curves,
+            ),
+            rs: fitted(
+                f.rs.value,
+                u_of(|f| f.rs.value, true)?,
+                "Ω",
+                Some(f.rs.spread),
+                f.rs.curves,
+            ),
+            kappa: fitted(
+                f.kappa.value,
+                u_of(|f| f.kappa.value, false)?,
+                "Ω/K",
+                Some(f.kappa.spread),
+                f.kappa.curves,
+            ),
+        })
+    } else {
+        None
+    };
     Ok(NaturalSunlightFit {
         alpha: fitted(alpha, tc.alpha_isc.u, "A/K", None, tc.curves),
         beta: fitted(beta, tc.beta_voc.u, "V/K", None, tc.curves),
@@ -181,6 +314,9 @@ pub fn natural_sunlight_parameters(
         temperature_span: tc.temperature_span,
         irradiance_span: [g_min, g_max],
         reference_irradiance: g_ref,
+        rs_temperature_window: window,
+        rs_rejected,
+        procedure2,
     })
 }
 
@@ -262,5 +398,56 @@ mod tests {
             let err = natural_sunlight_parameters(&temperature, few, 1000.0).expect_err("few");
             assert!(err.contains("needs at least 4 curves over ±20 %"), "{err}");
         }
+        assert!(f.rs_rejected.is_empty() && f.rs_temperature_window == [25.0, 25.0]);
+        // Procedure 2's own parameters from the same series: a and R's as standards.md §1.11
+        // fitted them on the record's curves (0.046, 1.080 Ω), not procedure 1's Rs (1.290 Ω).
+        assert!(f.procedure2.is_none());
+        let f2 = natural_sunlight_fit(&temperature, &irradiance, 1000.0, true).expect("fit 2");
+        let p2 = f2.procedure2.expect("procedure 2");
+        assert!((p2.a.value - 0.046).abs() < 0.002, "{p2:?}");
+        assert!((p2.rs.value - 1.080).abs() < 0.01, "{p2:?}");
+        assert!(p2.a.u > 0.0 && p2.rs.u > 0.0 && p2.kappa.u > 0.0, "{p2:?}");
+        assert_eq!(f2.rs, f.rs);
+    }
+
+    /// Rs only from curves within ±2 K of one temperature: the curves of a warming module
+    /// outside the fullest window are left out with their reason, and too few within it is
+    /// refused (IEC 60891 Ed. 2 ±2 °C, standards.md §1.8).
+    #[test]
+    fn rs_is_fitted_from_one_temperature_only() {
+        let temperature: Vec<SeriesPoint> = [25.0, 35.0, 45.0, 55.0, 65.0]
+            .iter()
+            .map(|t| curve(&format!("g1000_t{t}"), 1000.0, *t))
+            .collect();
+        // Labels as a warming module would record them: the last two 6 K and 9 K warmer.
+        let warming = [24.0, 25.0, 25.5, 26.0, 27.5, 31.0, 34.0];
+        let irradiance: Vec<SeriesPoint> = [400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0]
+            .iter()
+            .zip(warming)
+            .map(|(g, t)| curve(&format!("g{g}_t25"), *g, t))
+            .collect();
+        let f = natural_sunlight_parameters(&temperature, &irradiance, 1000.0).expect("fit");
+        assert_eq!(f.rs.curves, 5, "{f:?}");
+        assert_eq!(f.rs_temperature_window, [24.0, 27.5]);
+        assert_eq!(f.rs_rejected.len(), 2);
+        assert!(
+            f.rs_rejected[0].contains("900 W/m², 31.0 °C: outside 24.0–27.5 °C"),
+            "{:?}",
+            f.rs_rejected
+        );
+        let spread = [20.0, 21.5, 26.0, 29.5, 33.0, 36.5, 40.0];
+        let apart: Vec<SeriesPoint> = irradiance
+            .iter()
+            .zip(spread)
+            .map(|(s, t)| SeriesPoint {
+                temperature: t,
+                ..s.clone()
+            })
+            .collect();
+        let err = natural_sunlight_parameters(&temperature, &apart, 1000.0).expect_err("apart");
+        assert!(
+            err.contains("only 2 of 7 curves lie within ±2 K of one temperature"),
+            "{err}"
+        );
     }
 }

@@ -960,7 +960,15 @@ fn iec60891_params_from_a_cooled_module_and_passing_clouds() {
     // the sky of seed 1 sends clouds within the two hours.
     let (code, events, stderr) = run(
         &db,
-        &["iec60891-params", "--speed", "500", "--answer", "cooled=ok"],
+        &[
+            "iec60891-params",
+            "--speed",
+            "500",
+            "--answer",
+            "cooled=ok",
+            "--set",
+            "procedure=2",
+        ],
     );
     assert_eq!(code, Some(0), "{stderr}\n{:?}", events.last());
     let r = &last_finished(&events)["results"];
@@ -990,6 +998,23 @@ fn iec60891_params_from_a_cooled_module_and_passing_clouds() {
     );
     within("rs", 1.290, 3.0);
     assert!(r["series"]["temperature_span"].as_f64().unwrap() >= 5.0);
+    // Rs from one temperature only (±2 K), and procedure 2's own a and R's (standards.md
+    // §1.11: 0.046 and 1.080 Ω on the record's curves, not procedure 1's 1.290 Ω).
+    let window = r["series"]["rs_temperature_window"].as_array().unwrap();
+    let width = window[1].as_f64().unwrap() - window[0].as_f64().unwrap();
+    assert!((0.0..=4.0).contains(&width), "{window:?}");
+    eprintln!(
+        "a {} ± {}, R's {} ± {}, κ' {} ± {}; Rs window {window:?}, rejected {}",
+        r["a"]["value"],
+        r["a"]["u"],
+        r["rs_prime"]["value"],
+        r["rs_prime"]["u"],
+        r["kappa_prime"]["value"],
+        r["kappa_prime"]["u"],
+        r["series"]["rs_rejected"]
+    );
+    within("rs_prime", 1.080, 3.0);
+    within("a", 0.046, 3.0);
     let record = show(&db, last_finished(&events)["run_id"].as_str().unwrap());
     assert!(
         record["activities"]

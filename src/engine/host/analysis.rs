@@ -14,7 +14,7 @@ use crate::analysis::extract::extract;
 use crate::analysis::iec60891::{Conditions, translate_and_extract};
 use crate::analysis::module::Module;
 use crate::uncertainty::decision::{Rule, Tolerance, decide};
-use crate::uncertainty::fits::{SeriesPoint, natural_sunlight_parameters};
+use crate::uncertainty::fits::{SeriesPoint, natural_sunlight_fit};
 use crate::uncertainty::gum::gum;
 use crate::uncertainty::station::{
     Influence, PmaxModel, PmaxSetup, ResistancePoint, Spec, StcQuantity, VoltagePoint,
@@ -336,29 +336,36 @@ pub(super) fn register(engine: &mut Engine) {
             ))
         },
     );
+    // `fit_iec60891(temperature_series, irradiance_series, g_ref[, procedure])`: α, β, γ, Rs,
+    // κ (procedure 1) from natural-sunlight series; with procedure 2 also a, R's, κ'.
+    fn fit(t: &Array, g: &Array, g_ref: &Dynamic, procedure: i64) -> HostResult<Dynamic> {
+        let g_ref = num("reference irradiance", g_ref)?;
+        let points = |a: &Array| -> HostResult<Vec<SeriesPoint>> {
+            Ok(series_arg(a)?
+                .into_iter()
+                .map(|s| SeriesPoint {
+                    data: s.curve.data(),
+                    irradiance: s.irradiance,
+                    temperature: s.temperature,
+                })
+                .collect())
+        };
+        if !matches!(procedure, 1 | 2) {
+            return fail(format!(
+                "fit_iec60891: procedure {procedure}: natural-sunlight series fit procedures 1 and 2"
+            ));
+        }
+        let fit = natural_sunlight_fit(&points(t)?, &points(g)?, g_ref, procedure == 2)?;
+        to_dyn(&fit)
+    }
     engine.register_fn(
         "fit_iec60891",
-        |temperature_series: Array,
-         irradiance_series: Array,
-         reference_irradiance: Dynamic|
-         -> HostResult<Dynamic> {
-            let g_ref = num("reference irradiance", &reference_irradiance)?;
-            let points = |a: &Array| -> HostResult<Vec<SeriesPoint>> {
-                Ok(series_arg(a)?
-                    .into_iter()
-                    .map(|s| SeriesPoint {
-                        data: s.curve.data(),
-                        irradiance: s.irradiance,
-                        temperature: s.temperature,
-                    })
-                    .collect())
-            };
-            let fit = natural_sunlight_parameters(
-                &points(&temperature_series)?,
-                &points(&irradiance_series)?,
-                g_ref,
-            )?;
-            to_dyn(&fit)
+        |t: Array, g: Array, g_ref: Dynamic| -> HostResult<Dynamic> { fit(&t, &g, &g_ref, 1) },
+    );
+    engine.register_fn(
+        "fit_iec60891",
+        |t: Array, g: Array, g_ref: Dynamic, procedure: i64| -> HostResult<Dynamic> {
+            fit(&t, &g, &g_ref, procedure)
         },
     );
     engine.register_fn("mean", |a: Array| -> HostResult<f64> {
