@@ -10,6 +10,7 @@ pub mod document;
 pub mod fonts;
 pub mod html;
 pub mod model;
+mod outdoor;
 pub mod pades;
 pub mod pdf;
 pub mod plot;
