@@ -103,6 +103,11 @@ pub enum Flag {
         /// [1]
         fraction: f64,
     },
+    /// No line could be fitted near Voc (its points share one current): Voc and FF are
+    /// missing (NaN; null in JSON), the other parameters are not.
+    VocNotFitted,
+    /// No line could be fitted near Isc (its points share one voltage): Isc and FF missing.
+    IscNotFitted,
     /// Few points in the maximum-power window.
     FewMppPoints {
         /// Points found in the window (the fit needs more).
@@ -127,6 +132,14 @@ impl std::fmt::Display for Flag {
                     100.0 * fraction
                 )
             }
+            Flag::VocNotFitted => write!(
+                f,
+                "voc_not_fitted: the points nearest I = 0 share one current; Voc and FF are missing"
+            ),
+            Flag::IscNotFitted => write!(
+                f,
+                "isc_not_fitted: the points nearest V = 0 share one voltage; Isc and FF are missing"
+            ),
             Flag::FewMppPoints { points } => write!(
                 f,
                 "few_mpp_points: {points} points in the maximum-power window"
@@ -270,15 +283,20 @@ pub fn axes(v: &[f64], i: &[f64], o: &ExtractOptions) -> Result<Axes, AnalysisEr
     let isc_est = i[v_min];
     let mut flags = Vec::new();
 
+    // A line that cannot be fitted (its points share one current or voltage) leaves that axis
+    // value missing (NaN, null in JSON) and flagged; every other parameter is still extracted
+    // (partial results: the maximum power does not depend on Isc or Voc).
     let voc_line = line_through(near_voc, i, v);
     let v_oc = if i[i_min].abs() <= isc_est * 0.001 {
         voc_est
     } else {
-        voc_line
-            .ok_or(AnalysisError::Invalid(
-                "cannot fit a line near Voc (points share one current)".into(),
-            ))?
-            .at(0.0)
+        match voc_line {
+            Some(line) => line.at(0.0),
+            None => {
+                flags.push(Flag::VocNotFitted);
+                f64::NAN
+            }
+        }
     };
     let near_isc: [usize; MAX_AXIS_POINTS] = std::array::from_fn(|k| k);
     let isc_line = line_through(
@@ -289,11 +307,13 @@ pub fn axes(v: &[f64], i: &[f64], o: &ExtractOptions) -> Result<Axes, AnalysisEr
     let i_sc = if v[v_min].abs() <= voc_est * 0.005 {
         isc_est
     } else {
-        isc_line
-            .ok_or(AnalysisError::Invalid(
-                "cannot fit a line near Isc (points share one voltage)".into(),
-            ))?
-            .at(0.0)
+        match isc_line {
+            Some(line) => line.at(0.0),
+            None => {
+                flags.push(Flag::IscNotFitted);
+                f64::NAN
+            }
+        }
     };
     // Extrapolation flags (standards.md §1.8 practical notes: a sweep starting above 2–3 %
     // of Voc makes Isc an extrapolation).
@@ -303,7 +323,7 @@ pub fn axes(v: &[f64], i: &[f64], o: &ExtractOptions) -> Result<Axes, AnalysisEr
             fraction: v[v_min] / v_oc,
         });
     }
-    if i[i_min].abs() > 0.02 * i_sc.abs() {
+    if v_oc.is_finite() && i[i_min].abs() > 0.02 * i_sc.abs() {
         flags.push(Flag::VocExtrapolated {
             current: i[i_min],
             fraction: i[i_min] / i_sc,
@@ -461,6 +481,42 @@ mod tests {
         assert!((p.p_mp - pmp).abs() / pmp < 3e-3, "{} vs {pmp}", p.p_mp);
         assert!((vmp - 34.0).abs() < 1.0);
         assert!(p.flags.is_empty(), "{:?}", p.flags);
+    }
+
+    /// Partial results (issue 15): a curve that stops before Voc on a flat current plateau
+    /// (a tracer's current floor: its three smallest currents are equal, so no line V(I)
+    /// fits) still gives Isc, Impp, Vmpp and Pmax; Voc and FF are missing and flagged, null
+    /// in JSON.
+    #[test]
+    fn a_curve_without_a_voc_line_still_gives_its_maximum_power() {
+        let full = synthetic(401);
+        let mut v = Vec::new();
+        let mut i = Vec::new();
+        for (x, y) in full.voltage.iter().zip(&full.current) {
+            if *x <= 39.0 {
+                v.push(*x);
+                i.push(*y);
+            }
+        }
+        let floor = *i.last().expect("points");
+        for k in 1..=3 {
+            v.push(39.0 + 0.05 * k as f64);
+            i.push(floor);
+        }
+        let whole = extract(&full).expect("whole");
+        let p = extract(&IvData::new(v, i)).expect("partial");
+        assert!(p.v_oc.is_nan() && p.ff.is_nan(), "{p:?}");
+        assert_eq!(p.flags, vec![Flag::VocNotFitted]);
+        assert!((p.p_mp - whole.p_mp).abs() < 1e-9 * whole.p_mp);
+        assert!((p.i_sc - whole.i_sc).abs() < 1e-12);
+        let json = serde_json::to_value(&p).expect("json");
+        assert!(json["v_oc"].is_null() && json["ff"].is_null(), "{json}");
+        assert!(
+            json["flags"][0]
+                .as_str()
+                .expect("flag")
+                .starts_with("voc_not_fitted")
+        );
     }
 
     /// Regression (issue 11, defect 12): a 31-point curve measured with both signs reversed

@@ -1014,7 +1014,11 @@ fn iec60891_params_from_a_cooled_module_and_passing_clouds() {
         r["series"]["rs_rejected"]
     );
     within("rs_prime", 1.080, 3.0);
-    within("a", 0.046, 3.0);
+    // a: within 12 % of the record's 0.046. Its jackknife u (≈ 0.001) understates the
+    // run-to-run spread of an outdoor series of a few curves at one temperature (0.045 and
+    // 0.050 in two runs of this test, the sky sampled at different moments).
+    let a = r["a"]["value"].as_f64().unwrap();
+    assert!((a / 0.046 - 1.0).abs() <= 0.12, "a = {a}");
     let record = show(&db, last_finished(&events)["run_id"].as_str().unwrap());
     assert!(
         record["activities"]

@@ -494,3 +494,52 @@ fn every_bad_input_is_rejected_with_its_message() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }
+
+/// Partial results (issue 15): a curve clipped at 0 A beyond Voc, translated up from 800 to
+/// 1000 W/m², has its points nearest I = 0 on one current, so no Voc line fits; the translation
+/// still returns Pmax, Isc, Impp and Vmpp, with Voc and FF null and the flag named (it used to
+/// fail the whole curve).
+#[test]
+fn a_translated_curve_without_a_voc_line_keeps_its_other_parameters() {
+    let dir = tempdir("iv-partial");
+    let file = dir.join("clipped.csv");
+    let mut text = String::from("voltage,current\n");
+    for k in 0..=450 {
+        let v = 45.0 * f64::from(k) / 450.0;
+        let i = (5.0 * (1.0 - ((v - 40.0) / 2.0).exp())).max(0.0);
+        text += &format!("{v},{i}\n");
+    }
+    std::fs::write(&file, text).expect("write");
+    let path = file.to_str().expect("utf-8");
+    let module = module();
+    let args = [
+        "translate",
+        path,
+        "--module",
+        &module,
+        "--procedure",
+        "1",
+        "--from",
+        "800,40",
+        "--to",
+        "1000,25",
+        "--json",
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let j = json_line(&out);
+    assert!(j["p_mp"].as_f64().expect("p_mp") > 200.0, "{j}");
+    assert!(
+        j["i_sc"].as_f64().is_some() && j["i_mp"].as_f64().is_some(),
+        "{j}"
+    );
+    assert!(j["v_oc"].is_null() && j["ff"].is_null(), "{j}");
+    assert!(
+        j["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .any(|f| f.as_str().is_some_and(|f| f.starts_with("voc_not_fitted"))),
+        "{j}"
+    );
+}

@@ -225,6 +225,11 @@ pub(super) fn register(engine: &mut Engine) {
                 num("irradiance", &irradiance)?,
                 num("u_irradiance_rel", &u_g)?,
             );
+            if !v_oc.is_finite() {
+                return fail(
+                    "the equivalent cell temperature needs the curve's Voc, which could not be fitted (voc_not_fitted): retake the sweep beyond Voc",
+                );
+            }
             let need = |key: &str, x: Option<f64>| {
                 x.ok_or_else(|| {
                     format!(
