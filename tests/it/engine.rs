@@ -547,14 +547,25 @@ fn the_suspender_holds_sweeps_until_the_sun_is_stable_and_records_interruptions(
             .collect();
         let mean = g.iter().sum::<f64>() / g.len() as f64;
         let variation = g.iter().map(|x| (x - mean).abs()).fold(0.0, f64::max) / mean;
-        let retaken = record["interruptions"]
+        let interruption = record["interruptions"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|i| i["seq"] == s["seq"] && i["kind"] == "unstable_conditions");
+            .find(|i| i["seq"] == s["seq"] && i["kind"] == "unstable_conditions");
+        let retaken = interruption.is_some();
         if variation <= 0.01 {
-            assert!(!retaken);
-            accepted += 1;
+            // A sweep in steady sun is retaken only for its temperature (it changed across
+            // the sweep, or the reading was old), and then says so.
+            if let Some(i) = interruption {
+                let failed = i["details"]["failed_checks"].to_string();
+                assert!(
+                    failed.contains("module_temperature_change_during_sweep")
+                        || failed.contains("temperature_reading_timing"),
+                    "{i}"
+                );
+            } else {
+                accepted += 1;
+            }
         } else {
             assert!(retaken, "an unstable sweep was not marked");
         }
