@@ -273,28 +273,13 @@ pub fn natural_sunlight_fit(
                 r.map(|f| pick(&f))
             })
         };
+        let with_u = |p: crate::analysis::params::ParameterFit, u: f64, unit| {
+            fitted(p.value, u, unit, Some(p.spread), p.curves)
+        };
         Some(Procedure2Natural {
-            a: fitted(
-                f.a.value,
-                u_of(|f| f.a.value, true)?,
-                "1",
-                Some(f.a.spread),
-                f.a.curves,
-            ),
-            rs: fitted(
-                f.rs.value,
-                u_of(|f| f.rs.value, true)?,
-                "Ω",
-                Some(f.rs.spread),
-                f.rs.curves,
-            ),
-            kappa: fitted(
-                f.kappa.value,
-                u_of(|f| f.kappa.value, false)?,
-                "Ω/K",
-                Some(f.kappa.spread),
-                f.kappa.curves,
-            ),
+            a: with_u(f.a, u_of(|f| f.a.value, true)?, "1"),
+            rs: with_u(f.rs, u_of(|f| f.rs.value, true)?, "Ω"),
+            kappa: with_u(f.kappa, u_of(|f| f.kappa.value, false)?, "Ω/K"),
         })
     } else {
         None
