@@ -81,6 +81,12 @@ pub struct IvParameters {
     pub mp_fit_residual: f64,
     /// Points in the MPP window.
     pub mp_points: usize,
+    /// Which points the maximum-power fit used (the largest-power point and the window's
+    /// members, by index in the rectified curve), as a signature: Pmax is smooth in the data
+    /// only while this stays the same, so a numerical derivative must not step across a change
+    /// of it (uncertainty::gum).
+    #[serde(skip)]
+    pub mp_window: u64,
     /// Warnings about the data (extrapolation, sparse windows).
     pub flags: Vec<Flag>,
 }
@@ -370,6 +376,9 @@ fn extract_rectified(
     let (vm, im) = (v[max_index], i[max_index]);
     wv.clear();
     wp.clear();
+    // FNV-1a over the largest-power index and the window's indices.
+    let mix = |h: u64, k: usize| (h ^ k as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    let mut mp_window = mix(0xcbf2_9ce4_8422_2325, max_index);
     for k in 0..n {
         if i[k] >= o.imax_limits.0 * im
             && i[k] <= o.imax_limits.1 * im
@@ -378,6 +387,7 @@ fn extract_rectified(
         {
             wv.push(v[k]);
             wp.push(v[k] * i[k]);
+            mp_window = mix(mp_window, k);
         }
     }
     if wv.len() < o.mp_fit_order + 1 {
@@ -427,6 +437,7 @@ fn extract_rectified(
         r_sh,
         mp_fit_residual: residual,
         mp_points: wv.len(),
+        mp_window,
         flags,
     })
 }

@@ -17,7 +17,7 @@ pub mod spectral;
 pub mod station;
 
 pub use distribution::{Distribution, Input};
-pub use gum::{BudgetLine, GumResult, gum};
+pub use gum::{BudgetLine, GumResult, gum, gum_branches};
 pub use mcm::{McmOptions, McmResult, mcm, validate};
 
 /// Errors of the uncertainty engine.

@@ -441,6 +441,13 @@ impl PmaxModel {
     /// The quantity (Pmax unless the setup says otherwise) at the target conditions for input
     /// values `x` (order of [`PmaxModel::problem`]).
     pub fn eval(&self, x: &[f64]) -> Result<f64, String> {
+        self.eval_branch(x).map(|(y, _)| y)
+    }
+
+    /// [`PmaxModel::eval`] and the translated curve's maximum-power window
+    /// (`IvParameters::mp_window`): the branch for [`crate::uncertainty::gum_branches`], so
+    /// that no sensitivity steps across a point entering or leaving the window.
+    pub fn eval_branch(&self, x: &[f64]) -> Result<(f64, u64), String> {
         let from = self.conditions(x);
         if from.irradiance.is_nan() || from.irradiance <= 0.0 {
             return Err(format!(
@@ -494,10 +501,11 @@ impl PmaxModel {
                 ti[k] = i2;
             }
             let p = extract_in(ws, tv, ti, &options).map_err(|e| e.to_string())?;
-            Ok(self.setup.quantity.of(&p)
+            let y = self.setup.quantity.of(&p)
                 * (1.0 + x[14 + m])
                 * (1.0 + x[15 + m])
-                * self.result_factor(x))
+                * self.result_factor(x);
+            Ok((y, p.mp_window))
         })
     }
 }

@@ -680,3 +680,58 @@ fn the_reference_drift_enters_the_pmax_budget() {
     assert!((with.y - without.y).abs() < 1e-9);
     assert!(with.u > without.u);
 }
+
+/// The translated curve's maximum-power window changes where a point crosses its edge, and
+/// Pmax steps there. With the module temperature placed just below such a step (found by
+/// scanning), a central difference over the first step u/100 straddles it; the branch-aware
+/// sensitivity (gum::gum_branches) stays the slope of the smooth branch.
+#[test]
+fn sensitivities_do_not_straddle_the_maximum_power_window() {
+    use pvstation::uncertainty::gum_branches;
+    use pvstation::uncertainty::station::PmaxModel;
+    let nominal = PmaxModel::new(pmax_setup()).expect("model");
+    let t = nominal
+        .problem()
+        .inputs
+        .iter()
+        .position(|i| i.name == "t_sensor")
+        .expect("t_sensor");
+    let x0: Vec<f64> = nominal.problem().inputs.iter().map(|i| i.value).collect();
+    let at = |model: &PmaxModel, dt: f64| {
+        let mut x = x0.clone();
+        x[t] += dt;
+        model.eval_branch(&x).expect("eval")
+    };
+    // The first temperature above the estimate where the window changes.
+    let (_, b0) = at(&nominal, 0.0);
+    let edge = (1..4000)
+        .map(|k| k as f64 * 1e-3)
+        .find(|&dt| at(&nominal, dt).1 != b0)
+        .expect("a window edge within 4 K");
+    let (lo, hi) = (at(&nominal, edge - 1e-3).0, at(&nominal, edge).0);
+    let smooth = gum_branches(nominal.problem(), &|x| nominal.eval_branch(x)).expect("gum");
+    let c_smooth = smooth.budget[t].sensitivity;
+    // The step in Pmax at the edge, beyond the slope over 1 mK.
+    let step = hi - lo - c_smooth * 1e-3;
+    let h = nominal.problem().inputs[t].u() / 100.0;
+    let mut setup = pmax_setup();
+    setup.module_temperature += edge - 0.25 * h;
+    let near = PmaxModel::new(setup).expect("model");
+    let plain = gum(near.problem(), &|x| near.eval(x)).expect("gum").budget[t].sensitivity;
+    let aware = gum_branches(near.problem(), &|x| near.eval_branch(x))
+        .expect("gum")
+        .budget[t]
+        .sensitivity;
+    eprintln!(
+        "window edge {edge:.3} K above the estimate, step {step:.2e} W; c(t_sensor): smooth {c_smooth:.5}, at the edge plain {plain:.5}, branch-aware {aware:.5} W/K"
+    );
+    assert!(step.abs() > 1e-4, "a real step: {step}");
+    assert!(
+        (aware - c_smooth).abs() <= 0.02 * c_smooth.abs(),
+        "{aware} vs {c_smooth}"
+    );
+    assert!(
+        (plain - c_smooth).abs() > 5.0 * (aware - c_smooth).abs(),
+        "the plain central difference straddles the step: {plain} vs {c_smooth}"
+    );
+}

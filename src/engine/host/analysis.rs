@@ -15,7 +15,7 @@ use crate::analysis::iec60891::{Conditions, translate_and_extract};
 use crate::analysis::module::Module;
 use crate::uncertainty::decision::{Rule, Tolerance, decide};
 use crate::uncertainty::fits::{SeriesPoint, natural_sunlight_fit};
-use crate::uncertainty::gum::gum;
+use crate::uncertainty::gum::{gum, gum_branches};
 use crate::uncertainty::station::{
     Influence, PmaxModel, PmaxSetup, ResistancePoint, Spec, StcQuantity, VoltagePoint,
 };
@@ -97,7 +97,8 @@ pub(super) fn register(engine: &mut Engine) {
                 sources: i.sources,
             };
             let model = PmaxModel::new(setup).map_err(|e| e.to_string())?;
-            let r = gum(model.problem(), &|x| model.eval(x)).map_err(|e| e.to_string())?;
+            let r = gum_branches(model.problem(), &|x| model.eval_branch(x))
+                .map_err(|e| e.to_string())?;
             let Some(digits) = i.mc_digits else {
                 return gum_value(&r);
             };
