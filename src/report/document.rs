@@ -61,7 +61,7 @@ pub struct Doc {
     pub draft: bool,
 }
 
-fn p(t: impl Into<String>) -> Text {
+pub(super) fn p(t: impl Into<String>) -> Text {
     Text::plain(t)
 }
 
@@ -124,7 +124,7 @@ pub fn document(report: &Report) -> Doc {
     for (title, svg) in figures(report) {
         b.push(Block::Figure(title, svg));
     }
-    budgets(report, &mut b);
+    super::annex::budgets(report, &mut b);
     notes(report, &mut b);
     Doc {
         lang,
@@ -812,65 +812,6 @@ fn diagnostics(r: &Report, b: &mut Vec<Block>) {
         b.push(Block::Table(Table {
             head: vec![g("activity"), g("kind"), g("details")],
             widths: vec![0.6, 1.4, 4.0],
-            rows,
-            small: true,
-        }));
-    }
-}
-
-fn budgets(r: &Report, b: &mut Vec<Block>) {
-    // Estimates to six significant digits (a 1.0002 Ω shunt is not "1"), the rest to four.
-    let num = |x: f64| {
-        significant(x, 4)
-            .map(|s| trim_zeros(&s))
-            .unwrap_or_else(|| x.to_string())
-    };
-    let estimate = |x: f64| {
-        significant(x, 6)
-            .map(|s| trim_zeros(&s))
-            .unwrap_or_else(|| x.to_string())
-    };
-    for (name, e) in &r.results {
-        let Some(lines) = e.budget() else { continue };
-        let title = if STC_RESULTS.contains(&name.as_str()) {
-            g(name)
-        } else {
-            p(name.clone())
-        };
-        b.push(Block::Heading(Text {
-            zh: gf("annex_budget", &[("name", &title.zh)]).zh,
-            en: gf("annex_budget", &[("name", &title.en)]).en,
-        }));
-        let rows = lines
-            .iter()
-            .map(|l| {
-                vec![
-                    p(l.name.replace('_', " ")),
-                    p(estimate(l.estimate)),
-                    p(l.unit.clone().unwrap_or_default()),
-                    p(num(l.u)),
-                    p(l.distribution.clone()),
-                    p(num(l.sensitivity)),
-                    p(num(l.contribution)),
-                    p(format!(
-                        "{} %",
-                        fixed(l.share * 100.0, 1).unwrap_or_default()
-                    )),
-                ]
-            })
-            .collect();
-        b.push(Block::Table(Table {
-            head: vec![
-                g("input"),
-                g("estimate"),
-                g("unit"),
-                p("u(x)"),
-                g("distribution"),
-                g("sensitivity"),
-                g("contribution"),
-                g("share"),
-            ],
-            widths: vec![1.7, 1.1, 0.6, 1.0, 1.1, 1.1, 1.0, 0.7],
             rows,
             small: true,
         }));

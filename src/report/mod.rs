@@ -2,6 +2,7 @@
 //! self-contained HTML, JSON, DCC XML — with the figures and rows they share (`content`,
 //! `plot`), and manifest signatures (`sign`).
 
+mod annex;
 pub mod build;
 pub mod content;
 pub mod dcc;

@@ -325,6 +325,9 @@ pub struct BudgetLine {
     pub contribution: f64,
     /// Share of the variance [1].
     pub share: f64,
+    /// Where the input's value and uncertainty came from (certificate, datasheet, file).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 impl ResultEntry {
