@@ -42,6 +42,9 @@ pub struct QueueOptions {
     pub events: EventSink,
     /// Abort flag.
     pub abort: Arc<AtomicBool>,
+    /// Lab store to sync to after each run (`--sync URL`); a sync that fails (the network
+    /// is down at night) is logged and the queue goes on: the next one catches up.
+    pub sync: Option<String>,
 }
 
 /// One line of the end-of-queue summary.
@@ -125,6 +128,9 @@ pub async fn run_queue(options: QueueOptions) -> Result<Vec<Done>, AppError> {
             Err(e) => (RunStatus::Failed, item.run_id.clone(), Some(e.to_string())),
         };
         lock(&db).queue_finished(item.id, status.into(), finished)?;
+        if let Some(url) = &options.sync {
+            sync_after_run(url, &options.db_path, &events).await;
+        }
         let ok = status == RunStatus::Completed;
         done.push(Done {
             item: item.id,
@@ -149,6 +155,36 @@ pub async fn run_queue(options: QueueOptions) -> Result<Vec<Done>, AppError> {
         }
     }
     Ok(done)
+}
+
+/// Copy the station database to the lab store; the outcome goes to the log either way.
+async fn sync_after_run(url: &str, db_path: &std::path::Path, events: &EventSink) {
+    use crate::store::lab::{LabError, LabStore, shown_url, sync};
+    // The sync reads the station file through one SQLite snapshot held across its awaits
+    // (a connection is not `Sync`): it runs on a blocking thread of its own.
+    let (url_owned, path) = (url.to_string(), db_path.to_path_buf());
+    let handle = tokio::runtime::Handle::current();
+    let outcome = tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let mut store = LabStore::connect(&url_owned).await?;
+            sync::sync(&path, &mut store, sync::SyncOptions::default(), &mut |_| {}).await
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(LabError::Refused(format!("the sync task ended: {e}"))));
+    let message = match outcome {
+        Ok(s) => format!(
+            "synced to the lab store {}: {} rows in {} batches ({:.1} s)",
+            shown_url(url),
+            s.copied.values().sum::<u64>(),
+            s.batches,
+            s.seconds
+        ),
+        Err(e) => format!(
+            "sync to the lab store failed, the queue goes on (the next sync copies what is missing): {e}"
+        ),
+    };
+    progress(events, message);
 }
 
 /// Wait (in slices, abortable) until the item may start. False when aborted.

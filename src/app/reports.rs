@@ -61,7 +61,21 @@ pub fn issue_report(db: &Database, issue: &Issue) -> Result<Result<Issued, Vec<S
     let (number, revision, previous) = if draft {
         (format!("DRAFT-{run_id}"), 0, None)
     } else {
-        db.next_report_number(run_id, Date::from_unix_seconds(issue.issued_at).year)?
+        // The station's prefix as the run recorded it (its station snapshot).
+        let prefix = db
+            .run_start(run_id)?
+            .and_then(|r| serde_json::from_str::<Value>(&r.station).ok())
+            .and_then(|s| {
+                s["file"]["station"]["number_prefix"]
+                    .as_str()
+                    .map(String::from)
+            })
+            .unwrap_or_else(|| "PVS".into());
+        db.next_report_number(
+            run_id,
+            Date::from_unix_seconds(issue.issued_at).year,
+            &prefix,
+        )?
     };
     let meta = with_procedure(db, run_id, issue.meta.clone())?;
     let report = build(

@@ -5,6 +5,7 @@ mod demo;
 mod instruments;
 mod iv;
 mod keys;
+mod lab;
 mod queue;
 mod refs;
 pub(crate) mod report;
@@ -99,6 +100,14 @@ enum Command {
         #[command(subcommand)]
         command: store::DbCommand,
     },
+    /// Copy the station database to the laboratory's store (PostgreSQL): what it lacks, in
+    /// batches, resumable; the audit chain verified before and after.
+    Sync(lab::SyncArgs),
+    /// The laboratory's store: every station's runs, references, audit and reports.
+    Lab {
+        #[command(subcommand)]
+        command: lab::LabCommand,
+    },
     /// Measurement uncertainty: GUM, Monte Carlo, budgets.
     Uncertainty {
         #[command(subcommand)]
@@ -167,6 +176,8 @@ pub fn main() -> ExitCode {
             Command::Audit { command } => store::audit(command),
             Command::Runs { command } => store::runs(command).await,
             Command::Db { command } => store::db(command),
+            Command::Sync(args) => lab::sync(args).await,
+            Command::Lab { command } => lab::lab(command).await,
         }
     });
     // Servers of a simulated station may still hold tasks: do not wait for them.

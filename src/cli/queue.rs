@@ -77,6 +77,10 @@ pub enum Command {
         /// Database file.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// After each run, copy the station database to this lab store
+        /// (postgresql://USER@HOST:PORT/DATABASE; see `pvstation sync`).
+        #[arg(long)]
+        sync: Option<String>,
     },
 }
 
@@ -175,6 +179,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
             operator,
             db,
+            sync,
         } => {
             let on_failure = match on_failure.as_str() {
                 "continue" => OnFailure::Continue,
@@ -188,6 +193,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 operator: operator_name(operator),
                 events: printer(json),
                 abort: abort_on_signals(),
+                sync,
             })
             .await?;
             let failed = done

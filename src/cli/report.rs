@@ -111,7 +111,7 @@ enum Command {
 /// Run `pvstation report …`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(Command::Verify { path, db, key }) = args.command {
-        return verify(&path, db, key).await;
+        return verify(&path, db, key, None).await;
     }
     if !matches!(args.meaning.as_str(), "approval" | "review") {
         anyhow::bail!("--meaning {}: use approval or review", args.meaning);
@@ -238,6 +238,38 @@ fn is_plain_file_name(name: &str) -> bool {
         && Path::new(name).file_name().is_some_and(|n| n == name)
 }
 
+/// What names an issued report in a file given to `verify`: the certificate number (a
+/// manifest, its directory, a PDF's embedded JSON, a JSON certificate) and the SHA-256 by
+/// which the issue recorded the file (a JSON or DCC file; a PDF's embedded JSON).
+pub(crate) fn identify_certificate(
+    path: &Path,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    if path.is_dir() || lower.ends_with(".manifest.json") {
+        let manifest = manifest_path(path)?;
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(&manifest)
+                .with_context(|| format!("cannot read {}", manifest.display()))?,
+        )
+        .with_context(|| format!("{} is not a report manifest", manifest.display()))?;
+        return Ok((v["number"].as_str().map(String::from), None));
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json = if lower.ends_with(".pdf") {
+        crate::report::pades::embedded_file(&bytes).map(<[u8]>::to_vec)
+    } else if lower.ends_with(".json") {
+        Some(bytes.clone())
+    } else {
+        None
+    };
+    let number = json
+        .as_deref()
+        .and_then(|j| serde_json::from_slice::<Value>(j).ok())
+        .and_then(|v| v["certificate"]["number"].as_str().map(String::from));
+    let hash = sha256_hex(json.as_deref().unwrap_or(&bytes));
+    Ok((number, Some(hash)))
+}
+
 fn manifest_path(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_dir() {
         let found: Vec<PathBuf> = std::fs::read_dir(path)?
@@ -283,7 +315,7 @@ fn check_json(json: &[u8], problems: &mut Vec<String>) -> Option<Value> {
 }
 
 /// Check a lone certificate file as a customer received it.
-fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn verify_lone(path: &Path, db: Option<PathBuf>, shown: Option<&str>) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let name = path.to_string_lossy().to_ascii_lowercase();
     let mut problems = Vec::new();
@@ -343,6 +375,7 @@ fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     match db {
         Some(db) => {
             let (db_path, database) = super::store::read_database(Some(db))?;
+            let db_path = shown.map_or_else(|| db_path.display().to_string(), String::from);
             let hash = sha256_hex(&json);
             let found = database.reports()?.into_iter().find(|r| {
                 serde_json::from_str::<BTreeMap<String, String>>(&r.files)
@@ -351,11 +384,10 @@ fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             match found {
                 Some(r) => {
                     number = r.number.clone();
-                    facts.push(format!("registered at issue in {}", db_path.display()));
+                    facts.push(format!("registered at issue in {db_path}"));
                 }
                 None => problems.push(format!(
-                    "no report issued in {} has this {} (SHA-256 {hash})",
-                    db_path.display(),
+                    "no report issued in {db_path} has this {} (SHA-256 {hash})",
                     if name.ends_with(".pdf") {
                         "embedded JSON"
                     } else {
@@ -386,14 +418,17 @@ fn verify_lone(path: &Path, db: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn verify(
+/// `shown`: how to name the registry in messages (the lab store instead of the scratch file
+/// its run was materialised into).
+pub(crate) async fn verify(
     path: &Path,
     db: Option<PathBuf>,
     key: Option<PathBuf>,
+    shown: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let lower = path.to_string_lossy().to_ascii_lowercase();
     if path.is_file() && !lower.ends_with(".manifest.json") {
-        return verify_lone(path, db);
+        return verify_lone(path, db, shown);
     }
     let manifest_path = manifest_path(path)?;
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
@@ -418,7 +453,7 @@ async fn verify(
         None => {
             problems.push(format!(
                 "report {number} is not recorded as issued in {}",
-                db_path.display()
+                shown.map_or_else(|| db_path.display().to_string(), String::from)
             ));
             serde_json::from_value(manifest["files"].clone()).unwrap_or_default()
         }

@@ -234,7 +234,7 @@ pub async fn runs(command: RunsCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_record(r: &serde_json::Value) {
+pub(crate) fn print_record(r: &serde_json::Value) {
     let start = &r["start"];
     println!("run {}", r["run_id"].as_str().unwrap_or("?"));
     println!(

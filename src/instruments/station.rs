@@ -68,6 +68,11 @@ pub struct StationInfo {
     /// `instruments/modules/`) or a module file's path, relative to the station file.
     #[serde(default)]
     pub dut: Option<String>,
+    /// Prefix of this station's certificate numbers (`PREFIX-YYYY-NNNN`; default `PVS`).
+    /// A laboratory with several stations gives each its own, so that numbers issued offline
+    /// never collide in the lab store (which refuses a number issued twice).
+    #[serde(default)]
+    pub number_prefix: Option<String>,
 }
 
 /// `[station.site]`: where the outdoor bench stands and how the module faces the sky.
@@ -300,6 +305,17 @@ impl Station {
             return Err(self.fail(
                 "station.language".into(),
                 format!("`{lang}`: use en, zh or zh-en (Chinese with English)"),
+            ));
+        }
+        if let Some(prefix) = &f.station.number_prefix
+            && (!(1..=12).contains(&prefix.len())
+                || !prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        {
+            return Err(self.fail(
+                "station.number_prefix".into(),
+                format!("`{prefix}`: 1 to 12 capital letters A–Z and digits (e.g. PVS2)"),
             ));
         }
         if let Some(site) = &f.station.site {

@@ -84,11 +84,12 @@ pub fn budgets(r: &Report, b: &mut Vec<Block>) {
                 .enumerate()
                 .map(|(n, s)| format!("[{}] {s}", n + 1))
                 .collect::<Vec<_>>();
-            b.push(Block::Para(Text {
-                zh: gf("budget_sources", &[("list", &list.join("；"))]).zh,
-                en: gf("budget_sources", &[("list", &list.join("; "))]).en,
-            }));
+            // One list under a bilingual label: the sources are names and numbers, the
+            // same in every language.
+            b.push(Block::Fields(vec![(
+                g("budget_sources"),
+                p(list.join("; ")),
+            )]));
         }
     }
 }
-

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod curves;
 pub mod db;
 pub mod export;
+pub mod lab;
 pub mod queue;
 pub mod record;
 pub mod refs;

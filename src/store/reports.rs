@@ -31,11 +31,13 @@ pub struct IssuedReport {
 impl Database {
     /// The next certificate number for `year` and the revision state of `run_id`:
     /// (number, revision, previous number). A run reported before gets a new revision of
-    /// its latest report; otherwise the year's next sequence number.
+    /// its latest report; otherwise the year's next sequence number after `prefix` (the
+    /// station's `number_prefix`, default `PVS`).
     pub fn next_report_number(
         &self,
         run_id: &str,
         year: i32,
+        prefix: &str,
     ) -> Result<(String, i64, Option<String>), StoreError> {
         let latest = self
             .reports()?
@@ -52,7 +54,7 @@ impl Database {
             let revision = prev.revision + 1;
             return Ok((format!("{base}-R{revision}"), revision, Some(prev.number)));
         }
-        let prefix = format!("PVS-{year}-");
+        let prefix = format!("{prefix}-{year}-");
         let n = self
             .reports()?
             .iter()
@@ -108,7 +110,7 @@ mod tests {
 
     fn issue(db: &Database, run: &str, at: f64) -> String {
         let (number, revision, previous) = db
-            .next_report_number(run, Date::from_unix_seconds(at).year)
+            .next_report_number(run, Date::from_unix_seconds(at).year, "PVS")
             .expect("number");
         db.record_report(&IssuedReport {
             number: number.clone(),

@@ -393,6 +393,10 @@ impl Owner<'_> {
             operator: operator_name(None),
             events: sink(self.tx.clone()),
             abort: self.abort.clone(),
+            // The console's queue syncs after each run when a lab store is configured.
+            sync: std::env::var("PVSTATION_LAB_STORE")
+                .ok()
+                .filter(|u| !u.trim().is_empty()),
         };
         self.starting = true;
         tokio::spawn(async move {

@@ -9,7 +9,7 @@ pub const APPLICATION_ID: i64 = 0x5056_5354;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Never
 /// edit a migration that has shipped: append a new one.
-pub const MIGRATIONS: [&str; 9] = [
+pub const MIGRATIONS: [&str; 10] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -218,6 +218,30 @@ CREATE TRIGGER run_stops_no_update BEFORE UPDATE ON run_stops BEGIN
 END;
 CREATE TRIGGER run_stops_no_delete BEFORE DELETE ON run_stops BEGIN
     SELECT RAISE(ABORT, 'run records are immutable');
+END;
+"#,
+    // The station's identity in the laboratory (issue 16): a random UUID (version 4) made once,
+    // when the database is created or first migrated; the lab store keys every row it holds
+    // by it, so two stations' run ids, raw record numbers and audit chains never mix. A copy
+    // of the file is the same station (restore a backup, never clone a station with it).
+    r#"
+CREATE TABLE station_identity (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    uuid TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+INSERT INTO station_identity
+SELECT 1,
+       substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-'
+           || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(h, 18, 3) || '-'
+           || substr(h, 21, 12),
+       unixepoch('subsec')
+FROM (SELECT lower(hex(randomblob(16))) AS h);
+CREATE TRIGGER station_identity_no_update BEFORE UPDATE ON station_identity BEGIN
+    SELECT RAISE(ABORT, 'the station identity is immutable');
+END;
+CREATE TRIGGER station_identity_no_delete BEFORE DELETE ON station_identity BEGIN
+    SELECT RAISE(ABORT, 'the station identity is immutable');
 END;
 "#,
 ];

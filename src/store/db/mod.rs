@@ -307,3 +307,22 @@ pub(crate) fn scratch_run(db: &Database, id: &str, started_at: f64) {
     })
     .expect("start");
 }
+
+impl Database {
+    /// The station's identity in the laboratory: `(uuid, created_at)` (migration 10). A
+    /// database opened read-only at an older schema has none yet (its in-memory migration
+    /// would invent one): `None`.
+    pub fn station_identity(&self) -> Result<Option<(String, f64)>, StoreError> {
+        use rusqlite::OptionalExtension;
+        // Only an older schema opened read-only is read from an in-memory migrated copy.
+        if self.conn.path().is_none_or(str::is_empty) {
+            return Ok(None);
+        }
+        self.conn
+            .query_row("SELECT uuid, created_at FROM station_identity", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+}
