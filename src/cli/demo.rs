@@ -41,6 +41,10 @@ pub struct Args {
     /// Where the certificates go (default: `reports/` next to the database).
     #[arg(long)]
     reports: Option<PathBuf>,
+    /// A simulated station file with both benches (default: the built-in station; e.g. a copy
+    /// with its own `number_prefix`, as a second station of the laboratory).
+    #[arg(long)]
+    station: Option<PathBuf>,
 }
 
 fn quiet_printer() -> EventSink {
@@ -127,7 +131,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
         };
         crate::tui::console(
-            super::load_station(None)?,
+            super::load_station(args.station.as_ref())?,
             db.clone(),
             crate::tui::Options {
                 speed: Some(speed),
@@ -165,7 +169,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         say("");
         let run_args = RunArgs {
             procedure: procedure.into(),
-            station: None,
+            station: args.station.clone(),
             db: Some(db.clone()),
             set: Vec::new(),
             answer: answers.iter().map(|s| s.to_string()).collect(),

@@ -71,8 +71,11 @@ pub struct GumResult {
     pub budget: Vec<BudgetLine>,
 }
 
+/// A piecewise-smooth model: the value and the branch it lies on ([`gum_branches`]).
+pub type BranchModel<'a> = &'a dyn Fn(&[f64]) -> Result<(f64, u64), String>;
+
 fn eval(
-    model: &dyn Fn(&[f64]) -> Result<(f64, u64), String>,
+    model: BranchModel<'_>,
     x: &[f64],
     at: &str,
 ) -> Result<(f64, u64), UncertaintyError> {
@@ -106,7 +109,7 @@ const MAX_HALVINGS: usize = 20;
 /// across branches (module docs).
 pub fn gum_branches(
     problem: &Problem,
-    model: &dyn Fn(&[f64]) -> Result<(f64, u64), String>,
+    model: BranchModel<'_>,
 ) -> Result<GumResult, UncertaintyError> {
     problem.check()?;
     let x0: Vec<f64> = problem.inputs.iter().map(|i| i.value).collect();

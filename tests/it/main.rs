@@ -11,6 +11,7 @@ mod fixtures;
 mod fuzz;
 mod golden;
 mod iv_cli;
+mod lab;
 mod layering;
 mod metrology;
 mod outdoor;

@@ -54,8 +54,7 @@ pub async fn verify_station_chain(
         .await
         .map_err(query("reading the audit chain"))?;
     let mut prev = GENESIS.to_string();
-    let mut expected = 1i64;
-    for r in &rows {
+    for (expected, r) in (1i64..).zip(&rows) {
         let id: i64 = r.get(0);
         if id != expected {
             return Ok(Err(BrokenLink {
@@ -80,7 +79,6 @@ pub async fn verify_station_chain(
             }));
         }
         prev = hash;
-        expected += 1;
     }
     let head = if rows.is_empty() { String::new() } else { prev };
     Ok(Ok((rows.len(), head)))
