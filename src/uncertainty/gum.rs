@@ -74,11 +74,7 @@ pub struct GumResult {
 /// A piecewise-smooth model: the value and the branch it lies on ([`gum_branches`]).
 pub type BranchModel<'a> = &'a dyn Fn(&[f64]) -> Result<(f64, u64), String>;
 
-fn eval(
-    model: BranchModel<'_>,
-    x: &[f64],
-    at: &str,
-) -> Result<(f64, u64), UncertaintyError> {
+fn eval(model: BranchModel<'_>, x: &[f64], at: &str) -> Result<(f64, u64), UncertaintyError> {
     let (y, branch) = model(x).map_err(|problem| UncertaintyError::Model {
         at: at.into(),
         problem,
