@@ -7,6 +7,7 @@
 //! - [`reports`]: issue a report (numbered, signed, recorded) or write a draft;
 //! - [`queue`]: run the overnight queue.
 
+pub mod lab_export;
 pub mod queue;
 pub mod reports;
 pub mod run;

@@ -57,6 +57,21 @@ pub enum LabCommand {
         #[command(subcommand)]
         command: LabReport,
     },
+    /// A self-describing bundle for a data-sharing platform: every certificate's DCC XML,
+    /// the reported quantities and the I-V points as Parquet, a manifest with SHA-256s.
+    Export {
+        /// First day (YYYY-MM-DD, UTC) of the runs' start.
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD, UTC), included.
+        #[arg(long)]
+        to: String,
+        /// A new (or empty) folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        store: Store,
+    },
 }
 
 /// Where the lab store is, and how to print.
@@ -273,6 +288,29 @@ pub async fn lab(command: LabCommand) -> anyhow::Result<ExitCode> {
             let _ = std::fs::remove_dir_all(&dir);
         }
         LabCommand::Refs { command } => return refs(command).await,
+        LabCommand::Export {
+            from,
+            to,
+            out,
+            store,
+        } => {
+            let from = Date::parse(&from).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+            let to = Date::parse(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+            let mut lab = connect(store.store).await?;
+            let s = crate::app::lab_export::export(&mut lab, from, to, &out).await?;
+            if store.json {
+                println!("{}", serde_json::to_string(&s)?);
+            } else {
+                println!(
+                    "{} run(s), {} certificate(s) from {from} to {to} exported to {}: results.parquet ({} rows), iv_points.parquet ({} rows), dcc/, manifest.json (every file's SHA-256)",
+                    s.runs,
+                    s.certificates,
+                    out.display(),
+                    s.result_rows,
+                    s.point_rows
+                );
+            }
+        }
         LabCommand::Audit {
             command: LabAudit::Verify { store },
         } => {

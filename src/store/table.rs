@@ -25,6 +25,19 @@ pub struct BatchRow {
     pub error: Option<String>,
 }
 
+/// A column of a generic table (the lab store's export datasets).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Text.
+    Text(Vec<String>),
+    /// Text or null.
+    OptText(Vec<Option<String>>),
+    /// 64-bit integers.
+    Int(Vec<i64>),
+    /// Reals or null.
+    OptReal(Vec<Option<f64>>),
+}
+
 #[cfg(feature = "parquet")]
 mod imp {
     use std::collections::HashMap;
@@ -258,6 +271,32 @@ mod imp {
         out.commit()
     }
 
+    /// Write named columns of equal length as a Parquet file, atomically.
+    pub fn write_parquet_columns(
+        path: &Path,
+        columns: Vec<(&str, super::Values)>,
+    ) -> Result<(), StoreError> {
+        let columns: Vec<Column> = columns
+            .into_iter()
+            .map(|(name, values)| {
+                let name: PlSmallStr = name.into();
+                match values {
+                    super::Values::Text(v) => Column::new(name, v),
+                    super::Values::OptText(v) => Column::new(name, v),
+                    super::Values::Int(v) => Column::new(name, v),
+                    super::Values::OptReal(v) => Column::new(name, v),
+                }
+            })
+            .collect();
+        let height = columns.first().map_or(0, Column::len);
+        let mut df = DataFrame::new(height, columns).map_err(|e| table_error(path, e))?;
+        let mut out = crate::store::AtomicFile::create(path)?;
+        ParquetWriter::new(out.file())
+            .finish(&mut df)
+            .map_err(|e| table_error(path, e))?;
+        out.commit()
+    }
+
     /// Read back a batch result (tests, tools).
     pub fn read_batch_parquet(path: &Path) -> Result<Vec<BatchRow>, StoreError> {
         let df = read_table(path)?;
@@ -302,8 +341,15 @@ mod imp {
 
 #[cfg(feature = "parquet")]
 pub use imp::{
-    read_batch_parquet, read_parquet_curves, read_table, write_batch_parquet, write_point_table,
+    read_batch_parquet, read_parquet_curves, read_table, write_batch_parquet,
+    write_parquet_columns, write_point_table,
 };
+
+/// Write named columns as Parquet (needs the `parquet` feature).
+#[cfg(not(feature = "parquet"))]
+pub fn write_parquet_columns(path: &Path, _columns: Vec<(&str, Values)>) -> Result<(), StoreError> {
+    Err(not_built(path))
+}
 
 #[cfg(not(feature = "parquet"))]
 fn not_built(path: &Path) -> StoreError {

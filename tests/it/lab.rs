@@ -325,6 +325,40 @@ fn two_stations_one_lab_store_and_a_sync_killed_ten_times() {
     assert_eq!(record["run_id"], id);
     assert!(record["results"].as_object().is_some_and(|r| !r.is_empty()));
 
+    // The platform bundle: DCC files schema-valid and byte for byte the issued ones, Parquet
+    // readable, every hash in the manifest right.
+    let bundle = dir.join("bundle");
+    let exported = pvstation(
+        &[
+            "lab",
+            "export",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+        &store,
+    );
+    assert!(exported.status.success(), "{}", text(&exported));
+    check_bundle(&bundle, 4, 4);
+    // Kept where .ci/run reads it with pyarrow (tests/interop/lab_export_pyarrow.py).
+    let kept = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-export-bundle");
+    let _ = std::fs::remove_dir_all(&kept);
+    std::fs::create_dir_all(kept.join("dcc")).expect("dir");
+    for name in
+        serde_json::from_slice::<Value>(&std::fs::read(bundle.join("manifest.json")).unwrap())
+            .unwrap()["files"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .chain(["manifest.json"])
+    {
+        std::fs::copy(bundle.join(name), kept.join(name)).expect("copy");
+    }
+
     // Behind the rules (as superuser, triggers off): an edited raw record and a removed audit
     // entry are both named.
     for change in [
@@ -352,6 +386,42 @@ fn two_stations_one_lab_store_and_a_sync_killed_ten_times() {
         said.contains("Outdoor field A (simulated)") && said.contains("intact"),
         "{said}"
     );
+}
+
+/// The export bundle at `dir`: `runs` runs and `certificates` DCC files, each schema-valid and
+/// identical to the one issued; both Parquet datasets readable with the rows the manifest
+/// states; every file's SHA-256 as the manifest says.
+pub fn check_bundle(dir: &Path, runs: usize, certificates: usize) {
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    assert_eq!(manifest["format"], "pvstation-lab-export/1");
+    assert_eq!(manifest["runs"].as_array().map(Vec::len), Some(runs));
+    let certs = manifest["certificates"].as_array().expect("certificates");
+    assert_eq!(certs.len(), certificates);
+    for c in certs {
+        assert_eq!(c["identical_to_issued"], true, "{c}");
+        crate::engine::assert_valid_dcc(&dir.join(c["file"].as_str().unwrap()));
+    }
+    let files = manifest["files"].as_object().expect("files");
+    assert_eq!(files.len(), 2 + certificates);
+    for (name, f) in files {
+        let bytes = std::fs::read(dir.join(name)).expect("listed file");
+        assert_eq!(
+            f["sha256"].as_str(),
+            Some(pvstation::store::db::sha256_hex(&bytes).as_str()),
+            "{name}"
+        );
+    }
+    for (name, min) in [("results.parquet", 10), ("iv_points.parquet", 1000)] {
+        let df = pvstation::store::table::read_table(&dir.join(name)).expect("Parquet");
+        assert_eq!(
+            Some(df.height() as u64),
+            manifest["datasets"][name]["rows"].as_u64(),
+            "{name}"
+        );
+        assert!(df.height() >= min, "{name}: {}", df.height());
+    }
 }
 
 /// Two stations issuing the same certificate number: the second one's sync is refused with

@@ -249,6 +249,13 @@ fn station_name(db: &Database, uuid: &str) -> String {
         .unwrap_or_else(|| format!("station {}", &uuid[..8.min(uuid.len())]))
 }
 
+/// Now [s since epoch] (the lab store records when syncs ran; 0 before 1970 cannot happen).
+fn wall_clock() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Copy what the lab store lacks from the station database at `path`.
 pub async fn sync(
     path: &Path,
@@ -257,7 +264,7 @@ pub async fn sync(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<SyncSummary, LabError> {
     let clock = Instant::now();
-    let started_at = crate::instruments::roles::system_now();
+    let started_at = wall_clock();
     let db = Database::open(path)?;
     let (uuid, _) = db
         .station_identity()?
@@ -405,7 +412,7 @@ pub async fn sync(
             )));
         }
     }
-    let finished_at = crate::instruments::roles::system_now();
+    let finished_at = wall_clock();
     let counts_json = serde_json::to_string(&counts).unwrap_or_default();
     let copied_json = serde_json::to_string(&copied).unwrap_or_default();
     store
