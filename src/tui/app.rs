@@ -109,6 +109,8 @@ pub enum Command {
     LoadIo(String),
     /// Load the instrument identities a run recorded.
     LoadIdentities(String),
+    /// Load every station's runs from the lab store.
+    LoadLabRuns,
 }
 
 /// What the owner learnt doing a command, or on its own.
@@ -136,6 +138,8 @@ pub enum Outcome {
     Certified(String),
     /// A procedure asks the operator (prompt id, question).
     Ask(String, String),
+    /// Every station's runs from the lab store.
+    LabRuns(Vec<crate::tui::state::LabRunRow>),
 }
 
 /// Everything the console shows.
@@ -293,6 +297,13 @@ impl App {
                 if let Some(id) = id {
                     return Command::DraftReport(id.to_string());
                 }
+            }
+            Action::ToggleLab => {
+                if self.runs.lab.take().is_none() {
+                    self.status = "reading the lab store …".into();
+                    return Command::LoadLabRuns;
+                }
+                self.status = "this station's runs".into();
             }
             Action::ToggleIo => {
                 self.log.show_io = !self.log.show_io;
@@ -635,6 +646,13 @@ impl App {
             }
             Outcome::RunDetail(detail) => self.runs.detail = Some(detail),
             Outcome::IoLog(lines) => self.log.io = lines,
+            Outcome::LabRuns(rows) => {
+                self.status = format!(
+                    "{} runs in the lab store (l: this station's runs)",
+                    rows.len()
+                );
+                self.runs.lab = Some(rows);
+            }
             Outcome::Identities(identities) => {
                 for (name, idn) in identities {
                     if let Some(row) = self.station.instruments.iter_mut().find(|r| r.name == name)

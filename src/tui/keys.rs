@@ -82,6 +82,8 @@ pub enum Action {
     DraftReport,
     /// Switch the log between engine events and the instrument I/O log.
     ToggleIo,
+    /// Switch the runs screen between this station's runs and the lab store's.
+    ToggleLab,
     /// Edit the selected parameter.
     Edit,
 }
@@ -396,7 +398,20 @@ static BINDINGS: &[Binding] = &[
         footer: &[Runs],
         label: "Enter",
         what: "open",
-        help: Some((9, "Enter / r", "runs: open / draft report")),
+        help: Some((
+            9,
+            "Enter / r / l",
+            "runs: open / draft report / every station's (lab store)",
+        )),
+    },
+    Binding {
+        keys: Keys::These(&[Key::Char('l')]),
+        does: |_, _| Some(Action::ToggleLab),
+        active: &[Runs],
+        footer: &[Runs],
+        label: "l",
+        what: "lab store",
+        help: None,
     },
     Binding {
         keys: Keys::These(&[Key::Char('r')]),
@@ -619,6 +634,7 @@ pub fn help_lines() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::app::{Command, Outcome};
 
     #[test]
     fn every_binding_is_active_where_its_footer_shows_it() {
@@ -678,5 +694,23 @@ mod tests {
         assert_eq!(action_for(&app, Key::Char('a')), None, "no run to abort");
         app.live.run = Some("R1".into());
         assert_eq!(action_for(&app, Key::Char('a')), Some(Action::Abort));
+    }
+
+    #[test]
+    fn l_switches_the_runs_screen_to_the_lab_store_and_back() {
+        let mut app = App::new("s");
+        app.screen = Screen::Runs;
+        assert_eq!(action_for(&app, Key::Char('l')), Some(Action::ToggleLab));
+        assert_eq!(app.update(Action::ToggleLab), Command::LoadLabRuns);
+        app.apply_outcome(Outcome::LabRuns(vec![super::super::state::LabRunRow {
+            id: "R1".into(),
+            station: "Outdoor field B".into(),
+            procedure: "outdoor-pmax".into(),
+            status: "completed".into(),
+            started: "2026-06-21".into(),
+        }]));
+        assert_eq!(app.runs.lab.as_ref().map(Vec::len), Some(1));
+        assert_eq!(app.update(Action::ToggleLab), Command::None);
+        assert!(app.runs.lab.is_none(), "back to this station's runs");
     }
 }

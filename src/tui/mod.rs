@@ -49,6 +49,8 @@ pub enum Msg {
     QueueDone(String),
     /// A run could not start (why).
     StartFailed(String),
+    /// Every station's runs from the lab store, or why they could not be read.
+    LabRuns(Result<Vec<state::LabRunRow>, String>),
 }
 
 /// Map a terminal key to the console's.
@@ -259,6 +261,14 @@ async fn ui_loop(
                 app.apply_outcome(Outcome::StartFailed(message));
                 Vec::new()
             }
+            Msg::LabRuns(Ok(rows)) => {
+                app.apply_outcome(Outcome::LabRuns(rows));
+                Vec::new()
+            }
+            Msg::LabRuns(Err(message)) => {
+                app.apply_outcome(Outcome::Status(message));
+                Vec::new()
+            }
         };
         for command in commands {
             if command == Command::Quit {
@@ -345,6 +355,10 @@ impl Owner<'_> {
             })],
             Command::DraftReport(run_id) => status(load::draft_report(db_path, &run_id)),
             Command::LoadIo(run_id) => vec![Outcome::IoLog(load::io_lines(db_path, &run_id))],
+            Command::LoadLabRuns => {
+                self.load_lab_runs();
+                Vec::new()
+            }
             Command::LoadIdentities(run_id) => {
                 vec![Outcome::Identities(load::identities(db_path, &run_id))]
             }
@@ -381,6 +395,38 @@ impl Owner<'_> {
         Database::open(self.db_path)
             .and_then(|db| db.queue_add(&item, system_now(), &operator_name(None)))
             .map_err(|e| e.to_string())
+    }
+
+    /// Read every station's runs from the lab store in the background (a slow or absent
+    /// network never freezes the console); the rows or the reason arrive as `Msg::LabRuns`.
+    fn load_lab_runs(&self) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let rows = async {
+                let url = crate::store::lab::store_url(None).map_err(|e| e.to_string())?;
+                let mut store = crate::store::lab::LabStore::connect(&url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let runs = crate::store::lab::views::runs_list(&mut store)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(runs
+                    .iter()
+                    .map(|r| state::LabRunRow {
+                        id: r["id"].as_str().unwrap_or("?").into(),
+                        station: r["station_name"].as_str().unwrap_or("?").into(),
+                        procedure: r["procedure"].as_str().unwrap_or("?").into(),
+                        status: r["status"].as_str().unwrap_or("interrupted").into(),
+                        started: crate::model::Date::from_unix_seconds(
+                            r["started_at"].as_f64().unwrap_or(0.0),
+                        )
+                        .to_string(),
+                    })
+                    .collect())
+            }
+            .await;
+            let _ = tx.send(Msg::LabRuns(rows));
+        });
     }
 
     fn run_queue(&mut self) {

@@ -241,6 +241,21 @@ pub struct RunDetail {
     pub lines: Vec<String>,
 }
 
+/// A run of the laboratory's store (any station).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabRunRow {
+    /// Run id.
+    pub id: String,
+    /// The station's name.
+    pub station: String,
+    /// Its procedure.
+    pub procedure: String,
+    /// How it stopped (`completed`, …; `interrupted` when it has not).
+    pub status: String,
+    /// Start, as a date.
+    pub started: String,
+}
+
 /// The runs screen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunsState {
@@ -250,6 +265,8 @@ pub struct RunsState {
     pub selected: usize,
     /// The opened run.
     pub detail: Option<RunDetail>,
+    /// Every station's runs from the lab store, shown instead of this station's (`l`).
+    pub lab: Option<Vec<LabRunRow>>,
 }
 
 impl RunsState {

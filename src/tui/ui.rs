@@ -618,6 +618,33 @@ fn runs(frame: &mut Frame, app: &App, area: Rect) {
         );
         return;
     }
+    if let Some(lab) = &app.runs.lab {
+        let rows = lab.iter().map(|r| {
+            Row::new(vec![
+                Cell::from(r.id.clone()),
+                Cell::from(r.station.clone()),
+                Cell::from(r.procedure.clone()),
+                Cell::from(r.status.clone()),
+                Cell::from(r.started.clone()),
+            ])
+        });
+        frame.render_widget(
+            Table::new(
+                rows,
+                [
+                    Constraint::Length(22),
+                    Constraint::Max(34),
+                    Constraint::Length(16),
+                    Constraint::Length(10),
+                    Constraint::Length(10),
+                ],
+            )
+            .header(Row::new(["Run", "Station", "Procedure", "Status", "Started"]).style(bold()))
+            .block(block(" Lab store: every station's runs (l this station) ")),
+            area,
+        );
+        return;
+    }
     let rows = app.runs.rows.iter().enumerate().map(|(k, r)| {
         Row::new(vec![
             Cell::from(r.id.clone()),
