@@ -27,6 +27,10 @@ pub struct SyncArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Sync again every SECONDS until interrupted (a station's timer); a sync that fails —
+    /// the network is down — is reported and the next one catches up.
+    #[arg(long, value_name = "SECONDS")]
+    every: Option<f64>,
 }
 
 /// `pvstation lab …`.
@@ -160,10 +164,32 @@ pub enum LabReport {
     },
 }
 
-/// Run `pvstation sync`.
+/// Run `pvstation sync` (once, or on a timer with `--every`).
 pub async fn sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let url = store_url(args.to)?;
-    let path = super::store::database_location(args.db)?;
+    let Some(every) = args.every else {
+        return sync_once(&args).await;
+    };
+    anyhow::ensure!(
+        every.is_finite() && every >= 1.0,
+        "--every {every}: give the interval in seconds (at least 1)"
+    );
+    loop {
+        if let Err(e) = sync_once(&args).await {
+            eprintln!(
+                "sync failed, retried in {every:.0} s: {}",
+                super::error_text(&e)
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs_f64(every)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+async fn sync_once(args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let url = store_url(args.to.clone())?;
+    let path = super::store::database_location(args.db.clone())?;
     anyhow::ensure!(
         path.is_file(),
         "{}: no station database here; check --db or $PVSTATION_DB",
@@ -172,17 +198,12 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
     // The station file is read through one SQLite snapshot held across the copy's awaits (a
     // connection is not `Sync`), so the sync runs on a thread of its own.
     let handle = tokio::runtime::Handle::current();
-    let json = args.json;
-    let batch = args.batch;
-    let summary = tokio::task::spawn_blocking(move || {
+    let (json, batch) = (args.json, args.batch);
+    let (summary, url) = tokio::task::spawn_blocking(move || {
         handle.block_on(async move {
             let mut store = LabStore::connect(&url).await?;
-            let mut last_table = "";
             let mut stderr = std::io::stderr();
             sync_station(&path, &mut store, SyncOptions { batch }, &mut |p| {
-                if p.table != last_table {
-                    last_table = p.table;
-                }
                 let _ = writeln!(
                     stderr,
                     "  {:<24} {:>9} / {} rows",
@@ -195,7 +216,6 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
     })
     .await
     .context("the sync thread ended")??;
-    let (summary, url) = summary;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

@@ -433,6 +433,34 @@ fn a_certificate_number_issued_twice_is_refused() {
     let db = demo_station(&dir, "Outdoor field C (simulated)", "PVSC");
     let store = fresh_database(&server, &format!("lab_numbers_{}", std::process::id()));
     assert!(sync(&db, &store, 2000).status.success());
+    // The lab store's schema (its migrations) holds every column the sync copies, in order,
+    // with the same types (store/lab/tables.rs describes the station's tables).
+    use pvstation::store::lab::tables::TABLES;
+    for t in TABLES {
+        let got: Vec<(String, String)> = sql(
+            &store,
+            &format!(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{}' ORDER BY ordinal_position",
+                t.name
+            ),
+        )
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect();
+        let mut want = vec![
+            ("station_uuid".to_string(), "text".to_string()),
+            ("src_rowid".to_string(), "bigint".to_string()),
+        ];
+        want.extend(
+            t.columns
+                .iter()
+                .map(|(n, ty)| (n.to_string(), ty.postgres().to_string())),
+        );
+        if t.immutable {
+            want.push(("row_sha256".into(), "text".into()));
+        }
+        assert_eq!(got, want, "lab store table {}", t.name);
+    }
     // A second station that happens to hold the same numbers: the same file under a new
     // identity (made behind the identity's trigger, as a misconfigured clone would be).
     let twin = dir.join("twin.db");

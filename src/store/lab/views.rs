@@ -240,13 +240,17 @@ pub async fn refs_trace(store: &mut LabStore, certificate: &str) -> Result<Vec<V
     let rows = store
         .client()
         .query(
+            // Reports joined as one grouped table, not a subquery per run: the recall list of
+            // a reference used for years runs to thousands of runs (benches/lab.rs).
             "SELECT r.id, r.procedure, r.started_at, s.status, u.reference_id, st.uuid, st.name,
-                    coalesce((SELECT array_agg(p.number ORDER BY p.number) FROM reports p
-                              WHERE p.station_uuid = r.station_uuid AND p.run_id = r.id), '{}')
+                    coalesce(i.numbers, '{}')
              FROM run_references u
              JOIN runs r ON r.station_uuid = u.station_uuid AND r.id = u.run_id
              JOIN stations st ON st.uuid = r.station_uuid
-             LEFT JOIN run_stops s ON s.station_uuid = r.station_uuid AND s.run_id = r.id
+             LEFT JOIN run_stops s ON s.station_uuid = u.station_uuid AND s.run_id = u.run_id
+             LEFT JOIN (SELECT station_uuid, run_id, array_agg(number ORDER BY number) AS numbers
+                        FROM reports GROUP BY station_uuid, run_id) i
+                    ON i.station_uuid = u.station_uuid AND i.run_id = u.run_id
              WHERE u.certificate = $1
              ORDER BY r.started_at, st.name",
             &[&certificate],
