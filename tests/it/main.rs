@@ -16,6 +16,7 @@ mod layering;
 mod metrology;
 mod outdoor;
 mod properties;
+mod realdata;
 mod regression;
 mod store;
 mod tools;
