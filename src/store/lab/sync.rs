@@ -423,6 +423,19 @@ pub async fn sync(
         )
         .await
         .map_err(query("recording the sync"))?;
+    // Fresh planner statistics for the tables this sync grew a lot: the lab views read them
+    // next (a recall list planned on the empty tables' statistics took 4x as long,
+    // benches/lab.rs); autovacuum would get there, a minute or so later. Small syncs leave it
+    // to autovacuum.
+    for (table, n) in &copied {
+        if *n >= 1000 {
+            store
+                .client()
+                .batch_execute(&format!("ANALYZE {table}"))
+                .await
+                .map_err(query(format!("updating the statistics of {table}")))?;
+        }
+    }
     Ok(SyncSummary {
         station_uuid: uuid,
         station_name: name,
