@@ -38,6 +38,7 @@ fn setup() -> PmaxSetup {
         cv,
         u_cv: 0.00055,
         cv_drift: 0.0,
+        cv_drift_correction: 0.0,
         r_shunt,
         u_r_shunt: 0.0001,
         alpha_ref,

@@ -128,6 +128,10 @@ pub struct PmaxSetup {
     /// change [1] (0: none stated; the input is then left out).
     #[serde(default)]
     pub cv_drift: f64,
+    /// The relative change of the irradiance the drift predicts, applied as a correction
+    /// ([`crate::instruments::station::Drift::correction`]; 0: not applied).
+    #[serde(default)]
+    pub cv_drift_correction: f64,
     /// Shunt resistance [Ω] and its standard uncertainty.
     pub r_shunt: f64,
     /// u(R_shunt) [Ω].
@@ -188,8 +192,9 @@ pub enum ActsOn {
     Result,
 }
 
-/// A further input of the outdoor budget: zero estimate (a correction not applied) with a
-/// rectangular half-width or a normal standard uncertainty, and its source.
+/// A further input of the outdoor budget: its estimate (a correction applied; zero when none
+/// is) with a rectangular half-width or a normal standard uncertainty around it, and its
+/// source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Influence {
@@ -203,6 +208,11 @@ pub struct Influence {
     /// Normal standard uncertainty (relative, or K for the temperature).
     #[serde(default)]
     pub u: Option<f64>,
+    /// The correction applied (relative, or K for the temperature); 0 when not given. The
+    /// procedure applies the same correction to what it reports, so the model and the result
+    /// agree.
+    #[serde(default)]
+    pub estimate: Option<f64>,
     /// Where it came from.
     pub source: String,
 }
@@ -233,7 +243,7 @@ impl Influence {
                 .into(),
             ),
             source: Some(self.source.clone()),
-            ..Input::new(&self.name, 0.0, distribution)
+            ..Input::new(&self.name, self.estimate.unwrap_or(0.0), distribution)
         })
     }
 }
@@ -363,7 +373,7 @@ impl PmaxModel {
         if s.cv_drift > 0.0 {
             inputs.push(Input {
                 unit: Some("1".into()),
-                ..rect("cv_drift", 0.0, s.cv_drift)
+                ..rect("cv_drift", s.cv_drift_correction, s.cv_drift)
             });
         }
         let units = [

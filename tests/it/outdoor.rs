@@ -89,6 +89,27 @@ fn the_outdoor_budget_is_complete_sourced_and_validated_by_monte_carlo() {
     assert!(source("tracer_v_gain").contains("Keithley 2460"));
     assert!(source("t_sensor").contains("PIM-T-2026-0533"));
     assert!(source("kappa").contains("module file"));
+    // Known systematic effects are corrected and budgeted around the correction: RC-01 has
+    // lost ~1 %/year since its calibration (so the irradiance it indicates from the certified
+    // value is raised), and the module's AR glass takes more of the diffuse light than the
+    // cell's window.
+    let estimate = |name: &str| {
+        budget.iter().find(|l| l["name"] == name).expect("line")["estimate"]
+            .as_f64()
+            .expect("estimate")
+    };
+    assert!(
+        estimate("cv_drift") > 0.001 && estimate("cv_drift") < 0.02,
+        "{}",
+        estimate("cv_drift")
+    );
+    assert!(source("cv_drift").contains("corrected"));
+    assert!(
+        estimate("angular_response") > 0.0,
+        "{}",
+        estimate("angular_response")
+    );
+    assert!(source("angular_response").contains("corrected by"));
     // JCGM 101 §8 validation reported with the run.
     let mc = &p["mcm"];
     assert!(mc["trials"].as_u64().expect("trials") >= 20_000, "{mc}");
@@ -165,9 +186,11 @@ fn the_thin_film_station_closes_on_its_truth_only_with_the_mismatch_applied() {
     let dir = tempdir("outdoor-thinfilm");
     let path = repo(station);
     let station_arg = path.to_str().expect("utf-8");
-    // A winter morning (2026-12-21, 10:30 solar time) of a clear, dry day (seed 9): the CdTe
-    // module converts ~1 % more of this sky than the c-Si cell against AM1.5G.
-    let morning = "1797824575";
+    // A winter afternoon (2026-12-21, 14:45 solar time, seed 7): under this low sun the CdTe
+    // module converts ~2 % less of the sky than the c-Si cell against AM1.5G — more than U.
+    // (Seed 9's morning, ~1 % the other way, was enough only while the reference cell's drift
+    // went uncorrected and added its own bias.)
+    let afternoon = "1797839875";
     let mut results = Vec::new();
     for mismatch in ["auto", "none"] {
         let set = format!("mismatch={mismatch}");
@@ -177,9 +200,9 @@ fn the_thin_film_station_closes_on_its_truth_only_with_the_mismatch_applied() {
                 "--station",
                 station_arg,
                 "--sim-start",
-                morning,
+                afternoon,
                 "--seed",
-                "9",
+                "7",
             ][..],
             FAST,
             &["--set", &set],
@@ -192,7 +215,7 @@ fn the_thin_film_station_closes_on_its_truth_only_with_the_mismatch_applied() {
     }
     let (applied, none) = (&results[0], &results[1]);
     let smm = applied["spectral_mismatch"]["value"].as_f64().expect("smm");
-    assert!((smm - 1.0).abs() > 0.005, "SMM {smm}");
+    assert!((smm - 1.0).abs() > 0.01, "SMM {smm}");
     let e_n = |r: &Value| {
         let p = &r["p_mp_stc"];
         (p["value"].as_f64().unwrap() - truth).abs() / p["U"].as_f64().unwrap()

@@ -367,6 +367,7 @@ pub fn pmax_setup() -> pvstation::uncertainty::station::PmaxSetup {
         cv,
         u_cv: 0.0011 / 2.0,
         cv_drift: 0.0,
+        cv_drift_correction: 0.0,
         r_shunt,
         u_r_shunt: 0.0001,
         alpha_ref,

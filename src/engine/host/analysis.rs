@@ -75,6 +75,7 @@ pub(super) fn register(engine: &mut Engine) {
                 cv: i.cv,
                 u_cv: i.u_cv,
                 cv_drift: i.cv_drift,
+                cv_drift_correction: i.cv_drift_correction,
                 r_shunt: i.r_shunt,
                 u_r_shunt: i.u_r_shunt,
                 alpha_ref: i.alpha_ref,
@@ -443,6 +444,10 @@ struct PmaxInputs {
     /// Relative half-width of the reference's drift since calibration (`reference(id).drift`).
     #[serde(default)]
     cv_drift: f64,
+    /// The irradiance correction the drift predicts (`reference(id).drift.correction`),
+    /// applied by the procedure to what it reports (0: not applied).
+    #[serde(default)]
+    cv_drift_correction: f64,
     r_shunt: f64,
     u_r_shunt: f64,
     alpha_ref: f64,
@@ -462,7 +467,7 @@ struct PmaxInputs {
     /// Which quantity: `p_mp` (default), `i_sc`, `v_oc`, `i_mp`, `v_mp` or `ff`.
     #[serde(default)]
     quantity: StcQuantity,
-    /// Further influences (`[#{name, acts_on, half_width | u, source}]`).
+    /// Further influences (`[#{name, acts_on, half_width | u, estimate?, source}]`).
     #[serde(default)]
     influences: Vec<Influence>,
     /// Sources of the standard inputs, by input name.

@@ -171,6 +171,14 @@ pub struct Drift {
     pub half_width: f64,
     /// Certificates the rate is based on (the current one included).
     pub certificates: usize,
+    /// The least-squares trend of the history [1/year] (the rate the correction uses).
+    pub trend_per_year: f64,
+    /// Relative change of the irradiance the reference indicates that the trend predicts
+    /// since calibration [1]: the cell now gives (1 + trend·elapsed) of its certified current,
+    /// so the irradiance it indicates from the certified value is corrected by
+    /// 1/(1 + trend·elapsed) − 1. A known systematic effect is corrected (JCGM 100:2008 §3.2.4);
+    /// the budget keeps `half_width` around the corrected value.
+    pub correction: f64,
 }
 
 impl ReferenceDevice {
@@ -209,11 +217,19 @@ impl ReferenceDevice {
             slope
         };
         let elapsed_years = (year(today) - year(current.calibration_date)).max(0.0);
+        let change = 1.0 + slope * elapsed_years;
         Some(Drift {
             per_year,
             elapsed_years,
             half_width: per_year.abs() * elapsed_years,
             certificates: points.len(),
+            trend_per_year: slope,
+            // A history implying the cell lost all its response is not extrapolated.
+            correction: if change > 0.5 {
+                1.0 / change - 1.0
+            } else {
+                0.0
+            },
         })
     }
 }
@@ -237,6 +253,12 @@ mod tests {
         assert!((d.per_year + 0.0101).abs() < 0.0005, "{d:?}");
         assert!((d.elapsed_years - 0.78).abs() < 0.01, "{d:?}");
         assert!((d.half_width - 0.0079).abs() < 0.0005, "{d:?}");
+        // The cell gives ~0.79 % less current than certified: the irradiance it indicates
+        // from the certified value is corrected up by as much.
+        assert!((d.correction - 0.0079).abs() < 0.0005, "{d:?}");
+        assert!(
+            (d.correction - (1.0 / (1.0 + d.trend_per_year * d.elapsed_years) - 1.0)).abs() < 1e-15
+        );
         // No history, no drift stated.
         let check = s.reference("RC-02").expect("RC-02");
         assert_eq!(check.drift(Date::parse("2026-12-21").expect("date")), None);
