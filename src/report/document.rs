@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::content::{curves_svg, figures};
 use super::model::{Conformity, Report, ResultEntry};
-use super::outdoor::{module_parameters, monte_carlo, stop_voltage, temperature_method};
+use super::outdoor::{
+    corrections, module_parameters, monte_carlo, stop_voltage, temperature_method,
+};
 use super::text::{Lang, Text, g, gf};
 use crate::model::stated::{Prefix, Stated, fixed, percent_up, significant};
 
@@ -306,6 +308,9 @@ fn method(r: &Report, b: &mut Vec<Block>) {
                     ],
                 ),
             }));
+            if let Some(text) = corrections(r, &cell) {
+                b.push(Block::Para(text));
+            }
             b.push(Block::Para(temperature_method(r)));
             let parameters = match module_parameters(r) {
                 Some(text) => text,

@@ -1,7 +1,8 @@
 //! The method paragraphs of an outdoor Pmax certificate that outdoor-pmax ≥ 1.3.0 states from
 //! its recorded results rather than from procedure parameters: the cell-temperature method
 //! and its cross-check, the correction parameters of the module file with their u and source,
-//! the Monte Carlo validation of the budget (JCGM 101 §8), the sweep's stop voltage.
+//! the Monte Carlo validation of the budget (JCGM 101 §8), the sweep's stop voltage, the
+//! systematic effects corrected (reference drift, angular response).
 
 use serde_json::Value;
 
@@ -62,6 +63,45 @@ pub(super) fn temperature_method(r: &Report) -> Text {
         Some("ect") => gf("method_temperature_ect", &args),
         _ => gf("method_temperature_model", &args),
     }
+}
+
+/// The known systematic effects the run corrected (outdoor-pmax ≥ 1.3.0 with a reference
+/// history or an angular response; JCGM 100:2008 3.2.4): the reference cell's drift since
+/// calibration and the module/cell angular-response difference, read from the Pmax budget's
+/// estimates (the corrections applied), each a sentence; None when none was applied.
+pub(super) fn corrections(r: &Report, cell: &str) -> Option<Text> {
+    let budget = r.results.get("p_mp_stc")?.budget()?;
+    let percent = |name: &str| {
+        budget
+            .iter()
+            .find(|l| l.name == name && l.estimate != 0.0)
+            .and_then(|l| significant(l.estimate * 100.0, 2))
+            .map(|s| {
+                let s = trim_zeros(&s);
+                if s.starts_with('-') {
+                    s
+                } else {
+                    format!("+{s}")
+                }
+            })
+    };
+    let mut text: Option<Text> = None;
+    for part in [
+        percent("cv_drift").map(|d| gf("method_drift_corrected", &[("cell", cell), ("drift", &d)])),
+        percent("angular_response").map(|a| gf("method_angular_corrected", &[("angular", &a)])),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        text = Some(match text {
+            None => part,
+            Some(t) => Text {
+                zh: format!("{}{}", t.zh, part.zh),
+                en: format!("{} {}", t.en, part.en),
+            },
+        });
+    }
+    text
 }
 
 /// The Monte Carlo validation of the Pmax budget (outdoor-pmax ≥ 1.3.0, JCGM 101 §8): whether
